@@ -1,0 +1,1 @@
+// The Broker module. See DESIGN.md in the README for its place in presignd.

@@ -1,0 +1,1 @@
+// The Tokens module. See DESIGN.md in the README for its place in presignd.

@@ -1,0 +1,1 @@
+// The Wire module. See DESIGN.md in the README for its place in presignd.
