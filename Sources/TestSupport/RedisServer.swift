@@ -1,0 +1,173 @@
+import Foundation
+
+/// A private `redis-server` for tests: its own temporary directory, a free loopback port and,
+/// optionally, a Unix socket. Tests never touch a server they did not start, so nothing here
+/// ever calls `FLUSHALL` on someone else's data.
+///
+/// The server is found on `PATH`; when it is missing, `start` throws with a message saying how
+/// to install it, so a test fails clearly instead of skipping.
+package final class RedisServer: Sendable {
+    package struct Failure: Error, CustomStringConvertible {
+        package let description: String
+    }
+
+    /// The TCP port on 127.0.0.1.
+    package let port: Int
+    /// The temporary directory holding the config, the data files and the log.
+    package let directory: String
+    /// The Unix socket path, when one was asked for.
+    package let unixSocket: String?
+    private let config: [String]
+    private let process: LockedProcess
+
+    /// Starts a server. `config` lines are appended to the generated `redis.conf`
+    /// (for example `appendonly yes`).
+    package static func start(config: [String] = [], unixSocket: Bool = false) throws -> RedisServer {
+        let directory = try makeTemporaryDirectory(prefix: "presignd-redis")
+        let port = try freePort()
+        let server = RedisServer(
+            port: port, directory: directory,
+            unixSocket: unixSocket ? directory + "/redis.sock" : nil, config: config)
+        try server.launch()
+        return server
+    }
+
+    private init(port: Int, directory: String, unixSocket: String?, config: [String]) {
+        self.port = port
+        self.directory = directory
+        self.unixSocket = unixSocket
+        self.config = config
+        self.process = LockedProcess()
+    }
+
+    deinit {
+        process.terminate(signal: SIGKILL)
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    /// The process id of the running server, if any.
+    package var pid: Int32? { process.pid }
+
+    private func launch() throws {
+        var lines = [
+            "bind 127.0.0.1",
+            "port \(port)",
+            "dir \(directory)",
+            "logfile \(directory)/redis.log",
+            "daemonize no",
+            "save \"\"",
+            "appendonly no",
+        ]
+        if let unixSocket {
+            lines += ["unixsocket \(unixSocket)", "unixsocketperm 700"]
+        }
+        lines += config
+        let configPath = directory + "/redis.conf"
+        try (lines.joined(separator: "\n") + "\n").write(toFile: configPath, atomically: true, encoding: .utf8)
+
+        guard let executable = Self.which("redis-server") else {
+            throw Failure(
+                description: "redis-server is not on PATH: install it (apt-get install -y redis-server) "
+                    + "or run scripts/test, which installs it")
+        }
+        process.set(try ChildProcess.spawn(executable, [configPath]))
+        try waitUntilReady()
+    }
+
+    /// Waits until `PING` answers, up to five seconds.
+    private func waitUntilReady() throws {
+        let deadline = Date().addingTimeInterval(5)
+        while Date() < deadline {
+            if (try? cli("PING")) == "PONG" { return }
+            if !process.isRunning {
+                let log = (try? String(contentsOfFile: directory + "/redis.log", encoding: .utf8)) ?? ""
+                throw Failure(description: "redis-server exited at start:\n\(log.suffix(2000))")
+            }
+            usleep(20_000)
+        }
+        throw Failure(description: "redis-server on port \(port) did not answer PING within 5 s")
+    }
+
+    /// Runs `redis-cli` against this server and returns its trimmed standard output.
+    @discardableResult
+    package func cli(_ arguments: String...) throws -> String {
+        try cli(arguments: arguments)
+    }
+
+    /// Runs `redis-cli` against this server and returns its trimmed standard output.
+    @discardableResult
+    package func cli(arguments: [String]) throws -> String {
+        guard let executable = Self.which("redis-cli") else {
+            throw Failure(description: "redis-cli is not on PATH: install it (apt-get install -y redis-tools)")
+        }
+        let result = try ChildProcess.run(executable, ["-h", "127.0.0.1", "-p", String(port)] + arguments)
+        return result.output.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Stops the server gracefully (SIGTERM) and waits for it to exit.
+    package func stop() {
+        process.terminate(signal: SIGTERM)
+    }
+
+    /// Kills the server with SIGKILL, as a crash would, and waits for it to exit.
+    package func kill9() {
+        process.terminate(signal: SIGKILL)
+    }
+
+    /// Freezes the server (SIGSTOP): connections stay open but nothing is answered.
+    package func pause() {
+        process.child?.signal(SIGSTOP)
+    }
+
+    /// Thaws a server frozen by `pause`.
+    package func resume() {
+        process.child?.signal(SIGCONT)
+    }
+
+    /// Starts the server again on the same port, directory and data files.
+    package func restart() throws {
+        process.terminate(signal: SIGTERM)
+        try launch()
+    }
+
+    private static func which(_ name: String) -> String? {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
+        for directory in path.split(separator: ":") {
+            let candidate = "\(directory)/\(name)"
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        }
+        for directory in ["/usr/bin", "/usr/sbin", "/usr/local/bin"] {
+            let candidate = "\(directory)/\(name)"
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        }
+        return nil
+    }
+}
+
+/// The server's child process, replaced on restart. Every access goes through the lock, so
+/// the wrapper is safe to share between test tasks.
+private final class LockedProcess: @unchecked Sendable {
+    private let lock = NSLock()
+    private var process: ChildProcess?
+
+    func set(_ process: ChildProcess) {
+        lock.withLock { self.process = process }
+    }
+
+    var child: ChildProcess? { lock.withLock { process } }
+
+    var pid: Int32? { child?.pid }
+
+    var isRunning: Bool { child?.isRunning ?? false }
+
+    func terminate(signal: Int32) {
+        let child: ChildProcess? = lock.withLock {
+            defer { process = nil }
+            return process
+        }
+        guard let child else { return }
+        child.signal(SIGCONT)
+        child.signal(signal)
+        child.wait()
+    }
+}
