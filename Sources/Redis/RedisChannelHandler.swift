@@ -52,7 +52,7 @@ final class RedisChannelHandler: ChannelInboundHandler {
             return
         }
         RESPRequestEncoder.encode(arguments, into: &output)
-        let deadline = NIODeadline.now() + commandTimeout
+        let deadline = context.eventLoop.now + commandTimeout
         pending.append(Pending(promise: promise, deadline: deadline))
         unflushed += 1
         if deadlineTimer == nil { armDeadline(at: deadline, on: context.eventLoop) }
@@ -137,7 +137,7 @@ final class RedisChannelHandler: ChannelInboundHandler {
     private func deadlinePassed() {
         deadlineTimer = nil
         guard let context, !closing, let head = pending.first else { return }
-        if head.deadline > .now() {
+        if head.deadline > context.eventLoop.now {
             armDeadline(at: head.deadline, on: context.eventLoop)
             return
         }

@@ -144,12 +144,13 @@ final class RedisConnection: @unchecked Sendable {
                         message: "\(configuration.maxInFlight) requests already waiting to connect; command not sent"))
                 return
             }
-            let deadline = NIODeadline.now() + TimeAmount(configuration.commandTimeout)
+            let deadline = eventLoop.now + TimeAmount(configuration.commandTimeout)
             waiters.append(Waiter(arguments: arguments, promise: promise, deadline: deadline))
             if waiterTimer == nil { armWaiterTimer(at: deadline) }
         case .connecting(acceptsWaiters: false), .waitingToReconnect:
             promise.fail(
-                RedisClientError(code: .unavailable, message: "not connected to Redis (\(lastFailure)); command not sent"))
+                RedisClientError(
+                    code: .unavailable, message: "not connected to Redis (\(lastFailure)); command not sent"))
         case .shutdown:
             promise.fail(Self.shutdownError)
         }
@@ -162,12 +163,13 @@ final class RedisConnection: @unchecked Sendable {
     /// Fails the waiters whose deadline passed; waiting never outlasts the command timeout.
     private func waiterDeadlinePassed() {
         waiterTimer = nil
-        let now = NIODeadline.now()
+        let now = eventLoop.now
         while let head = waiters.first, head.deadline <= now {
             waiters.removeFirst()
             head.promise.fail(
                 RedisClientError(
-                    code: .unavailable, message: "still connecting to Redis after the command timeout; command not sent"))
+                    code: .unavailable, message: "still connecting to Redis after the command timeout; command not sent"
+                ))
         }
         if let head = waiters.first { armWaiterTimer(at: head.deadline) }
     }
@@ -224,7 +226,8 @@ final class RedisConnection: @unchecked Sendable {
         case .tcp(let host, let port):
             // Requests are already batched per loop tick, so Nagle would only add latency; keepalive
             // notices a peer that vanished without a FIN.
-            return bootstrap
+            return
+                bootstrap
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
                 .channelOption(.socketOption(.so_keepalive), value: 1)
                 .connect(host: host, port: port)
@@ -294,7 +297,7 @@ final class RedisConnection: @unchecked Sendable {
                 return
             }
             state = .ready(channel, handler)
-            readySince = .now()
+            readySince = eventLoop.now
             failedAttempts = 0
             logger.info("redis connected")
             channel.closeFuture.whenComplete { _ in self.channelClosed(channel) }
@@ -316,7 +319,8 @@ final class RedisConnection: @unchecked Sendable {
     private func attemptFailed(reason: String, rejected: Bool) {
         lastFailure = reason
         logger.warning("redis connect failed", metadata: ["redis.error": "\(reason)"])
-        let error = RedisClientError(code: .unavailable, message: "could not connect to Redis (\(reason)); command not sent")
+        let error = RedisClientError(
+            code: .unavailable, message: "could not connect to Redis (\(reason)); command not sent")
         failWaiters(error)
         // Waiting longer will not change Redis's answer to the handshake.
         if rejected { failReadinessWaiters(error) }
@@ -329,7 +333,7 @@ final class RedisConnection: @unchecked Sendable {
         lastFailure = "connection lost"
         logger.warning("redis disconnected")
         state = .waitingToReconnect
-        if NIODeadline.now() - readySince >= Self.healthyLifetime {
+        if eventLoop.now - readySince >= Self.healthyLifetime {
             failedAttempts = 0
             connect(acceptsWaiters: true)
         } else {

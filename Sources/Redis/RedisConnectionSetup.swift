@@ -14,7 +14,8 @@ package struct RedisConnectionSetup: Sendable {
                 try channel.pipeline.syncOperations.handler(type: RedisChannelHandler.self)
                     .enqueue(arguments, promise: promise)
             } catch {
-                promise.fail(RedisClientError(code: .unavailable, message: "connection closed during setup; command not sent"))
+                promise.fail(
+                    RedisClientError(code: .unavailable, message: "connection closed during setup; command not sent"))
             }
         }
         return try await promise.futureResult.redisReply()

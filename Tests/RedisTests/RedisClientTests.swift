@@ -21,7 +21,10 @@ struct RedisClientTests {
         (["EVAL", "return {}", "0"], .array([])),
         (
             ["EVAL", "return {1, {2, {'a', false}}, 'x'}", "0"],
-            .array([.integer(1), .array([.integer(2), .array([.bulkString(Array("a".utf8)), .null])]), .bulkString(Array("x".utf8))])
+            .array([
+                .integer(1), .array([.integer(2), .array([.bulkString(Array("a".utf8)), .null])]),
+                .bulkString(Array("x".utf8)),
+            ])
         ),
     ]
 

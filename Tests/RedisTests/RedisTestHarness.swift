@@ -2,8 +2,8 @@ import Logging
 import NIOCore
 import NIOPosix
 import Redis
-import Testing
 import TestSupport
+import Testing
 
 /// A private redis-server plus a client connected to it.
 struct RedisTestHarness {
