@@ -318,7 +318,11 @@ final class RedisConnection: @unchecked Sendable {
 
     private func attemptFailed(reason: String, rejected: Bool) {
         lastFailure = reason
-        logger.warning("redis connect failed", metadata: ["redis.error": "\(reason)"])
+        // The first failure of an outage is a warning; the retries that follow every ≤500 ms are
+        // debug, so a long outage does not flood the log.
+        logger.log(
+            level: failedAttempts == 0 ? .warning : .debug, "redis connect failed",
+            metadata: ["redis.error": "\(reason)"])
         let error = RedisClientError(
             code: .unavailable, message: "could not connect to Redis (\(reason)); command not sent")
         failWaiters(error)
