@@ -47,27 +47,39 @@ package struct AmzDate: Sendable, Hashable, Comparable, CustomStringConvertible 
 
     package static func < (lhs: AmzDate, rhs: AmzDate) -> Bool { lhs.unixSeconds < rhs.unixSeconds }
 
-    /// Writes the 16 characters of the timestamp.
-    func write(to writer: inout ByteWriter) {
-        let (year, month, day) = Self.civil(fromDays: Int(self.day))
-        let secondOfDay = Int(unixSeconds % 86_400)
-        writer.appendPadded(year, width: 4)
-        writer.appendPadded(month, width: 2)
-        writer.appendPadded(day, width: 2)
-        writer.append(UInt8(ascii: "T"))
-        writer.appendPadded(secondOfDay / 3600, width: 2)
-        writer.appendPadded(secondOfDay / 60 % 60, width: 2)
-        writer.appendPadded(secondOfDay % 60, width: 2)
-        writer.append(UInt8(ascii: "Z"))
+    /// The calendar fields, computed once per signature and written several times.
+    struct Fields {
+        let year: Int
+        let month: Int
+        let day: Int
+        let secondOfDay: Int
+
+        /// Writes the 16 characters of the timestamp.
+        func write(to writer: inout ByteWriter) {
+            writeDate(to: &writer)
+            writer.append(UInt8(ascii: "T"))
+            writer.appendPadded(secondOfDay / 3600, width: 2)
+            writer.appendPadded(secondOfDay / 60 % 60, width: 2)
+            writer.appendPadded(secondOfDay % 60, width: 2)
+            writer.append(UInt8(ascii: "Z"))
+        }
+
+        /// Writes the 8 characters `yyyyMMdd` of the credential scope.
+        func writeDate(to writer: inout ByteWriter) {
+            writer.appendPadded(year, width: 4)
+            writer.appendPadded(month, width: 2)
+            writer.appendPadded(day, width: 2)
+        }
     }
 
-    /// Writes the 8 characters `yyyyMMdd` of the credential scope.
-    func writeDate(to writer: inout ByteWriter) {
+    var fields: Fields {
         let (year, month, day) = Self.civil(fromDays: Int(self.day))
-        writer.appendPadded(year, width: 4)
-        writer.appendPadded(month, width: 2)
-        writer.appendPadded(day, width: 2)
+        return Fields(year: year, month: month, day: day, secondOfDay: Int(unixSeconds % 86_400))
     }
+
+    func write(to writer: inout ByteWriter) { fields.write(to: &writer) }
+
+    func writeDate(to writer: inout ByteWriter) { fields.writeDate(to: &writer) }
 
     private static func isLeap(_ year: Int) -> Bool { year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) }
 

@@ -47,17 +47,15 @@ struct ByteWriter {
     mutating func appendEncoded(_ bytes: UnsafeBufferPointer<UInt8>, keepSlash: Bool) {
         precondition(bytes.count <= (capacity &- count) / 3, "ByteWriter capacity exceeded")
         var index = count
-        URIEncoding.unreserved.withUnsafeBufferPointer { unreserved in
-            for byte in bytes {
-                if unreserved[Int(byte)] || (keepSlash && byte == UInt8(ascii: "/")) {
-                    base[index] = byte
-                    index &+= 1
-                } else {
-                    base[index] = UInt8(ascii: "%")
-                    base[index &+ 1] = URIEncoding.upperHex[Int(byte &>> 4)]
-                    base[index &+ 2] = URIEncoding.upperHex[Int(byte & 0x0F)]
-                    index &+= 3
-                }
+        for byte in bytes {
+            if URIEncoding.isUnreserved(byte) || (keepSlash && byte == UInt8(ascii: "/")) {
+                base[index] = byte
+                index &+= 1
+            } else {
+                base[index] = UInt8(ascii: "%")
+                base[index &+ 1] = Hex.upperDigit(byte &>> 4)
+                base[index &+ 2] = Hex.upperDigit(byte & 0x0F)
+                index &+= 3
             }
         }
         count = index

@@ -1,16 +1,25 @@
 /// Lowercase hexadecimal output, as SigV4 uses for digests and signatures.
 enum Hex {
-    static let digits: [UInt8] = Array("0123456789abcdef".utf8)
-
     /// Writes `2 * bytes.count` characters at `out`.
     static func write(_ bytes: UnsafeRawBufferPointer, to out: UnsafeMutablePointer<UInt8>) {
-        digits.withUnsafeBufferPointer { digits in
-            for (index, byte) in bytes.enumerated() {
-                out[2 &* index] = digits[Int(byte &>> 4)]
-                out[2 &* index &+ 1] = digits[Int(byte & 0x0F)]
-            }
+        guard let source = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return }
+        var index = 0
+        while index < bytes.count {
+            let byte = source[index]
+            out[2 &* index] = lowerDigit(byte &>> 4)
+            out[2 &* index &+ 1] = lowerDigit(byte & 0x0F)
+            index &+= 1
         }
     }
+
+    /// The lowercase hex digit of a value 0...15, without a branch: `9 - value` wraps (high bit
+    /// set) exactly when the value is 10...15, which then adds the 39 from '9'+1 to 'a'.
+    @inline(__always)
+    static func lowerDigit(_ value: UInt8) -> UInt8 { value &+ 48 &+ ((9 &- value) &>> 7) &* 39 }
+
+    /// The uppercase hex digit of a value 0...15 (percent-encoding uses upper case).
+    @inline(__always)
+    static func upperDigit(_ value: UInt8) -> UInt8 { value < 10 ? value &+ 48 : value &+ 55 }
 
     /// The value of one hexadecimal digit (either case), or nil.
     @inline(__always)

@@ -13,6 +13,7 @@ package final class PresignSigner: Sendable {
     private let authority: [UInt8]
     private let basePath: [UInt8]
     private let hostHeader: [UInt8]
+    private let hostHeaderText: String
     /// "X-Amz-Credential=" + UriEncode(accessKeyId) + "%2F"; the date follows.
     private let credentialPrefix: [UInt8]
     /// "%2F" + region + "%2Fs3%2Faws4_request".
@@ -29,7 +30,8 @@ package final class PresignSigner: Sendable {
         schemePrefix = Array("\(endpoint.scheme.rawValue)://".utf8)
         authority = Array(endpoint.urlAuthority.utf8)
         basePath = Array(endpoint.basePath.utf8)
-        hostHeader = Array(endpoint.hostHeader.utf8)
+        hostHeaderText = endpoint.hostHeader
+        hostHeader = Array(hostHeaderText.utf8)
         credentialPrefix =
             Array("X-Amz-Credential=".utf8) + URIEncoding.encode(credentials.accessKeyId.utf8, keepSlash: false)
             + Array("%2F".utf8)
@@ -96,7 +98,7 @@ package final class PresignSigner: Sendable {
     /// The signed headers of one request, sorted by lowercase name, with `host` in its place.
     private struct HeaderPlan {
         /// Sorted lowercase names; the value nil marks `host`.
-        var lines: [(name: [UInt8], value: [UInt8]?)] = []
+        var lines: [(name: String, value: [UInt8]?)] = []
         var signedHeaders: [UInt8] = []
         var toSend: [(name: String, value: String)] = []
         var byteCount = 0
@@ -104,30 +106,34 @@ package final class PresignSigner: Sendable {
 
     private func planHeaders(_ headers: [(name: String, value: String)]) throws(SigV4Error) -> HeaderPlan {
         var plan = HeaderPlan()
-        var seen = Set<[UInt8]>()
-        plan.lines.append((Array("host".utf8), nil))
+        plan.lines.reserveCapacity(headers.count + 1)
+        plan.lines.append(("host", nil))
         for (name, value) in headers {
-            let lower = CanonicalHeaders.lowercased(name.utf8)
-            guard !lower.isEmpty, lower.allSatisfy(CanonicalHeaders.isTokenByte) else {
+            guard !name.isEmpty, name.utf8.allSatisfy(CanonicalHeaders.isTokenByte) else {
                 throw SigV4Error(.invalidHeader, "header name must be a non-empty HTTP token")
             }
-            let lowerName = String(decoding: lower, as: UTF8.self)
+            let lowerName = name.lowercased()
             guard !CanonicalHeaders.unsignable.contains(lowerName) else {
                 throw SigV4Error(.invalidHeader, "header \(lowerName) cannot be signed into a presigned URL")
             }
-            guard seen.insert(lower).inserted else {
+            // A handful of headers at most: a linear scan beats hashing.
+            guard !plan.lines.contains(where: { $0.name == lowerName }) else {
                 throw SigV4Error(.invalidHeader, "header \(lowerName) is given twice")
             }
             guard CanonicalHeaders.isValidValue(value.utf8) else {
                 throw SigV4Error(.invalidHeader, "header \(lowerName) value must be printable US-ASCII")
             }
             let canonical = CanonicalHeaders.canonicalValue(value.utf8)
-            plan.lines.append((lower, canonical))
+            plan.lines.append((lowerName, canonical))
             plan.toSend.append((lowerName, value))
-            plan.byteCount += lower.count + canonical.count + 2
+            plan.byteCount += lowerName.utf8.count + canonical.count + 2
         }
-        plan.lines.sort { $0.name.lexicographicallyPrecedes($1.name) }
-        plan.signedHeaders = Array(plan.lines.map(\.name).joined(separator: [UInt8(ascii: ";")]))
+        // String comparison of ASCII is byte order, the order SPEC §2.4 asks for.
+        plan.lines.sort { $0.name < $1.name }
+        for (index, line) in plan.lines.enumerated() {
+            if index > 0 { plan.signedHeaders.append(UInt8(ascii: ";")) }
+            plan.signedHeaders += line.name.utf8
+        }
         return plan
     }
 
@@ -144,6 +150,7 @@ package final class PresignSigner: Sendable {
         observe: ((UnsafeBufferPointer<UInt8>, UnsafeBufferPointer<UInt8>) -> Void)?
     ) throws(SigV4Error) -> PresignedURL {
         let date = try validate(request, at: time)
+        let fields = date.fields
         let plan = request.headers.isEmpty ? nil : try planHeaders(request.headers)
         let virtual = endpoint.usesVirtualHosting(bucket: request.bucket)
         let signingKey = keys.key(secret: credentials.secretAccessKey, date: date, region: endpoint.region)
@@ -202,13 +209,13 @@ package final class PresignSigner: Sendable {
                     url.append(UInt8(ascii: "&"))
                     let credentialStart = url.count
                     url.append(credentialPrefix)
-                    date.writeDate(to: &url)
+                    fields.writeDate(to: &url)
                     url.append(credentialSuffix)
                     let credential = credentialStart..<url.count
                     url.append(UInt8(ascii: "&"))
                     let dateStart = url.count
                     url.append("X-Amz-Date=")
-                    date.write(to: &url)
+                    fields.write(to: &url)
                     let amzDate = dateStart..<url.count
                     url.append(UInt8(ascii: "&"))
                     let expiresStart = url.count
@@ -239,10 +246,14 @@ package final class PresignSigner: Sendable {
                         // SPEC §2.6: sorted by encoded name, then value. Without operation
                         // parameters the order is fixed; note Security-Token < SignedHeaders.
                         if pairs.isEmpty {
-                            for range in [algorithm, credential, amzDate, expires] {
-                                canonical.append(url.bytes(range))
-                                canonical.append(UInt8(ascii: "&"))
-                            }
+                            canonical.append(url.bytes(algorithm))
+                            canonical.append(UInt8(ascii: "&"))
+                            canonical.append(url.bytes(credential))
+                            canonical.append(UInt8(ascii: "&"))
+                            canonical.append(url.bytes(amzDate))
+                            canonical.append(UInt8(ascii: "&"))
+                            canonical.append(url.bytes(expires))
+                            canonical.append(UInt8(ascii: "&"))
                             if !token.isEmpty {
                                 canonical.append(url.bytes(token))
                                 canonical.append(UInt8(ascii: "&"))
@@ -271,19 +282,29 @@ package final class PresignSigner: Sendable {
                         }
                         canonical.append(UInt8(ascii: "\n"))
                         // SPEC §2.4: canonical headers, sorted, each line ending in \n.
-                        for (name, value) in plan?.lines ?? [(Self.hostOnly, nil)] {
-                            canonical.append(name)
-                            canonical.append(UInt8(ascii: ":"))
-                            if let value {
-                                canonical.append(value)
-                            } else {
-                                if virtual {
-                                    canonical.append(bucket)
-                                    canonical.append(UInt8(ascii: "."))
-                                }
-                                canonical.append(hostHeader)
+                        func appendHostLine() {
+                            canonical.append("host:")
+                            if virtual {
+                                canonical.append(bucket)
+                                canonical.append(UInt8(ascii: "."))
                             }
+                            canonical.append(hostHeader)
                             canonical.append(UInt8(ascii: "\n"))
+                        }
+                        if let plan {
+                            for (name, value) in plan.lines {
+                                guard let value else {
+                                    appendHostLine()
+                                    continue
+                                }
+                                var name = name
+                                name.withUTF8 { canonical.append($0) }
+                                canonical.append(UInt8(ascii: ":"))
+                                canonical.append(value)
+                                canonical.append(UInt8(ascii: "\n"))
+                            }
+                        } else {
+                            appendHostLine()
                         }
                         canonical.append(UInt8(ascii: "\n"))
                         canonical.append(signedHeaders)
@@ -295,9 +316,9 @@ package final class PresignSigner: Sendable {
                         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: stsBound) { buffer in
                             var toSign = ByteWriter(buffer)
                             toSign.append("AWS4-HMAC-SHA256\n")
-                            date.write(to: &toSign)
+                            fields.write(to: &toSign)
                             toSign.append(UInt8(ascii: "\n"))
-                            date.writeDate(to: &toSign)
+                            fields.writeDate(to: &toSign)
                             toSign.append(scopeSuffix)
                             toSign.appendHex(requestHash)
                             signature = Crypto.hmac(key: signingKey, UnsafeRawBufferPointer(toSign.written))
@@ -315,7 +336,7 @@ package final class PresignSigner: Sendable {
             hex.appendHex(signature)
             return tokenId(hexBytes: UnsafeRawBufferPointer(hex.written))
         }
-        let host = virtual ? "\(request.bucket).\(endpoint.hostHeader)" : endpoint.hostHeader
+        let host = virtual ? "\(request.bucket).\(hostHeaderText)" : hostHeaderText
         return PresignedURL(
             url: url, signatureDigest: signature, tokenId: id, amzDate: date, expiresAt: time + request.expires,
             signedHost: host, headersToSend: plan?.toSend ?? [])

@@ -165,7 +165,7 @@ package struct S3Endpoint: Sendable, Equatable {
                 index += 3
                 continue
             }
-            guard URIEncoding.unreserved[Int(byte)] || byte == UInt8(ascii: "/") else { return false }
+            guard URIEncoding.isUnreserved(byte) || byte == UInt8(ascii: "/") else { return false }
             index += 1
         }
         return true

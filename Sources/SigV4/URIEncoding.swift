@@ -1,9 +1,10 @@
 /// The byte-wise URI encoding of SPEC §2.2 and its inverse, used by both the signer and the
 /// verifier. Never Foundation's percent-encoding sets: they keep `+ ! $ & ' ( ) * , ; = : @`.
 enum URIEncoding {
-    /// `unreserved[b]` is true for `A-Z a-z 0-9 - _ . ~`, the bytes SigV4 never escapes.
-    static let unreserved: [Bool] = (0..<256).map { value in
-        switch UInt8(value) {
+    /// True for `A-Z a-z 0-9 - _ . ~`, the bytes SigV4 never escapes.
+    @inline(__always)
+    static func isUnreserved(_ byte: UInt8) -> Bool {
+        switch byte {
         case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
             UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."),
             UInt8(ascii: "~"):
@@ -12,18 +13,16 @@ enum URIEncoding {
         }
     }
 
-    static let upperHex: [UInt8] = Array("0123456789ABCDEF".utf8)
-
     /// `UriEncode(bytes, keepSlash)` as a new byte array.
     static func encode(_ bytes: some Sequence<UInt8>, keepSlash: Bool) -> [UInt8] {
         var out: [UInt8] = []
         for byte in bytes {
-            if unreserved[Int(byte)] || (keepSlash && byte == UInt8(ascii: "/")) {
+            if isUnreserved(byte) || (keepSlash && byte == UInt8(ascii: "/")) {
                 out.append(byte)
             } else {
                 out.append(UInt8(ascii: "%"))
-                out.append(upperHex[Int(byte >> 4)])
-                out.append(upperHex[Int(byte & 0x0F)])
+                out.append(Hex.upperDigit(byte >> 4))
+                out.append(Hex.upperDigit(byte & 0x0F))
             }
         }
         return out

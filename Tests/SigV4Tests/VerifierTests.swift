@@ -46,7 +46,7 @@ import Testing
     /// A one-character change that keeps the value's shape (hex stays hex, digits stay digits).
     static func bump(_ value: String) -> String {
         var bytes = Array(value.utf8)
-        let index = bytes.lastIndex { URIEncoding.unreserved[Int($0)] && $0 != UInt8(ascii: "~") }!
+        let index = bytes.lastIndex { URIEncoding.isUnreserved($0) && $0 != UInt8(ascii: "~") }!
         switch bytes[index] {
         case UInt8(ascii: "0"): bytes[index] = UInt8(ascii: "1")
         case UInt8(ascii: "9"): bytes[index] = UInt8(ascii: "8")
