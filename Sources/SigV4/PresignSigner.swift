@@ -159,6 +159,7 @@ package final class PresignSigner: Sendable {
         var bucket = request.bucket
         var key = request.key
         var signature = Digest()
+        var id = ""
         let url = bucket.withUTF8 { bucket in
             key.withUTF8 { key in
                 // Upper bounds: every encoded byte takes at most 3, and the fixed text is < 200.
@@ -327,14 +328,11 @@ package final class PresignSigner: Sendable {
                     }
                     url.append("&X-Amz-Signature=")
                     url.appendHex(signature)
+                    // The token id hashes the hex just written, straight from the URL's storage.
+                    id = tokenId(hexBytes: UnsafeRawBufferPointer(url.bytes(url.count - 64..<url.count)))
                     return url.count
                 }
             }
-        }
-        let id = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 64) { buffer in
-            var hex = ByteWriter(buffer)
-            hex.appendHex(signature)
-            return tokenId(hexBytes: UnsafeRawBufferPointer(hex.written))
         }
         let host = virtual ? "\(request.bucket).\(hostHeaderText)" : hostHeaderText
         return PresignedURL(
