@@ -34,7 +34,8 @@ struct SignBenchmark {
         }
         try measure("put_content_type", signer: signer, at: at) { key in
             PresignRequest(
-                method: .put, bucket: "examplebucket", key: key, expires: 3600, headers: [("Content-Type", "image/jpeg")])
+                method: .put, bucket: "examplebucket", key: key, expires: 3600,
+                headers: [("Content-Type", "image/jpeg")])
         }
     }
 

@@ -29,11 +29,15 @@ enum BucketName {
         if isIPv4Shaped(bytes) { return "must not be formatted as an IP address" }
         for prefix in reservedPrefixes where prefix.utf8CodeUnitCount <= bytes.count {
             let affix = UnsafeBufferPointer(start: prefix.utf8Start, count: prefix.utf8CodeUnitCount)
-            if bytes.prefix(affix.count).elementsEqual(affix) { return "must not start with the reserved prefix \(prefix)" }
+            if bytes.prefix(affix.count).elementsEqual(affix) {
+                return "must not start with the reserved prefix \(prefix)"
+            }
         }
         for suffix in reservedSuffixes where suffix.utf8CodeUnitCount <= bytes.count {
             let affix = UnsafeBufferPointer(start: suffix.utf8Start, count: suffix.utf8CodeUnitCount)
-            if bytes.suffix(affix.count).elementsEqual(affix) { return "must not end with the reserved suffix \(suffix)" }
+            if bytes.suffix(affix.count).elementsEqual(affix) {
+                return "must not end with the reserved suffix \(suffix)"
+            }
         }
         return nil
     }

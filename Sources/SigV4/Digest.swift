@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 internal import COpenSSL
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// A 32-byte SHA-256 or HMAC-SHA256 value, stored inline so that passing one around never allocates.
 package struct Digest: Sendable, Hashable {

@@ -34,8 +34,12 @@ struct ParsedPresignedURL {
 
         // Path: decode and re-encode each segment; `/` inside a segment (from %2F) stays encoded.
         var decodedPath: [UInt8] = []
-        for (index, segment) in target[..<question].utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).enumerated() {
-            guard let decoded = URIEncoding.decode(segment) else { throw .malformed("invalid percent escape in the path") }
+        for (index, segment) in target[..<question].utf8.split(
+            separator: UInt8(ascii: "/"), omittingEmptySubsequences: false
+        ).enumerated() {
+            guard let decoded = URIEncoding.decode(segment) else {
+                throw .malformed("invalid percent escape in the path")
+            }
             if index > 0 {
                 canonicalURI.append(UInt8(ascii: "/"))
                 decodedPath.append(UInt8(ascii: "/"))
@@ -43,16 +47,21 @@ struct ParsedPresignedURL {
             canonicalURI += URIEncoding.encode(decoded, keepSlash: false)
             decodedPath += decoded
         }
-        guard let path = String(validating: decodedPath, as: UTF8.self) else { throw .malformed("path is not valid UTF-8") }
+        guard let path = String(validating: decodedPath, as: UTF8.self) else {
+            throw .malformed("path is not valid UTF-8")
+        }
         self.decodedPath = path
 
         var pairs: [(name: [UInt8], value: [UInt8])] = []
         var auth: [String: String] = [:]
-        for piece in target[target.index(after: question)...].utf8.split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: false) {
+        for piece in target[target.index(after: question)...].utf8.split(
+            separator: UInt8(ascii: "&"), omittingEmptySubsequences: false)
+        {
             guard !piece.isEmpty else { throw .malformed("empty query parameter") }
             let equals = piece.firstIndex(of: UInt8(ascii: "=")) ?? piece.endIndex
             guard let name = URIEncoding.decode(piece[..<equals]),
-                let value = URIEncoding.decode(equals == piece.endIndex ? piece[equals...] : piece[piece.index(after: equals)...])
+                let value = URIEncoding.decode(
+                    equals == piece.endIndex ? piece[equals...] : piece[piece.index(after: equals)...])
             else { throw .malformed("invalid percent escape in the query") }
             let nameText = String(decoding: name, as: UTF8.self)
             if Self.required.contains(nameText) || nameText == "X-Amz-Security-Token" {
@@ -67,7 +76,9 @@ struct ParsedPresignedURL {
         }
         for name in Self.required where auth[name] == nil { throw .malformed("missing \(name)") }
 
-        guard auth["X-Amz-Algorithm"] == "AWS4-HMAC-SHA256" else { throw .malformed("X-Amz-Algorithm is not AWS4-HMAC-SHA256") }
+        guard auth["X-Amz-Algorithm"] == "AWS4-HMAC-SHA256" else {
+            throw .malformed("X-Amz-Algorithm is not AWS4-HMAC-SHA256")
+        }
         amzDateText = auth["X-Amz-Date"]!
         guard let date = AmzDate(amzDateText) else { throw .malformed("X-Amz-Date is not yyyyMMddTHHmmssZ") }
         amzDate = date
@@ -78,14 +89,16 @@ struct ParsedPresignedURL {
         self.expires = expires
         credential = auth["X-Amz-Credential"]!
         signatureHex = auth["X-Amz-Signature"]!
-        guard signatureHex.utf8.count == 64, signatureHex.utf8.allSatisfy({ Hex.value(of: $0) != nil && !(65...70).contains($0) })
+        guard signatureHex.utf8.count == 64,
+            signatureHex.utf8.allSatisfy({ Hex.value(of: $0) != nil && !(65...70).contains($0) })
         else { throw .malformed("X-Amz-Signature is not 64 lowercase hex characters") }
 
         signedHeadersText = auth["X-Amz-SignedHeaders"]!
         signedHeaders = signedHeadersText.split(separator: ";", omittingEmptySubsequences: false).map(String.init)
-        guard signedHeaders.allSatisfy({ name in
-            !name.isEmpty && name.utf8.allSatisfy { CanonicalHeaders.isTokenByte($0) && !(65...90).contains($0) }
-        }),
+        guard
+            signedHeaders.allSatisfy({ name in
+                !name.isEmpty && name.utf8.allSatisfy { CanonicalHeaders.isTokenByte($0) && !(65...90).contains($0) }
+            }),
             zip(signedHeaders, signedHeaders.dropFirst()).allSatisfy({ $0.utf8.lexicographicallyPrecedes($1.utf8) }),
             signedHeaders.contains("host")
         else { throw .malformed("X-Amz-SignedHeaders is not a sorted list of lowercase names including host") }

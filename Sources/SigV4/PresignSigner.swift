@@ -74,7 +74,8 @@ package final class PresignSigner: Sendable {
         if let limit = credentials.expiresAt {
             guard time < limit else { throw SigV4Error(.credentialsExpired, "the credentials have expired") }
             guard time + request.expires <= limit else {
-                throw SigV4Error(.expiryPastCredentials, "expiry must not outlast the credentials (\(limit - time) s left)")
+                throw SigV4Error(
+                    .expiryPastCredentials, "expiry must not outlast the credentials (\(limit - time) s left)")
             }
         }
         guard (1...1024).contains(request.key.utf8.count) else {
@@ -261,9 +262,12 @@ package final class PresignSigner: Sendable {
                             }
                             canonical.append(url.bytes(signed))
                         } else {
-                            for range in [algorithm, credential, amzDate, expires, signed] + (token.isEmpty ? [] : [token]) {
+                            for range in [algorithm, credential, amzDate, expires, signed]
+                                + (token.isEmpty ? [] : [token])
+                            {
                                 let equals = url.written[range].firstIndex(of: UInt8(ascii: "="))!
-                                pairs.append(Pair(name: range.lowerBound..<equals, value: equals + 1..<range.upperBound))
+                                pairs.append(
+                                    Pair(name: range.lowerBound..<equals, value: equals + 1..<range.upperBound))
                             }
                             let written = url.written
                             pairs.sort { a, b in

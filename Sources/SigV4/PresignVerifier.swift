@@ -46,7 +46,9 @@ package final class PresignVerifier: Sendable {
         guard scope[3] == "s3" else { throw .malformed("credential scope service is not s3") }
         guard scope[4] == "aws4_request" else { throw .malformed("credential scope does not end in aws4_request") }
         guard let secret = secrets(accessKeyId) else { throw .malformed("unknown access key") }
-        guard scope[2] == secret.region else { throw .malformed("credential scope region is not the access key's region") }
+        guard scope[2] == secret.region else {
+            throw .malformed("credential scope region is not the access key's region")
+        }
 
         // SPEC §2.4: each signed header's canonical line; host comes from configuration.
         var canonicalHeaders: [UInt8] = []

@@ -43,7 +43,8 @@ package struct S3Endpoint: Sendable, Equatable {
     ) throws(SigV4Error) {
         try Self.validateRegion(region)
         guard Self.isValidHost(host) else {
-            throw SigV4Error(.invalidEndpoint, "endpoint host must be a DNS name, an IPv4 address or a bracketed IPv6 address")
+            throw SigV4Error(
+                .invalidEndpoint, "endpoint host must be a DNS name, an IPv4 address or a bracketed IPv6 address")
         }
         if let port, !(1...65_535).contains(port) {
             throw SigV4Error(.invalidEndpoint, "endpoint port must be 1..65535")
@@ -51,7 +52,9 @@ package struct S3Endpoint: Sendable, Equatable {
         var path = basePath
         while path.hasSuffix("/") { path.removeLast() }
         guard path.isEmpty || (path.hasPrefix("/") && Self.isValidBasePath(path)) else {
-            throw SigV4Error(.invalidEndpoint, "endpoint base path must start with '/' and contain only unreserved characters, '/' and %XX escapes")
+            throw SigV4Error(
+                .invalidEndpoint,
+                "endpoint base path must start with '/' and contain only unreserved characters, '/' and %XX escapes")
         }
         self.scheme = scheme
         self.host = host
@@ -66,7 +69,8 @@ package struct S3Endpoint: Sendable, Equatable {
     /// `http://[::1]:9000`. No user info, query or fragment.
     package init(url: String, region: String, addressing: Addressing = .auto) throws(SigV4Error) {
         let invalid = SigV4Error(.invalidEndpoint, "endpoint URL must look like http(s)://host[:port][/base/path]")
-        guard let schemeEnd = url.firstRange(of: "://"), let scheme = Scheme(rawValue: url[..<schemeEnd.lowerBound].lowercased())
+        guard let schemeEnd = url.firstRange(of: "://"),
+            let scheme = Scheme(rawValue: url[..<schemeEnd.lowerBound].lowercased())
         else { throw invalid }
         let rest = url[schemeEnd.upperBound...]
         let authority = rest.prefix { $0 != "/" }
@@ -160,7 +164,8 @@ package struct S3Endpoint: Sendable, Equatable {
         while index < bytes.count {
             let byte = bytes[index]
             if byte == UInt8(ascii: "%") {
-                guard index + 2 < bytes.count, Hex.value(of: bytes[index + 1]) != nil, Hex.value(of: bytes[index + 2]) != nil
+                guard index + 2 < bytes.count, Hex.value(of: bytes[index + 1]) != nil,
+                    Hex.value(of: bytes[index + 2]) != nil
                 else { return false }
                 index += 3
                 continue

@@ -1,10 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import ArgumentParser
 import SigV4
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// What the presign and verify subcommands take from the environment and the clock, the way the
 /// AWS CLI does: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION,
@@ -20,7 +21,8 @@ enum CommandEnvironment {
         guard let accessKeyId = variable("AWS_ACCESS_KEY_ID"), let secret = variable("AWS_SECRET_ACCESS_KEY") else {
             throw ValidationError("AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set")
         }
-        return Credentials(accessKeyId: accessKeyId, secretAccessKey: secret, sessionToken: variable("AWS_SESSION_TOKEN"))
+        return Credentials(
+            accessKeyId: accessKeyId, secretAccessKey: secret, sessionToken: variable("AWS_SESSION_TOKEN"))
     }
 
     /// --region, else AWS_REGION, else AWS_DEFAULT_REGION, else us-east-1.

@@ -6,7 +6,8 @@ import SigV4
 struct PresignCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "presign",
-        abstract: "Print a presigned S3 URL (credentials from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN).")
+        abstract:
+            "Print a presigned S3 URL (credentials from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN).")
 
     @Argument(help: "GET, PUT, HEAD or DELETE.") var method: String
     @Argument var bucket: String

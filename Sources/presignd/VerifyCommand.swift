@@ -15,7 +15,8 @@ struct VerifyCommand: ParsableCommand {
     @Option(help: "The host the URL was signed for, e.g. 127.0.0.1:9000 (default: the URL's own host).")
     var signedHost: String?
     @Option(help: "Region of the access key (default: AWS_REGION, AWS_DEFAULT_REGION, us-east-1).") var region: String?
-    @Option(name: .customLong("header"), help: "A signed header's value as the client sends it, NAME=VALUE (repeatable).")
+    @Option(
+        name: .customLong("header"), help: "A signed header's value as the client sends it, NAME=VALUE (repeatable).")
     var headers: [NameValue] = []
     @Option(help: "Verification time, yyyyMMddTHHmmssZ (default: now).") var at: String?
 

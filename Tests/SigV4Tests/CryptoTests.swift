@@ -6,7 +6,9 @@ import Testing
 @Suite struct CryptoTests {
     static func bytes(_ hex: String) -> [UInt8] {
         let digits = Array(hex.utf8)
-        return stride(from: 0, to: digits.count, by: 2).map { Hex.value(of: digits[$0])! << 4 | Hex.value(of: digits[$0 + 1])! }
+        return stride(from: 0, to: digits.count, by: 2).map {
+            Hex.value(of: digits[$0])! << 4 | Hex.value(of: digits[$0 + 1])!
+        }
     }
 
     static func hmac(_ key: [UInt8], _ data: [UInt8]) -> String {
@@ -15,21 +17,34 @@ import Testing
 
     /// RFC 4231 §4 test cases (case 5 checks the first 128 bits, as the RFC truncates it).
     static let rfc4231: [(key: [UInt8], data: [UInt8], mac: String)] = [
-        ([UInt8](repeating: 0x0B, count: 20), Array("Hi There".utf8),
-         "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"),
-        (Array("Jefe".utf8), Array("what do ya want for nothing?".utf8),
-         "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"),
-        ([UInt8](repeating: 0xAA, count: 20), [UInt8](repeating: 0xDD, count: 50),
-         "773ea91e36800e46854db8ebd09181a72959098b3ef8c122d9635514ced565fe"),
-        (Array(1...25), [UInt8](repeating: 0xCD, count: 50),
-         "82558a389a443c0ea4cc819899f2083a85f0faa3e578f8077a2e3ff46729665b"),
+        (
+            [UInt8](repeating: 0x0B, count: 20), Array("Hi There".utf8),
+            "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"
+        ),
+        (
+            Array("Jefe".utf8), Array("what do ya want for nothing?".utf8),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        ),
+        (
+            [UInt8](repeating: 0xAA, count: 20), [UInt8](repeating: 0xDD, count: 50),
+            "773ea91e36800e46854db8ebd09181a72959098b3ef8c122d9635514ced565fe"
+        ),
+        (
+            Array(1...25), [UInt8](repeating: 0xCD, count: 50),
+            "82558a389a443c0ea4cc819899f2083a85f0faa3e578f8077a2e3ff46729665b"
+        ),
         ([UInt8](repeating: 0x0C, count: 20), Array("Test With Truncation".utf8), "a3b6167473100ee06e0c796c2955552b"),
-        ([UInt8](repeating: 0xAA, count: 131), Array("Test Using Larger Than Block-Size Key - Hash Key First".utf8),
-         "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"),
-        ([UInt8](repeating: 0xAA, count: 131),
-         Array(("This is a test using a larger than block-size key and a larger than block-size data."
-            + " The key needs to be hashed before being used by the HMAC algorithm.").utf8),
-         "9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2"),
+        (
+            [UInt8](repeating: 0xAA, count: 131), Array("Test Using Larger Than Block-Size Key - Hash Key First".utf8),
+            "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"
+        ),
+        (
+            [UInt8](repeating: 0xAA, count: 131),
+            Array(
+                ("This is a test using a larger than block-size key and a larger than block-size data."
+                    + " The key needs to be hashed before being used by the HMAC algorithm.").utf8),
+            "9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2"
+        ),
     ]
 
     @Test(arguments: 0..<rfc4231.count)
@@ -93,7 +108,9 @@ import Testing
         #expect(cache.key(secret: "s1", date: AmzDate("20130525T000000Z")!, region: "us-east-1") != a)
         #expect(cache.key(secret: "s2", date: day, region: "us-east-1") != a)
         #expect(cache.key(secret: "s1", date: day, region: "eu-west-1") != a)
-        #expect(cache.key(secret: "s1", date: day, region: "us-east-1") == SigningKeyCache.derive(secret: "s1", date: day, region: "us-east-1"))
+        #expect(
+            cache.key(secret: "s1", date: day, region: "us-east-1")
+                == SigningKeyCache.derive(secret: "s1", date: day, region: "us-east-1"))
     }
 
     /// PROTOCOL.md token id of the AWS documentation signature (computed independently with Python's

@@ -30,14 +30,16 @@ struct SeededGenerator: RandomNumberGenerator {
     ]
 
     static func randomKey(_ rng: inout SeededGenerator) -> String {
-        let limit = Bool.random(using: &rng) ? Int.random(in: 1...40, using: &rng) : Int.random(in: 1...1024, using: &rng)
+        let limit =
+            Bool.random(using: &rng) ? Int.random(in: 1...40, using: &rng) : Int.random(in: 1...1024, using: &rng)
         var key = ""
         var bytes = 0
         while true {
             var piece = pieces.randomElement(using: &rng)!
             if Int.random(in: 0..<8, using: &rng) == 0 {
                 // Any scalar outside the surrogate range, including astral planes.
-                let value = Bool.random(using: &rng)
+                let value =
+                    Bool.random(using: &rng)
                     ? UInt32.random(in: 0x20...0xD7FF, using: &rng) : UInt32.random(in: 0xE000...0x10FFFF, using: &rng)
                 piece = String(Unicode.Scalar(value)!)
             }
@@ -75,12 +77,15 @@ struct SeededGenerator: RandomNumberGenerator {
         if Bool.random(using: &rng) { headers.append(("Content-Type", "text/plain;  charset=utf-8 ")) }
         if Bool.random(using: &rng) { headers.append(("x-amz-meta-owner", "u-\(rng.next() % 100)")) }
         var query: [(name: String, value: String)] = []
-        if Bool.random(using: &rng) { query.append(("response-content-disposition", "attachment; filename=\"\(randomKey(&rng).prefix(10))\"")) }
+        if Bool.random(using: &rng) {
+            query.append(("response-content-disposition", "attachment; filename=\"\(randomKey(&rng).prefix(10))\""))
+        }
         if Bool.random(using: &rng) { query.append(("versionId", "v+1/\(rng.next() % 9)=")) }
         if Bool.random(using: &rng) { query.append(("x-id", "GetObject")) }
         let request = PresignRequest(
             method: S3Method.allCases.randomElement(using: &rng)!, bucket: bucket, key: randomKey(&rng),
-            expires: Bool.random(using: &rng) ? Int64.random(in: 1...60, using: &rng) : Int64.random(in: 1...604_800, using: &rng),
+            expires: Bool.random(using: &rng)
+                ? Int64.random(in: 1...60, using: &rng) : Int64.random(in: 1...604_800, using: &rng),
             headers: headers, query: query)
         let time = Int64.random(in: 946_684_800...4_102_444_800, using: &rng)  // 2000..2100
         let virtual = endpoint.usesVirtualHosting(bucket: bucket)
@@ -116,10 +121,12 @@ struct SeededGenerator: RandomNumberGenerator {
             #expect(verified.expiresAt == url.expiresAt)
             #expect(verified.path == c.expectedPath, "seed \(seed) iteration \(iteration)")
             guard case .expired = Self.verify(c, url, at: url.expiresAt + 1) else {
-                Issue.record("seed \(seed) iteration \(iteration): not expired after expires_at")
+                Issue.record("seed \(seed) iteration \(iteration): not expired after expiresAt")
                 continue
             }
-            #expect(Self.verify(c, url, at: c.time - 901) == .badSignature("X-Amz-Date is more than 15 minutes in the future"))
+            #expect(
+                Self.verify(c, url, at: c.time - 901)
+                    == .badSignature("X-Amz-Date is more than 15 minutes in the future"))
         }
     }
 

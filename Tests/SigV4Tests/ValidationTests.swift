@@ -134,7 +134,8 @@ import Testing
         #expect(endpoint.basePath == "/s3")
         #expect(endpoint.hostHeader == "[::1]:9000")
         #expect(try S3Endpoint(url: "https://S3.Example.com:443", region: "us-east-1").hostHeader == "s3.example.com")
-        #expect(try S3Endpoint(url: "https://s3.example.com:8443", region: "us-east-1").hostHeader == "s3.example.com:8443")
+        #expect(
+            try S3Endpoint(url: "https://s3.example.com:8443", region: "us-east-1").hostHeader == "s3.example.com:8443")
     }
 
     @Test func secretsNeverPrinted() {

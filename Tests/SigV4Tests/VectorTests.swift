@@ -17,30 +17,32 @@ import Testing
         let signer = try PresignSigner(credentials: vector.credentials, endpoint: try vector.endpoint())
         let (url, details) = try signer.presignDetailed(vector.request, at: vector.time)
         let expected = vector.expected
-        #expect(details.signingKey.hex == expected.signing_key_hex)
-        #expect(details.stringToSign == expected.string_to_sign)
-        #expect(details.canonicalURI == expected.canonical_uri)
-        #expect(details.canonicalQueryString == expected.canonical_query_string)
-        #expect(details.canonicalHeaders == expected.canonical_headers)
-        #expect(details.signedHeaders == expected.signed_headers)
-        #expect(details.canonicalRequest == expected.canonical_request)
+        #expect(details.signingKey.hex == expected.signingKeyHex)
+        #expect(details.stringToSign == expected.stringToSign)
+        #expect(details.canonicalURI == expected.canonicalUri)
+        #expect(details.canonicalQueryString == expected.canonicalQueryString)
+        #expect(details.canonicalHeaders == expected.canonicalHeaders)
+        #expect(details.signedHeaders == expected.signedHeaders)
+        #expect(details.canonicalRequest == expected.canonicalRequest)
         #expect(url.signature == expected.signature)
         #expect(url.url == expected.url)
-        #expect(url.signedHost == expected.host_header)
+        #expect(url.signedHost == expected.hostHeader)
         #expect(url.amzDate.description == vector.input.timestamp)
         #expect(url.expiresAt == vector.expiresAt)
         #expect(url.tokenId == tokenId(signatureHex: expected.signature))
         let sent = Dictionary(uniqueKeysWithValues: url.headersToSend.map { ($0.name, $0.value) })
-        #expect(sent == expected.headers_client_must_send)
-        #expect(url.headersToSend.count == expected.headers_client_must_send.count)
+        #expect(sent == expected.headersClientMustSend)
+        #expect(url.headersToSend.count == expected.headersClientMustSend.count)
     }
 
     @Test(arguments: vectors)
     func resolvesEndpointAndAddressingLikeBotocore(_ vector: Vector) throws {
         let endpoint = try vector.endpoint()
         let origin = "\(endpoint.scheme.rawValue)://\(endpoint.urlAuthority)\(endpoint.basePath)"
-        #expect(origin == vector.expected.resolved_endpoint)
-        #expect(endpoint.usesVirtualHosting(bucket: vector.input.bucket) == (vector.expected.effective_addressing_style == "virtual"))
+        #expect(origin == vector.expected.resolvedEndpoint)
+        #expect(
+            endpoint.usesVirtualHosting(bucket: vector.input.bucket)
+                == (vector.expected.effectiveAddressingStyle == "virtual"))
     }
 
     /// botocore's `auto` style signs AWS URLs for the global host whatever the region (SPEC §7).
@@ -48,7 +50,8 @@ import Testing
     /// the signer reproduces that vector too.
     @Test func globalEndpointQuirkReproducibleByConfiguration() throws {
         let vector = Vector.named("quirk-auto-style-global-endpoint")
-        let endpoint = try S3Endpoint(url: vector.expected.resolved_endpoint, region: vector.input.region, addressing: .virtual)
+        let endpoint = try S3Endpoint(
+            url: vector.expected.resolvedEndpoint, region: vector.input.region, addressing: .virtual)
         let signer = try PresignSigner(credentials: vector.credentials, endpoint: endpoint)
         #expect(try signer.presign(vector.request, at: vector.time).url == vector.expected.url)
         #expect(try vector.endpoint().hostHeader == "s3.eu-west-1.amazonaws.com")
@@ -61,7 +64,7 @@ import Testing
         let vector = Vector.named("quirk-form-urlencoded-content-type-dropped")
         let signer = try PresignSigner(credentials: vector.credentials, endpoint: try vector.endpoint())
         let (url, details) = try signer.presignDetailed(vector.request, at: vector.time)
-        #expect(vector.expected.signed_headers == "host")
+        #expect(vector.expected.signedHeaders == "host")
         #expect(details.signedHeaders == "content-type;host")
         #expect(url.headersToSend.map(\.name) == ["content-type"])
     }
@@ -69,7 +72,8 @@ import Testing
     /// SPEC §3's AWS documentation example, independently of the JSON file.
     @Test func awsDocumentationExample() throws {
         let signer = try PresignSigner(
-            credentials: Credentials(accessKeyId: "AKIAIOSFODNN7EXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
+            credentials: Credentials(
+                accessKeyId: "AKIAIOSFODNN7EXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
             endpoint: .aws(region: "us-east-1"))
         let url = try signer.presign(
             PresignRequest(method: .get, bucket: "examplebucket", key: "test.txt", expires: 86400),

@@ -8,16 +8,19 @@ import Testing
 
     static func verifier(_ vector: Vector) -> PresignVerifier {
         PresignVerifier(secrets: [
-            vector.input.access_key: AccessKeySecret(secretAccessKey: vector.input.secret_key, region: vector.input.region)
+            vector.input.accessKey: AccessKeySecret(
+                secretAccessKey: vector.input.secretKey, region: vector.input.region)
         ])
     }
 
-    static func verify(_ vector: Vector, url: String? = nil, method: String? = nil, host: String? = nil, at: Int64? = nil)
+    static func verify(
+        _ vector: Vector, url: String? = nil, method: String? = nil, host: String? = nil, at: Int64? = nil
+    )
         -> Verdict
     {
         verifier(vector).verify(
             method: method ?? vector.input.method, url: url ?? vector.expected.url,
-            signedHost: host ?? vector.expected.host_header, headers: vector.sentHeader, now: at ?? vector.time)
+            signedHost: host ?? vector.expected.hostHeader, headers: vector.sentHeader, now: at ?? vector.time)
     }
 
     /// Replaces the raw value of query parameter `name` in `url`.
@@ -40,7 +43,9 @@ import Testing
     }
 
     static func rawValue(_ name: String, in url: String) -> String? {
-        split(url).1.split(separator: "&").first { $0.hasPrefix(name + "=") }.map { String($0.dropFirst(name.count + 1)) }
+        split(url).1.split(separator: "&").first { $0.hasPrefix(name + "=") }.map {
+            String($0.dropFirst(name.count + 1))
+        }
     }
 
     /// A one-character change that keeps the value's shape (hex stays hex, digits stay digits).
@@ -65,9 +70,9 @@ import Testing
         }
         #expect(verified.tokenId == tokenId(signatureHex: vector.expected.signature))
         #expect(verified.expiresAt == vector.expiresAt)
-        #expect(verified.accessKeyId == vector.input.access_key)
+        #expect(verified.accessKeyId == vector.input.accessKey)
         #expect(verified.amzDate.description == vector.input.timestamp)
-        #expect(verified.signedHeaders.joined(separator: ";") == vector.expected.signed_headers)
+        #expect(verified.signedHeaders.joined(separator: ";") == vector.expected.signedHeaders)
         #expect(verified.path.hasSuffix(vector.key))
     }
 
@@ -85,11 +90,11 @@ import Testing
     @Test(arguments: vectors)
     func expiryBoundaries(_ vector: Vector) {
         guard case .valid = Self.verify(vector, at: vector.expiresAt) else {
-            Issue.record("not valid at exactly expires_at")
+            Issue.record("not valid at exactly expiresAt")
             return
         }
         guard case .expired(let verified) = Self.verify(vector, at: vector.expiresAt + 1) else {
-            Issue.record("not expired one second after expires_at")
+            Issue.record("not expired one second after expiresAt")
             return
         }
         #expect(verified.tokenId == tokenId(signatureHex: vector.expected.signature))
@@ -102,7 +107,9 @@ import Testing
             Issue.record("not valid 900 s early")
             return
         }
-        #expect(Self.verify(vector, at: vector.time - 901) == .badSignature("X-Amz-Date is more than 15 minutes in the future"))
+        #expect(
+            Self.verify(vector, at: vector.time - 901)
+                == .badSignature("X-Amz-Date is more than 15 minutes in the future"))
     }
 
     @Test(arguments: vectors)
@@ -141,13 +148,16 @@ import Testing
 
     @Test(arguments: vectors)
     func rejectsOtherHost(_ vector: Vector) {
-        #expect(Self.verify(vector, host: "other." + vector.expected.host_header) == .badSignature("signature does not match"))
+        #expect(
+            Self.verify(vector, host: "other." + vector.expected.hostHeader)
+                == .badSignature("signature does not match"))
     }
 
     @Test(arguments: vectors)
     func rejectsOtherDate(_ vector: Vector) {
         // One second away, staying on the same UTC day so that the credential scope still agrees.
-        let later = AmzDate(unixSeconds: vector.time % 86_400 == 86_399 ? vector.time - 1 : vector.time + 1)!.description
+        let later = AmzDate(unixSeconds: vector.time % 86_400 == 86_399 ? vector.time - 1 : vector.time + 1)!
+            .description
         let url = Self.replacing("X-Amz-Date", in: vector.expected.url, with: later)
         #expect(Self.verify(vector, url: url) == .badSignature("signature does not match"))
     }
@@ -160,11 +170,11 @@ import Testing
     @Test func missingSignedHeaderMakesURLUnverifiable() {
         let vector = Vector.named("put-content-length-md5")
         let verdict = Self.verifier(vector).verify(
-            method: "PUT", url: vector.expected.url, signedHost: vector.expected.host_header,
+            method: "PUT", url: vector.expected.url, signedHost: vector.expected.hostHeader,
             headers: { $0 == "content-md5" ? nil : vector.sentHeader($0) }, now: vector.time)
         #expect(verdict == .badSignature("signed header content-md5 was not provided"))
         let changed = Self.verifier(vector).verify(
-            method: "PUT", url: vector.expected.url, signedHost: vector.expected.host_header,
+            method: "PUT", url: vector.expected.url, signedHost: vector.expected.hostHeader,
             headers: { $0 == "content-length" ? "12" : vector.sentHeader($0) }, now: vector.time)
         #expect(changed == .badSignature("signature does not match"))
     }
@@ -192,35 +202,116 @@ import Testing
         ("missing credential", removing("X-Amz-Credential", from: aws.expected.url), "missing X-Amz-Credential"),
         ("missing date", removing("X-Amz-Date", from: aws.expected.url), "missing X-Amz-Date"),
         ("missing expires", removing("X-Amz-Expires", from: aws.expected.url), "missing X-Amz-Expires"),
-        ("missing signed headers", removing("X-Amz-SignedHeaders", from: aws.expected.url), "missing X-Amz-SignedHeaders"),
+        (
+            "missing signed headers", removing("X-Amz-SignedHeaders", from: aws.expected.url),
+            "missing X-Amz-SignedHeaders"
+        ),
         ("missing signature", removing("X-Amz-Signature", from: aws.expected.url), "missing X-Amz-Signature"),
         ("duplicate date", aws.expected.url + "&X-Amz-Date=20130524T000000Z", "duplicate X-Amz-Date"),
-        ("duplicate signature", aws.expected.url + "&X-Amz-Signature=" + aws.expected.signature, "duplicate X-Amz-Signature"),
+        (
+            "duplicate signature", aws.expected.url + "&X-Amz-Signature=" + aws.expected.signature,
+            "duplicate X-Amz-Signature"
+        ),
         ("duplicate token", token.expected.url + "&X-Amz-Security-Token=x", "duplicate X-Amz-Security-Token"),
-        ("algorithm", replacing("X-Amz-Algorithm", in: aws.expected.url, with: "AWS4-HMAC-SHA512"), "X-Amz-Algorithm is not AWS4-HMAC-SHA256"),
-        ("date shape", replacing("X-Amz-Date", in: aws.expected.url, with: "2013-05-24T000000Z"), "X-Amz-Date is not yyyyMMddTHHmmssZ"),
-        ("date calendar", replacing("X-Amz-Date", in: aws.expected.url, with: "20130532T000000Z"), "X-Amz-Date is not yyyyMMddTHHmmssZ"),
-        ("expires 0", replacing("X-Amz-Expires", in: aws.expected.url, with: "0"), "X-Amz-Expires is not an integer in 1..604800"),
-        ("expires 604801", replacing("X-Amz-Expires", in: aws.expected.url, with: "604801"), "X-Amz-Expires is not an integer in 1..604800"),
-        ("expires negative", replacing("X-Amz-Expires", in: aws.expected.url, with: "-1"), "X-Amz-Expires is not an integer in 1..604800"),
-        ("expires fraction", replacing("X-Amz-Expires", in: aws.expected.url, with: "3600.5"), "X-Amz-Expires is not an integer in 1..604800"),
-        ("expires plus", replacing("X-Amz-Expires", in: aws.expected.url, with: "%2B3600"), "X-Amz-Expires is not an integer in 1..604800"),
-        ("scope date", replacing("X-Amz-Credential", in: aws.expected.url, with: "AKIAIOSFODNN7EXAMPLE%2F20130525%2Fus-east-1%2Fs3%2Faws4_request"), "credential scope date differs from X-Amz-Date"),
-        ("scope service", replacing("X-Amz-Credential", in: aws.expected.url, with: "AKIAIOSFODNN7EXAMPLE%2F20130524%2Fus-east-1%2Fs4%2Faws4_request"), "credential scope service is not s3"),
-        ("scope terminator", replacing("X-Amz-Credential", in: aws.expected.url, with: "AKIAIOSFODNN7EXAMPLE%2F20130524%2Fus-east-1%2Fs3%2Faws5_request"), "credential scope does not end in aws4_request"),
-        ("scope shape", replacing("X-Amz-Credential", in: aws.expected.url, with: "AKIAIOSFODNN7EXAMPLE%2F20130524%2Fs3%2Faws4_request"), "X-Amz-Credential is not key/date/region/s3/aws4_request"),
-        ("unknown key", replacing("X-Amz-Credential", in: aws.expected.url, with: "AKIAOTHER%2F20130524%2Fus-east-1%2Fs3%2Faws4_request"), "unknown access key"),
-        ("region", replacing("X-Amz-Credential", in: aws.expected.url, with: "AKIAIOSFODNN7EXAMPLE%2F20130524%2Feu-west-1%2Fs3%2Faws4_request"), "credential scope region is not the access key's region"),
-        ("signature shape", replacing("X-Amz-Signature", in: aws.expected.url, with: aws.expected.signature.uppercased()), "X-Amz-Signature is not 64 lowercase hex characters"),
-        ("signed headers unsorted", replacing("X-Amz-SignedHeaders", in: aws.expected.url, with: "host%3Bcontent-type"), "X-Amz-SignedHeaders is not a sorted list of lowercase names including host"),
-        ("signed headers without host", replacing("X-Amz-SignedHeaders", in: aws.expected.url, with: "content-type"), "X-Amz-SignedHeaders is not a sorted list of lowercase names including host"),
-        ("path escape", aws.expected.url.replacing("/test.txt", with: "/test%zz.txt"), "invalid percent escape in the path"),
+        (
+            "algorithm", replacing("X-Amz-Algorithm", in: aws.expected.url, with: "AWS4-HMAC-SHA512"),
+            "X-Amz-Algorithm is not AWS4-HMAC-SHA256"
+        ),
+        (
+            "date shape", replacing("X-Amz-Date", in: aws.expected.url, with: "2013-05-24T000000Z"),
+            "X-Amz-Date is not yyyyMMddTHHmmssZ"
+        ),
+        (
+            "date calendar", replacing("X-Amz-Date", in: aws.expected.url, with: "20130532T000000Z"),
+            "X-Amz-Date is not yyyyMMddTHHmmssZ"
+        ),
+        (
+            "expires 0", replacing("X-Amz-Expires", in: aws.expected.url, with: "0"),
+            "X-Amz-Expires is not an integer in 1..604800"
+        ),
+        (
+            "expires 604801", replacing("X-Amz-Expires", in: aws.expected.url, with: "604801"),
+            "X-Amz-Expires is not an integer in 1..604800"
+        ),
+        (
+            "expires negative", replacing("X-Amz-Expires", in: aws.expected.url, with: "-1"),
+            "X-Amz-Expires is not an integer in 1..604800"
+        ),
+        (
+            "expires fraction", replacing("X-Amz-Expires", in: aws.expected.url, with: "3600.5"),
+            "X-Amz-Expires is not an integer in 1..604800"
+        ),
+        (
+            "expires plus", replacing("X-Amz-Expires", in: aws.expected.url, with: "%2B3600"),
+            "X-Amz-Expires is not an integer in 1..604800"
+        ),
+        (
+            "scope date",
+            replacing(
+                "X-Amz-Credential", in: aws.expected.url,
+                with: "AKIAIOSFODNN7EXAMPLE%2F20130525%2Fus-east-1%2Fs3%2Faws4_request"),
+            "credential scope date differs from X-Amz-Date"
+        ),
+        (
+            "scope service",
+            replacing(
+                "X-Amz-Credential", in: aws.expected.url,
+                with: "AKIAIOSFODNN7EXAMPLE%2F20130524%2Fus-east-1%2Fs4%2Faws4_request"),
+            "credential scope service is not s3"
+        ),
+        (
+            "scope terminator",
+            replacing(
+                "X-Amz-Credential", in: aws.expected.url,
+                with: "AKIAIOSFODNN7EXAMPLE%2F20130524%2Fus-east-1%2Fs3%2Faws5_request"),
+            "credential scope does not end in aws4_request"
+        ),
+        (
+            "scope shape",
+            replacing(
+                "X-Amz-Credential", in: aws.expected.url, with: "AKIAIOSFODNN7EXAMPLE%2F20130524%2Fs3%2Faws4_request"),
+            "X-Amz-Credential is not key/date/region/s3/aws4_request"
+        ),
+        (
+            "unknown key",
+            replacing(
+                "X-Amz-Credential", in: aws.expected.url, with: "AKIAOTHER%2F20130524%2Fus-east-1%2Fs3%2Faws4_request"),
+            "unknown access key"
+        ),
+        (
+            "region",
+            replacing(
+                "X-Amz-Credential", in: aws.expected.url,
+                with: "AKIAIOSFODNN7EXAMPLE%2F20130524%2Feu-west-1%2Fs3%2Faws4_request"),
+            "credential scope region is not the access key's region"
+        ),
+        (
+            "signature shape",
+            replacing("X-Amz-Signature", in: aws.expected.url, with: aws.expected.signature.uppercased()),
+            "X-Amz-Signature is not 64 lowercase hex characters"
+        ),
+        (
+            "signed headers unsorted",
+            replacing("X-Amz-SignedHeaders", in: aws.expected.url, with: "host%3Bcontent-type"),
+            "X-Amz-SignedHeaders is not a sorted list of lowercase names including host"
+        ),
+        (
+            "signed headers without host", replacing("X-Amz-SignedHeaders", in: aws.expected.url, with: "content-type"),
+            "X-Amz-SignedHeaders is not a sorted list of lowercase names including host"
+        ),
+        (
+            "path escape", aws.expected.url.replacing("/test.txt", with: "/test%zz.txt"),
+            "invalid percent escape in the path"
+        ),
         ("query escape", aws.expected.url + "&a=%4", "invalid percent escape in the query"),
         ("empty parameter", aws.expected.url.replacing("&X-Amz-Date", with: "&&X-Amz-Date"), "empty query parameter"),
         ("no query", split(aws.expected.url).0, "URL has no query string"),
         ("fragment", aws.expected.url + "#x", "URL has a fragment"),
         ("relative", "test.txt?X-Amz-Date=1", "URL must be absolute http(s) or start with '/'"),
-        ("invalid UTF-8 path", aws.expected.url.replacing("/test.txt", with: "/test%FF.txt"), "path is not valid UTF-8"),
+        (
+            "invalid UTF-8 path", aws.expected.url.replacing("/test.txt", with: "/test%FF.txt"),
+            "path is not valid UTF-8"
+        ),
     ]
 
     @Test(arguments: 0..<malformed.count)
