@@ -37,6 +37,7 @@ package struct AmzDate: Sendable, Hashable, Comparable, CustomStringConvertible 
     /// Days since 1970-01-01 (the UTC day the signing key belongs to).
     var day: Int64 { unixSeconds / 86_400 }
 
+    /// The timestamp as written in X-Amz-Date, e.g. `20130524T000000Z`.
     package var description: String {
         String(unsafeUninitializedCapacity: 16) { buffer in
             var writer = ByteWriter(buffer)

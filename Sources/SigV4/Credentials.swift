@@ -1,6 +1,8 @@
 /// AWS credentials used to sign. `description` and reflection never show the secret or the token.
 package struct Credentials: Sendable, Equatable, CustomStringConvertible, CustomReflectable {
+    /// The access key id, written into X-Amz-Credential.
     package var accessKeyId: String
+    /// The secret; it never leaves this process and is never printed.
     package var secretAccessKey: String
     /// The STS session token of temporary credentials; signed into the query as X-Amz-Security-Token.
     package var sessionToken: String?

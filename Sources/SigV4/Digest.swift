@@ -14,12 +14,6 @@ package struct Digest: Sendable, Hashable {
 
     init() {}
 
-    /// The 32 bytes, for example a signing key as `bytes:` of a test vector.
-    package init?(bytes: some Collection<UInt8>) {
-        guard bytes.count == Self.byteCount else { return nil }
-        withUnsafeMutableBytes { $0.copyBytes(from: bytes) }
-    }
-
     func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         try Swift.withUnsafeBytes(of: storage, body)
     }

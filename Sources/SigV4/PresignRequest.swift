@@ -1,6 +1,7 @@
 /// What to presign: one S3 object operation.
 package struct PresignRequest: Sendable {
     package var method: S3Method
+    /// Checked against S3's naming rules for new buckets.
     package var bucket: String
     /// The object key, used as its UTF-8 bytes without normalisation; 1..1024 bytes.
     package var key: String

@@ -5,7 +5,9 @@
 /// presign then writes the URL straight into the String's storage and the canonical request and
 /// string to sign into stack buffers. The signing key is cached per (secret, day, region).
 package final class PresignSigner: Sendable {
+    /// The credentials every URL of this signer is signed with.
     package let credentials: Credentials
+    /// Where URLs point, and the region of their credential scope.
     package let endpoint: S3Endpoint
 
     private let keys = SigningKeyCache(capacity: 4)
@@ -23,6 +25,7 @@ package final class PresignSigner: Sendable {
     /// "X-Amz-Security-Token=" + UriEncode(token), or empty.
     private let securityToken: [UInt8]
 
+    /// Checks the credentials and encodes what every URL of this signer shares.
     package init(credentials: Credentials, endpoint: S3Endpoint) throws(SigV4Error) {
         try credentials.validate()
         self.credentials = credentials
@@ -354,11 +357,15 @@ package struct SigningDetails: Sendable {
     /// Lines of the canonical request: method, URI, query, headers…, "", signed headers, payload.
     private var lines: [Substring] { canonicalRequest.split(separator: "\n", omittingEmptySubsequences: false) }
 
+    /// The encoded path (SPEC §2.7 line 2).
     package var canonicalURI: String { String(lines[1]) }
+    /// The sorted, encoded query of SPEC §2.6.
     package var canonicalQueryString: String { String(lines[2]) }
+    /// The header lines of SPEC §2.4, each ending in `\n`.
     package var canonicalHeaders: String {
         let lines = self.lines
         return lines[3..<(lines.count - 3)].map { $0 + "\n" }.joined()
     }
+    /// The `;`-joined signed header names.
     package var signedHeaders: String { String(lines[lines.count - 2]) }
 }

@@ -1,6 +1,7 @@
 /// Where URLs point and what they are signed for: scheme, host, port, base path, region, and the
 /// addressing style (SPEC §2.3).
 package struct S3Endpoint: Sendable, Equatable {
+    /// http or https; decides the default port dropped from the signed host.
     package enum Scheme: String, Sendable, CaseIterable {
         case http, https
 
@@ -22,6 +23,7 @@ package struct S3Endpoint: Sendable, Equatable {
     package let port: Int?
     /// A path prefix in front of `/bucket` (path style) or `/key`, without a trailing slash; "" for none.
     package let basePath: String
+    /// The region of the credential scope.
     package let region: String
     package let addressing: Addressing
     /// True for the endpoints `aws(region:)` builds; `auto` addressing then means virtual-hosted.

@@ -17,9 +17,12 @@ package struct SigV4Error: Error, Equatable, CustomStringConvertible {
         case invalidTime = "invalid_time"
     }
 
+    /// Stable; match on it.
     package let code: Code
+    /// For people: names the problem, never a secret, signature or key.
     package let message: String
 
+    /// An error with its code and message.
     package init(_ code: Code, _ message: String) {
         self.code = code
         self.message = message
