@@ -72,7 +72,10 @@ let package = Package(
             name: "SigV4Tests", dependencies: ["SigV4"],
             resources: [.copy("Resources/vectors.json")], swiftSettings: strict),
         .testTarget(name: "WireTests", dependencies: ["Wire"], swiftSettings: strict),
-        .testTarget(name: "RedisTests", dependencies: ["Redis", "TestSupport", log] + nio, swiftSettings: strict),
+        .testTarget(
+            name: "RedisTests",
+            dependencies: ["Redis", "TestSupport", log, .product(name: "NIOEmbedded", package: "swift-nio")] + nio,
+            swiftSettings: strict),
         .testTarget(name: "TokensTests", dependencies: ["Tokens", "Redis", "TestSupport", log] + nio, swiftSettings: strict),
         .testTarget(name: "BrokerTests", dependencies: ["Broker", "Tokens", "Redis", "SigV4", "Wire", "TestSupport", log] + nio, swiftSettings: strict),
     ]

@@ -1,0 +1,56 @@
+/// How a `RedisClient` reaches Redis and the limits it keeps.
+package struct RedisConfiguration: Sendable {
+    /// Where Redis listens.
+    package enum Endpoint: Sendable, Hashable, CustomStringConvertible {
+        case tcp(host: String, port: Int)
+        case unix(path: String)
+
+        /// A form for logs, e.g. `127.0.0.1:6379` or `unix:/run/redis/redis-server.sock`.
+        package var description: String {
+            switch self {
+            case .tcp(let host, let port): host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+            case .unix(let path): "unix:\(path)"
+            }
+        }
+    }
+
+    /// Where Redis listens.
+    package var endpoint: Endpoint
+    /// The ACL user (`AUTH user pass`); nil sends `AUTH pass` when a password is set.
+    package var username: String?
+    /// The password; nil sends no `AUTH`. It is never logged nor put in an error.
+    package var password: String?
+    /// Sent as `CLIENT SETNAME` on every connect, so `CLIENT LIST` shows who is who.
+    package var clientName: String?
+    /// How long one TCP/Unix connect may take. Also bounds `waitUntilConnected()`.
+    package var connectTimeout: Duration
+    /// The deadline of each request, enforced on the oldest one in flight: past it the connection is
+    /// closed and every request sent on it fails with `.outcomeUnknown`.
+    package var commandTimeout: Duration
+    /// Requests in flight per connection; one more fails fast with `.overloaded`.
+    package var maxInFlight: Int
+    /// Multiplexed connections; nil means one per event loop of the group.
+    package var connectionCount: Int?
+    /// The largest reply accepted; a bigger (or endless) one closes the connection with `.protocolError`.
+    /// hiredis's reader itself accepts bulk lengths up to `LLONG_MAX`, so this is the only bound.
+    package var maxReplyBytes: Int
+    /// Runs on every new connection after `AUTH` and `CLIENT SETNAME` and before the connection serves
+    /// any request, e.g. to load a Redis Function library. A throw fails this connect attempt (the
+    /// client then reconnects with backoff).
+    package var onConnect: (@Sendable (RedisConnectionSetup) async throws -> Void)?
+
+    /// A configuration with the defaults: no AUTH, no name, 1 s connect and command timeouts,
+    /// 1000 requests in flight, one connection per event loop, 64 MiB replies.
+    package init(endpoint: Endpoint) {
+        self.endpoint = endpoint
+        self.username = nil
+        self.password = nil
+        self.clientName = nil
+        self.connectTimeout = .seconds(1)
+        self.commandTimeout = .seconds(1)
+        self.maxInFlight = 1000
+        self.connectionCount = nil
+        self.maxReplyBytes = 64 << 20
+        self.onConnect = nil
+    }
+}

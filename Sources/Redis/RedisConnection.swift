@@ -1,0 +1,360 @@
+import Logging
+import NIOCore
+import NIOPosix
+
+/// One multiplexed Redis connection pinned to one event loop, and its whole life: connect,
+/// handshake, serve, reconnect with backoff, shut down.
+///
+/// `@unchecked Sendable` is sound because every mutable property is read and written only on
+/// `eventLoop`: the entry points (`start`, `send`, `waitUntilReady`, `shutdown`) hop there first,
+/// and every callback they register runs there (`eventLoop.assertInEventLoop()` checks it in
+/// debug builds).
+final class RedisConnection: @unchecked Sendable {
+    private enum State {
+        /// A connect attempt is under way. Only the first attempt of a cycle lets requests wait for
+        /// it; later ones (after a failure) fail requests fast.
+        case connecting(acceptsWaiters: Bool)
+        case ready(any Channel, RedisChannelHandler)
+        /// Between a failed attempt and the next one: requests fail fast with `.unavailable`.
+        case waitingToReconnect
+        case shutdown
+    }
+
+    /// A request waiting for the first connect of a cycle.
+    private struct Waiter {
+        let arguments: [String]
+        let promise: EventLoopPromise<RESPValue>
+        let deadline: NIODeadline
+    }
+
+    /// A connect attempt that Redis answered with an error (e.g. `WRONGPASS`), as opposed to one
+    /// that could not reach it. Its message holds Redis's reply text, never the command.
+    private struct HandshakeRejected: Error {
+        let message: String
+    }
+
+    private static let firstBackoff = TimeAmount.milliseconds(20)
+    private static let maxBackoff = TimeAmount.milliseconds(500)
+    /// A connection that lived at least this long is taken as healthy: its loss starts a fresh cycle
+    /// (immediate reconnect) instead of continuing the backoff. A server that accepts and then drops
+    /// every connection so cannot make the client spin.
+    private static let healthyLifetime = TimeAmount.seconds(1)
+
+    let eventLoop: any EventLoop
+    private let configuration: RedisConfiguration
+    private let logger: Logger
+
+    private var state: State = .waitingToReconnect
+    private var waiters = CircularBuffer<Waiter>()
+    private var waiterTimer: Scheduled<Void>?
+    private var readinessWaiters: [Int: EventLoopPromise<Void>] = [:]
+    private var nextReadinessWaiter = 0
+    /// Why the last attempt failed or the last connection ended; goes into `.unavailable` messages.
+    private var lastFailure = "not connected yet"
+    private var failedAttempts = 0
+    private var readySince = NIODeadline.now()
+    private var reconnectTimer: Scheduled<Void>?
+    /// Completes when the attempt under way has fully ended (its channel closed if it was abandoned).
+    private var attemptFinished: EventLoopFuture<Void>?
+
+    init(configuration: RedisConfiguration, eventLoop: any EventLoop, logger: Logger) {
+        self.configuration = configuration
+        self.eventLoop = eventLoop
+        var logger = logger
+        logger[metadataKey: "redis.endpoint"] = "\(configuration.endpoint)"
+        self.logger = logger
+    }
+
+    /// Starts the first connect attempt.
+    func start() {
+        eventLoop.execute { self.connect(acceptsWaiters: true) }
+    }
+
+    /// Sends one request on this connection, or fails it at once when it cannot be sent.
+    func send(_ arguments: [String], promise: EventLoopPromise<RESPValue>) {
+        if eventLoop.inEventLoop {
+            enqueue(arguments, promise: promise)
+        } else {
+            eventLoop.execute { self.enqueue(arguments, promise: promise) }
+        }
+    }
+
+    /// Succeeds once the connection is ready to serve, fails at `deadline` or at once when Redis
+    /// rejected the handshake.
+    func waitUntilReady(deadline: NIODeadline) -> EventLoopFuture<Void> {
+        eventLoop.flatSubmit {
+            self.eventLoop.assertInEventLoop()
+            switch self.state {
+            case .ready: return self.eventLoop.makeSucceededVoidFuture()
+            case .shutdown: return self.eventLoop.makeFailedFuture(Self.shutdownError)
+            case .connecting, .waitingToReconnect: break
+            }
+            let id = self.nextReadinessWaiter
+            self.nextReadinessWaiter += 1
+            let promise = self.eventLoop.makePromise(of: Void.self)
+            self.readinessWaiters[id] = promise
+            let timeout = self.eventLoop.scheduleTask(deadline: deadline) {
+                self.readinessWaiters.removeValue(forKey: id)?.fail(
+                    RedisClientError(
+                        code: .unavailable, message: "not connected within the connect timeout (\(self.lastFailure))"))
+            }
+            promise.futureResult.whenComplete { _ in timeout.cancel() }
+            return promise.futureResult
+        }
+    }
+
+    /// Stops reconnecting, fails what is waiting or in flight, and closes the channel.
+    func shutdown() -> EventLoopFuture<Void> {
+        eventLoop.flatSubmit {
+            let previous = self.state
+            self.state = .shutdown
+            self.reconnectTimer?.cancel()
+            self.reconnectTimer = nil
+            self.failWaiters(Self.shutdownError)
+            self.failReadinessWaiters(Self.shutdownError)
+            switch previous {
+            case .ready(let channel, let handler):
+                handler.close(
+                    sentError: RedisClientError(code: .outcomeUnknown, message: "client shut down before the reply"),
+                    unsentError: Self.shutdownError)
+                self.logger.info("redis connection closed")
+                return channel.closeFuture
+            case .connecting:
+                return self.attemptFinished ?? self.eventLoop.makeSucceededVoidFuture()
+            case .waitingToReconnect, .shutdown:
+                return self.eventLoop.makeSucceededVoidFuture()
+            }
+        }
+    }
+
+    private static let shutdownError = RedisClientError(code: .shutdown, message: "client shut down; command not sent")
+
+    // MARK: Requests
+
+    private func enqueue(_ arguments: [String], promise: EventLoopPromise<RESPValue>) {
+        eventLoop.assertInEventLoop()
+        switch state {
+        case .ready(_, let handler):
+            handler.enqueue(arguments, promise: promise)
+        case .connecting(acceptsWaiters: true):
+            guard waiters.count < configuration.maxInFlight else {
+                promise.fail(
+                    RedisClientError(
+                        code: .overloaded,
+                        message: "\(configuration.maxInFlight) requests already waiting to connect; command not sent"))
+                return
+            }
+            let deadline = eventLoop.now + TimeAmount(configuration.commandTimeout)
+            waiters.append(Waiter(arguments: arguments, promise: promise, deadline: deadline))
+            if waiterTimer == nil { armWaiterTimer(at: deadline) }
+        case .connecting(acceptsWaiters: false), .waitingToReconnect:
+            promise.fail(
+                RedisClientError(
+                    code: .unavailable, message: "not connected to Redis (\(lastFailure)); command not sent"))
+        case .shutdown:
+            promise.fail(Self.shutdownError)
+        }
+    }
+
+    private func armWaiterTimer(at deadline: NIODeadline) {
+        waiterTimer = eventLoop.scheduleTask(deadline: deadline) { self.waiterDeadlinePassed() }
+    }
+
+    /// Fails the waiters whose deadline passed; waiting never outlasts the command timeout.
+    private func waiterDeadlinePassed() {
+        waiterTimer = nil
+        let now = eventLoop.now
+        while let head = waiters.first, head.deadline <= now {
+            waiters.removeFirst()
+            head.promise.fail(
+                RedisClientError(
+                    code: .unavailable, message: "still connecting to Redis after the command timeout; command not sent"
+                ))
+        }
+        if let head = waiters.first { armWaiterTimer(at: head.deadline) }
+    }
+
+    private func failWaiters(_ error: RedisClientError) {
+        waiterTimer?.cancel()
+        waiterTimer = nil
+        let failed = waiters
+        waiters.removeAll()
+        for waiter in failed { waiter.promise.fail(error) }
+    }
+
+    private func failReadinessWaiters(_ error: RedisClientError) {
+        let failed = readinessWaiters.values
+        readinessWaiters.removeAll()
+        for promise in failed { promise.fail(error) }
+    }
+
+    // MARK: Connecting
+
+    private func connect(acceptsWaiters: Bool) {
+        eventLoop.assertInEventLoop()
+        guard case .waitingToReconnect = state else { return }
+        state = .connecting(acceptsWaiters: acceptsWaiters)
+        let finished = eventLoop.makePromise(of: Void.self)
+        attemptFinished = finished.futureResult
+        makeChannel()
+            .flatMap { channel in
+                self.handshake(channel)
+                    .map { channel }
+                    .flatMapError { error in
+                        channel.close(promise: nil)
+                        return self.eventLoop.makeFailedFuture(error)
+                    }
+            }
+            .hop(to: eventLoop)
+            .whenComplete { result in self.attemptEnded(result, finished: finished) }
+    }
+
+    private func makeChannel() -> EventLoopFuture<any Channel> {
+        let commandTimeout = configuration.commandTimeout
+        let maxInFlight = configuration.maxInFlight
+        let maxReplyBytes = configuration.maxReplyBytes
+        let bootstrap = ClientBootstrap(group: eventLoop)
+            .connectTimeout(TimeAmount(configuration.connectTimeout))
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(
+                        RedisChannelHandler(
+                            commandTimeout: commandTimeout, maxInFlight: maxInFlight, maxReplyBytes: maxReplyBytes))
+                }
+            }
+        switch configuration.endpoint {
+        case .tcp(let host, let port):
+            // Requests are already batched per loop tick, so Nagle would only add latency; keepalive
+            // notices a peer that vanished without a FIN.
+            return
+                bootstrap
+                .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                .channelOption(.socketOption(.so_keepalive), value: 1)
+                .connect(host: host, port: port)
+        case .unix(let path):
+            return bootstrap.connect(unixDomainSocketPath: path)
+        }
+    }
+
+    /// `AUTH` and `CLIENT SETNAME` (pipelined), then the `onConnect` hook. The connection serves
+    /// requests only after all of them succeeded. Never `HELLO 3`: hiredis 0.14 parses RESP2 only.
+    private func handshake(_ channel: any Channel) -> EventLoopFuture<Void> {
+        let handler: RedisChannelHandler
+        do {
+            handler = try channel.pipeline.syncOperations.handler(type: RedisChannelHandler.self)
+        } catch {
+            return eventLoop.makeFailedFuture(error)
+        }
+        var steps: [(name: String, arguments: [String])] = []
+        if let password = configuration.password {
+            steps.append(("AUTH", configuration.username.map { ["AUTH", $0, password] } ?? ["AUTH", password]))
+        }
+        if let name = configuration.clientName {
+            steps.append(("CLIENT SETNAME", ["CLIENT", "SETNAME", name]))
+        }
+        let replies = steps.map { step in
+            let promise = eventLoop.makePromise(of: RESPValue.self)
+            handler.enqueue(step.arguments, promise: promise)
+            return promise.futureResult.flatMapThrowing { reply in
+                if case .error(let message) = reply {
+                    throw HandshakeRejected(message: "\(step.name) refused: \(message)")
+                }
+            }
+        }
+        // Replies arrive in order, so the first failure reported is the earliest step's.
+        var done = EventLoopFuture.andAllSucceed(replies, on: eventLoop)
+        if let onConnect = configuration.onConnect {
+            let setup = RedisConnectionSetup(channel: channel)
+            let eventLoop = self.eventLoop
+            done = done.flatMap {
+                eventLoop.makeFutureWithTask { try await onConnect(setup) }
+                    .flatMapErrorThrowing { error in
+                        throw HandshakeRejected(message: "connection setup failed: \(error)")
+                    }
+            }
+        }
+        return done
+    }
+
+    private func attemptEnded(_ result: Result<any Channel, any Error>, finished: EventLoopPromise<Void>) {
+        eventLoop.assertInEventLoop()
+        guard case .connecting = state else {
+            // Shut down meanwhile: drop the new channel, if any.
+            if case .success(let channel) = result {
+                channel.close(promise: nil)
+                channel.closeFuture.whenComplete { _ in finished.succeed() }
+            } else {
+                finished.succeed()
+            }
+            return
+        }
+        defer { finished.succeed() }
+        switch result {
+        case .success(let channel):
+            guard let handler = try? channel.pipeline.syncOperations.handler(type: RedisChannelHandler.self) else {
+                channel.close(promise: nil)
+                attemptFailed(reason: "connection closed during the handshake", rejected: false)
+                return
+            }
+            state = .ready(channel, handler)
+            readySince = eventLoop.now
+            failedAttempts = 0
+            logger.info("redis connected")
+            channel.closeFuture.whenComplete { _ in self.channelClosed(channel) }
+            waiterTimer?.cancel()
+            waiterTimer = nil
+            let queued = waiters
+            waiters.removeAll()
+            for waiter in queued { handler.enqueue(waiter.arguments, promise: waiter.promise) }
+            let ready = readinessWaiters.values
+            readinessWaiters.removeAll()
+            for promise in ready { promise.succeed() }
+        case .failure(let error as HandshakeRejected):
+            attemptFailed(reason: error.message, rejected: true)
+        case .failure(let error):
+            attemptFailed(reason: "\(error)", rejected: false)
+        }
+    }
+
+    private func attemptFailed(reason: String, rejected: Bool) {
+        lastFailure = reason
+        // The first failure of an outage is a warning; the retries that follow every ≤500 ms are
+        // debug, so a long outage does not flood the log.
+        logger.log(
+            level: failedAttempts == 0 ? .warning : .debug, "redis connect failed",
+            metadata: ["redis.error": "\(reason)"])
+        let error = RedisClientError(
+            code: .unavailable, message: "could not connect to Redis (\(reason)); command not sent")
+        failWaiters(error)
+        // Waiting longer will not change Redis's answer to the handshake.
+        if rejected { failReadinessWaiters(error) }
+        scheduleReconnect()
+    }
+
+    private func channelClosed(_ channel: any Channel) {
+        eventLoop.assertInEventLoop()
+        guard case .ready(let current, _) = state, current === channel else { return }
+        lastFailure = "connection lost"
+        logger.warning("redis disconnected")
+        state = .waitingToReconnect
+        if eventLoop.now - readySince >= Self.healthyLifetime {
+            failedAttempts = 0
+            connect(acceptsWaiters: true)
+        } else {
+            scheduleReconnect()
+        }
+    }
+
+    /// Exponential backoff from 20 ms up to 500 ms, so recovery after Redis comes back takes at
+    /// most about half a second plus the connect.
+    private func scheduleReconnect() {
+        state = .waitingToReconnect
+        let exponent = min(failedAttempts, 10)
+        failedAttempts += 1
+        let delay = min(Self.firstBackoff * (1 << exponent), Self.maxBackoff)
+        reconnectTimer = eventLoop.scheduleTask(in: delay) {
+            self.reconnectTimer = nil
+            self.connect(acceptsWaiters: false)
+        }
+    }
+}

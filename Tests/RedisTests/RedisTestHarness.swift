@@ -1,0 +1,60 @@
+import Logging
+import NIOCore
+import NIOPosix
+import Redis
+import TestSupport
+import Testing
+
+/// A private redis-server plus a client connected to it.
+struct RedisTestHarness {
+    let server: RedisServer
+    let client: RedisClient
+    let logs: LogRecorder
+
+    /// Starts a server and a client over TCP (or the server's Unix socket), after `configure`
+    /// adjusted the client configuration.
+    static func start(
+        serverConfig: [String] = [], unixSocket: Bool = false,
+        configure: (inout RedisConfiguration) -> Void = { _ in }
+    ) throws -> RedisTestHarness {
+        let server = try RedisServer.start(config: serverConfig, unixSocket: unixSocket)
+        let endpoint: RedisConfiguration.Endpoint =
+            if let path = server.unixSocket { .unix(path: path) } else { .tcp(host: "127.0.0.1", port: server.port) }
+        var configuration = RedisConfiguration(endpoint: endpoint)
+        configure(&configuration)
+        let logs = LogRecorder()
+        let client = RedisClient(
+            configuration: configuration, eventLoopGroup: MultiThreadedEventLoopGroup.singleton, logger: logs.logger)
+        return RedisTestHarness(server: server, client: client, logs: logs)
+    }
+
+    func stop() async {
+        await client.shutdown()
+        server.stop()
+    }
+}
+
+/// The failure code of `body`, or nil when it succeeded.
+func failureCode(_ body: () async throws -> RESPValue) async -> RedisClientError.Code? {
+    do {
+        _ = try await body()
+        return nil
+    } catch let error as RedisClientError {
+        return error.code
+    } catch {
+        Issue.record("not a RedisClientError: \(error)")
+        return nil
+    }
+}
+
+/// Runs `body` until it returns true or `limit` passes; returns whether it did. Used only to wait
+/// for recovery without hanging the suite, never to measure speed.
+func eventually(within limit: Duration, _ body: () async -> Bool) async -> Bool {
+    let clock = ContinuousClock()
+    let end = clock.now + limit
+    while clock.now < end {
+        if await body() { return true }
+        try? await Task.sleep(for: .milliseconds(10))
+    }
+    return false
+}

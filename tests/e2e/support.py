@@ -1,0 +1,158 @@
+"""Real components for presignd's end-to-end tests: each is started on free loopback ports in
+its own temporary directory and stopped by its process id."""
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+VENV_BIN = ROOT / ".venv" / "bin"
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def free_port_pair(offset: int) -> int:
+    """A free port p such that p + offset is free too (SeaweedFS derives gRPC ports that way)."""
+    for _ in range(200):
+        p = free_port()
+        if p + offset < 65536:
+            try:
+                with socket.socket() as s:
+                    s.bind(("127.0.0.1", p + offset))
+                return p
+            except OSError:
+                continue
+    raise RuntimeError("no free port pair found")
+
+
+def presignd_binary() -> str:
+    """The presignd executable built by scripts/test (PRESIGND_BIN), or the debug build."""
+    explicit = os.environ.get("PRESIGND_BIN")
+    if explicit:
+        return explicit
+    candidate = ROOT / ".build" / "debug" / "presignd"
+    if not candidate.exists():
+        raise RuntimeError("presignd is not built: run scripts/test (or swift build) first")
+    return str(candidate)
+
+
+def wait_for(predicate, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if predicate():
+                return
+        except Exception:
+            pass
+        time.sleep(0.05)
+    raise RuntimeError(f"{what} was not ready within {timeout} s")
+
+
+def stop_process(proc: subprocess.Popen, timeout: float = 10):
+    """SIGTERM, then SIGKILL if it does not exit in time."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+class SeaweedFS:
+    """SeaweedFS `weed mini` with one configured identity, so it really verifies SigV4
+    signatures (without identities it accepts every request)."""
+
+    ACCESS_KEY = "AKIAPRESIGNDTEST0001"
+    SECRET_KEY = "presignd-e2e-secret/not+a+real+one"
+    REGION = "us-east-1"
+
+    def __init__(self):
+        self.dir = Path(tempfile.mkdtemp(prefix="presignd-seaweed."))
+        self.proc = None
+        self.s3_port = None
+        self.log = None
+
+    def start(self):
+        config = {
+            "identities": [{
+                "name": "presigner",
+                "credentials": [{"accessKey": self.ACCESS_KEY, "secretKey": self.SECRET_KEY}],
+                "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+            }]
+        }
+        (self.dir / "s3.json").write_text(json.dumps(config))
+        (self.dir / "data").mkdir()
+        self.s3_port = free_port_pair(10000)
+        ports = {
+            "master.port": free_port_pair(10000),
+            "volume.port": free_port_pair(10000),
+            "filer.port": free_port_pair(10000),
+            "admin.port": free_port_pair(10000),
+            "webdav.port": free_port(),
+            "debug.port": free_port(),
+            "s3.debug.port": free_port(),
+        }
+        args = [
+            str(VENV_BIN / "weed"), "mini",
+            f"-dir={self.dir / 'data'}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
+            "-master.telemetry=false", "-webdav=false", "-admin.ui=false",
+            f"-s3.port={self.s3_port}", "-s3.port.iceberg=0", "-s3.port.lance=0",
+            "-s3.domainName=localhost", f"-s3.config={self.dir / 's3.json'}",
+        ] + [f"-{k}={v}" for k, v in ports.items()]
+        self.log = open(self.dir / "weed.log", "wb")
+        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL, cwd=self.dir)
+
+        def ready():
+            if self.proc.poll() is not None:
+                raise RuntimeError("weed exited:\n" + (self.dir / "weed.log").read_text()[-3000:])
+            # Anonymous requests are refused once identities are on; any HTTP answer means up.
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{self.s3_port}/", timeout=1)
+            except urllib.error.HTTPError:
+                return True
+            return True
+
+        wait_for(ready, 60, "SeaweedFS S3")
+        return self
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.s3_port}"
+
+    def create_bucket(self, name: str):
+        import boto3
+        from botocore.config import Config
+        s3 = boto3.client(
+            "s3", endpoint_url=self.endpoint, region_name=self.REGION,
+            aws_access_key_id=self.ACCESS_KEY, aws_secret_access_key=self.SECRET_KEY,
+            config=Config(signature_version="s3v4", s3={"addressing_style": "path"}))
+        for _ in range(100):
+            try:
+                s3.create_bucket(Bucket=name)
+                return
+            except Exception as error:  # the filer may need a moment after the port opens
+                last = error
+                time.sleep(0.1)
+        raise RuntimeError(f"could not create bucket {name}: {last}")
+
+    def stop(self):
+        if self.proc:
+            stop_process(self.proc)
+            self.proc = None
+        if self.log:
+            self.log.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
