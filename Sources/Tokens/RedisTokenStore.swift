@@ -1,0 +1,210 @@
+import Logging
+import Redis
+
+/// `TokenStore` on Redis: each operation is one `FCALL` into the `FunctionLibrary`.
+///
+/// Standalone Redis (or a Sentinel-managed primary): revoking by object or tag touches tokens of many
+/// hash slots in one call, which Redis Cluster would refuse.
+package final class RedisTokenStore: TokenStore {
+    /// The key names in use.
+    package let keyspace: TokenKeyspace
+    /// The Function library this store calls.
+    package let library: FunctionLibrary
+    private let client: RedisClient
+    private let eventStreamMaxLength: Int
+    private let logger: Logger
+
+    /// A store over `client`. `eventStreamMaxLength` bounds the event Stream (`XADD … MAXLEN ~`).
+    package init(
+        client: RedisClient, keyspace: TokenKeyspace, eventStreamMaxLength: Int = 100_000,
+        library: FunctionLibrary = .standard, logger: Logger
+    ) {
+        precondition(eventStreamMaxLength > 0, "the event stream must keep at least one entry")
+        self.client = client
+        self.keyspace = keyspace
+        self.eventStreamMaxLength = eventStreamMaxLength
+        self.library = library
+        self.logger = logger
+    }
+
+    /// Loads the Function library with `FUNCTION LOAD REPLACE` (the same source loads idempotently).
+    package func prepare() async throws(TokenError) {
+        let reply = try await send(["FUNCTION", "LOAD", "REPLACE", library.source])
+        if case .error(let message) = reply {
+            throw TokenError(.unavailable, "Redis refused the function library: \(message)")
+        }
+        logger.info("token function library loaded", metadata: ["redis.library": "\(library.name)"])
+    }
+
+    package func create(_ token: NewToken) async throws(TokenError) {
+        guard (1...1_000_000).contains(token.uses) else { throw TokenError(.err, "uses must be 1-1000000") }
+        try Self.validate(method: token.method)
+        try Self.validate(label: token.profile, "profile")
+        try Self.validate(label: token.issuer, "issuer")
+        guard token.issuedAt >= 0, token.expiresAt >= 0 else { throw TokenError(.err, "times must be unix ms") }
+        guard Set(token.tags).count == token.tags.count else { throw TokenError(.err, "tags repeat") }
+        var keys = [try keyspace.token(token.id), try keyspace.object(bucket: token.bucket, key: token.key)]
+        for tag in token.tags { keys.append(try keyspace.tag(tag)) }
+        _ = try await call(
+            "create", keys: keys,
+            arguments: [
+                String(token.uses), token.method, token.bucket, token.key, token.profile, String(token.issuedAt),
+                String(token.expiresAt), token.issuer, token.tags.joined(separator: ","),
+            ])
+    }
+
+    package func consume(id: String, method: String?) async throws(TokenError) -> Int {
+        let key = try keyspace.token(id)
+        if let method { try Self.validate(method: method) }
+        return try Self.count(await call("consume", keys: [key], arguments: [method ?? ""]))
+    }
+
+    package func reserve(id: String, method: String?, leaseMillis: Int64) async throws(TokenError) -> String {
+        let key = try keyspace.token(id)
+        if let method { try Self.validate(method: method) }
+        guard (1...604_800_000).contains(leaseMillis) else { throw TokenError(.err, "lease must be 1-604800000 ms") }
+        // Lua has no good randomness, so the lease's unguessable part is made here: 16 base64url
+        // characters, 96 bits.
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+        var generator = SystemRandomNumberGenerator()
+        let nonce = String((0..<Self.nonceLength).map { _ in alphabet[Int(generator.next() % 64)] })
+        _ = try await call("reserve", keys: [key], arguments: [method ?? "", String(leaseMillis), nonce])
+        return id + "." + nonce
+    }
+
+    package func commit(lease: String) async throws(TokenError) {
+        let (key, nonce) = try leaseParts(lease)
+        _ = try await call("commit", keys: [key], arguments: [nonce])
+    }
+
+    package func release(lease: String) async throws(TokenError) {
+        let (key, nonce) = try leaseParts(lease)
+        _ = try await call("release", keys: [key], arguments: [nonce])
+    }
+
+    package func check(id: String) async throws(TokenError) -> TokenRecord? {
+        let reply = try await call("check", readOnly: true, keys: [try keyspace.token(id)], arguments: [])
+        if case .null = reply { return nil }
+        return try Self.record(id: id, reply)
+    }
+
+    package func revoke(id: String, by: String, reason: String) async throws(TokenError) -> Bool {
+        try Self.validate(by: by, reason: reason)
+        let reply = try await call(
+            "revoke", keys: [try keyspace.token(id), keyspace.events],
+            arguments: [id, by, reason, String(eventStreamMaxLength), keyspace.invalidations])
+        return try Self.count(reply) == 1
+    }
+
+    package func revokeObject(bucket: String, key: String, by: String, reason: String) async throws(TokenError) -> Int {
+        try await revokeSet(
+            try keyspace.object(bucket: bucket, key: key), kind: "object", name: bucket, key: key, by: by,
+            reason: reason)
+    }
+
+    package func revokeTag(_ tag: String, by: String, reason: String) async throws(TokenError) -> Int {
+        try await revokeSet(try keyspace.tag(tag), kind: "tag", name: tag, key: "", by: by, reason: reason)
+    }
+
+    private func revokeSet(
+        _ set: String, kind: String, name: String, key: String, by: String, reason: String
+    ) async throws(TokenError) -> Int {
+        try Self.validate(by: by, reason: reason)
+        return try Self.count(
+            await call(
+                "revoke_set", keys: [set, keyspace.events],
+                arguments: [
+                    keyspace.prefix, by, reason, String(eventStreamMaxLength), keyspace.invalidations, kind, name, key,
+                ]))
+    }
+
+    /// One `FCALL` (or `FCALL_RO`). "Function not found" means nothing ran — the server lost or never
+    /// had this library version (a new server, `FUNCTION FLUSH`) — so loading it and sending once more
+    /// is safe. Any other error reply becomes a `TokenError`.
+    private func call(
+        _ operation: String, readOnly: Bool = false, keys: [String], arguments: [String]
+    ) async throws(TokenError) -> RESPValue {
+        let command = [readOnly ? "FCALL_RO" : "FCALL", library.function(operation), String(keys.count)] + keys + arguments
+        var reply = try await send(command)
+        if case .error(let message) = reply, message.hasPrefix("ERR Function not found") {
+            logger.warning("token function library missing, loading it", metadata: ["redis.library": "\(library.name)"])
+            try await prepare()
+            reply = try await send(command)
+        }
+        if case .error(let message) = reply { throw TokenError(redisReply: message) }
+        return reply
+    }
+
+    /// Sends a command; no answer from Redis (of any kind, including an unknown outcome) is
+    /// `.unavailable`, never success.
+    private func send(_ command: [String]) async throws(TokenError) -> RESPValue {
+        do {
+            return try await client.send(command)
+        } catch {
+            throw TokenError(.unavailable, "Redis did not answer: \(error)", underlying: error)
+        }
+    }
+
+    private func leaseParts(_ lease: String) throws(TokenError) -> (key: String, nonce: String) {
+        let parts = lease.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 2, parts[1].utf8.count == Self.nonceLength,
+            parts[1].utf8.allSatisfy(TokenKeyspace.isBase64URL)
+        else { throw TokenError(.err, "lease is malformed") }
+        return (try keyspace.token(String(parts[0])), String(parts[1]))
+    }
+
+    private static let nonceLength = 16
+
+    private static func validate(method: String) throws(TokenError) {
+        guard (1...16).contains(method.utf8.count),
+            method.utf8.allSatisfy({ (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) })
+        else { throw TokenError(.err, "method must be 1-16 upper-case letters") }
+    }
+
+    private static func validate(label: String, _ name: String) throws(TokenError) {
+        guard label.utf8.count <= 128, !label.unicodeScalars.contains(where: { $0.value < 0x20 }) else {
+            throw TokenError(.err, "\(name) must be at most 128 bytes without control characters")
+        }
+    }
+
+    private static func validate(by: String, reason: String) throws(TokenError) {
+        guard !by.isEmpty else { throw TokenError(.err, "by must name who revokes") }
+        try validate(label: by, "by")
+        guard reason.utf8.count <= 1024 else { throw TokenError(.err, "reason must be at most 1024 bytes") }
+    }
+
+    private static func count(_ reply: RESPValue) throws(TokenError) -> Int {
+        guard case .integer(let value) = reply else { throw unexpected(reply) }
+        return Int(value)
+    }
+
+    private static func unexpected(_ reply: RESPValue) -> TokenError {
+        TokenError(.unavailable, "unexpected reply from the token function library")
+    }
+
+    /// Reads the flat `name, value, …` array that the library's check function answers.
+    private static func record(id: String, _ reply: RESPValue) throws(TokenError) -> TokenRecord {
+        guard case .array(let items) = reply, items.count % 2 == 0 else { throw unexpected(reply) }
+        var fields: [String: RESPValue] = [:]
+        for index in stride(from: 0, to: items.count, by: 2) {
+            guard case .bulkString(let name) = items[index] else { throw unexpected(reply) }
+            fields[String(decoding: name, as: UTF8.self)] = items[index + 1]
+        }
+        func text(_ name: String) throws(TokenError) -> String {
+            guard case .bulkString(let bytes) = fields[name] else { throw unexpected(reply) }
+            return String(decoding: bytes, as: UTF8.self)
+        }
+        func number(_ name: String) throws(TokenError) -> Int64 {
+            guard case .integer(let value) = fields[name] else { throw unexpected(reply) }
+            return value
+        }
+        guard let state = TokenState(rawValue: try text("state")) else { throw unexpected(reply) }
+        let tags = try text("tags")
+        return TokenRecord(
+            id: id, state: state, usesLeft: Int(try number("uses_left")), usesMax: Int(try number("uses_max")),
+            leasesHeld: Int(try number("leases")), method: try text("method"), bucket: try text("bucket"),
+            key: try text("key"), profile: try text("profile"), issuedAt: try number("issued_at"),
+            expiresAt: try number("expires_at"), issuer: try text("issuer"),
+            tags: tags.isEmpty ? [] : tags.split(separator: ",").map(String.init))
+    }
+}
