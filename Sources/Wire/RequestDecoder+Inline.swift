@@ -21,14 +21,14 @@ extension RequestDecoder {
         guard let newline = found.newline else {
             // No end yet: a line already longer than the limit fails now instead of growing the buffer.
             let pending = buffer.readableBytes - (found.lastIsCR ? 1 : 0)
-            guard pending <= limit else { throw self.inlineTooLong(pending) }
+            guard pending <= limit else { throw self.inlineTooLong() }
             self.phase = .inline(scanned: window)
             return nil
         }
         let split = buffer.withUnsafeReadableBytes { bytes -> Result<[InlineWord], WireError> in
             var end = newline
             if end > 0 && bytes[end - 1] == UInt8(ascii: "\r") { end -= 1 }
-            guard end <= limit else { return .failure(self.inlineTooLong(end)) }
+            guard end <= limit else { return .failure(self.inlineTooLong()) }
             return Self.splitInline(UnsafeRawBufferPointer(rebasing: bytes[0..<end]), maxArguments: self.limits.maxArguments)
         }
         let words = try split.get()
@@ -47,10 +47,12 @@ extension RequestDecoder {
         return arguments
     }
 
-    private func inlineTooLong(_ length: Int) -> WireError {
-        .limit(
-            .inlineTooLong, what: "inline request length", value: length,
-            limitName: WireLimits.maxInlineBytesName, limit: self.limits.maxInlineBytes)
+    /// The line's length is not in the message: how much of an endless line had arrived when it
+    /// failed depends on how the bytes were split into reads, and the error must not.
+    private func inlineTooLong() -> WireError {
+        let limit = self.limits.maxInlineBytes
+        return WireError(
+            .inlineTooLong, "Protocol error: inline request exceeds \(WireLimits.maxInlineBytesName) (\(limit))")
     }
 
     /// Splits one inline line (without its terminator) into words exactly as Redis's `sdssplitargs`
