@@ -27,3 +27,8 @@ struct FileOutput {
 private func writeBytes(_ descriptor: Int32, _ bytes: UnsafeRawPointer, _ count: Int) -> Int {
     write(descriptor, bytes, count)
 }
+
+/// Prints a line to standard error.
+func printError(_ text: String) {
+    FileOutput.standardError.write(text + "\n")
+}

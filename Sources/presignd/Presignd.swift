@@ -6,5 +6,8 @@ struct Presignd: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "presignd",
         abstract: "Single-use, N-use and revocable presigned S3 URLs.",
-        subcommands: [PresignCommand.self, VerifyCommand.self])
+        subcommands: [
+            ServeCommand.self, DevCommand.self, CheckConfigCommand.self, HashSecretCommand.self, PresignCommand.self,
+            VerifyCommand.self,
+        ])
 }
