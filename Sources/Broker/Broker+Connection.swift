@@ -34,16 +34,18 @@ extension Broker {
                 throw BrokerError(.err, "syntax error in HELLO: expected AUTH or SETNAME")
             }
         }
-        guard let client = session.client else { throw BrokerError(.noAuth, "HELLO must be called with the client's credentials") }
+        // PROTOCOL.md allows HELLO before AUTH: it switches the protocol and says who you are,
+        // which is nobody until AUTH.
         session.protocolVersion = version
+        let client = session.client
         return .record([
             "server": .bulk("presignd"),
             "version": .bulk(self.version),
             "proto": .integer(version.rawValue),
-            "id": .bulk(client.id),
+            "id": client.map { .bulk($0.id) } ?? .null,
             "mode": .bulk("standalone"),
             "role": .bulk("master"),
-            "roles": .array(client.roles.sorted().map { .bulk($0.rawValue) }),
+            "roles": .array((client?.roles.sorted() ?? []).map { .bulk($0.rawValue) }),
             "modules": .array([]),
         ])
     }
@@ -77,5 +79,14 @@ extension Broker {
         let sub = (try? arguments.string("subcommand"))?.uppercased()
         if sub == "COUNT" { return .integer(0) }
         return .array([])
+    }
+
+    /// Client libraries name themselves on connect (`CLIENT SETNAME`, `CLIENT SETINFO`, as
+    /// redis-py does before AUTH); presignd accepts and ignores that.
+    func clientCommand(_ arguments: inout CommandArguments) throws(BrokerError) -> Reply {
+        switch try arguments.string("subcommand").uppercased() {
+        case "SETNAME", "SETINFO": return .simple("OK")
+        default: throw BrokerError(.err, "only CLIENT SETNAME and CLIENT SETINFO are supported")
+        }
     }
 }

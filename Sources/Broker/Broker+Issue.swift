@@ -8,6 +8,8 @@ extension Broker {
     /// At most this many tags per URL, each at most `maxTagBytes` long.
     static let maxTags = 16
     static let maxTagBytes = 128
+    /// How many identical ISSUEs one second can serve (each costs one Redis round trip).
+    static let maxIdenticalIssuesPerSecond = 64
 
     func issue(
         _ arguments: inout CommandArguments, client: ClientPolicy, settings: BrokerSettings
@@ -18,11 +20,11 @@ extension Broker {
         }
         let now = clock()
         return { [self] () async throws(BrokerError) -> Reply in
-            // Two identical ISSUEs in the same second sign the same URL, and the URL is the
-            // token. The second one then gets a URL that expires a second earlier, so each
-            // caller holds its own token.
+            // Identical ISSUEs in the same second sign the same URL, and the URL is the token.
+            // Each later one gets a URL that expires a second earlier, so every caller holds
+            // its own token.
             var presign = request.presign
-            for _ in 0..<3 {
+            for _ in 0..<Self.maxIdenticalIssuesPerSecond {
                 let signed: PresignedURL
                 do throws(SigV4Error) {
                     signed = try profile.signer.presign(presign, at: now / 1000)
@@ -57,7 +59,7 @@ extension Broker {
                     "headers": .array(signed.headersToSend.flatMap { [Reply.bulk($0.name), .bulk($0.value)] }),
                 ])
             }
-            throw BrokerError(.err, "could not issue a distinct URL; try again")
+            throw BrokerError(.err, "too many identical ISSUEs in one second; try again")
         }
     }
 }

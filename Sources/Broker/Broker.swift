@@ -86,6 +86,7 @@ package final class Broker: Sendable {
             session.closeAfterReply = true
             return .now(.simple("OK"))
         case "COMMAND": return .now(command(&arguments))
+        case "CLIENT": return .now(try clientCommand(&arguments))
         default: break
         }
         let settings = self.settings

@@ -8,10 +8,12 @@ import Wire
 /// order, and are written back in request order.
 ///
 /// Backpressure: with `maxPipelined` replies outstanding, or while the socket is not writable
-/// (a client that pipelines and never reads), the handler stops reading from the socket, so a
-/// connection holds at most one read's worth of requests beyond the limit.
+/// (a client that pipelines and never reads), the handler stops decoding requests and stops
+/// reading from the socket, so a connection holds at most one read's worth of undecoded bytes.
+/// That is why it drives the decoder itself rather than sitting behind a ByteToMessageHandler,
+/// which would decode every buffered request regardless.
 final class ConnectionHandler: ChannelDuplexHandler {
-    typealias InboundIn = [ByteBuffer]
+    typealias InboundIn = ByteBuffer
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
@@ -27,6 +29,9 @@ final class ConnectionHandler: ChannelDuplexHandler {
     private let counter: ConnectionCounter
     private let logger: Logger
     private var session: Session
+    private var decoder: RequestDecoder
+    /// Bytes received and not yet decoded.
+    private var received: ByteBuffer?
     private var pending = CircularBuffer<Slot>(initialCapacity: 8)
     /// Index of `pending`'s first slot since the connection opened, to find slots by number.
     private var firstSlotNumber = 0
@@ -39,6 +44,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
     init(broker: Broker, session: Session, configuration: LineServerConfiguration, counter: ConnectionCounter, logger: Logger) {
         self.broker = broker
         self.session = session
+        self.decoder = RequestDecoder(limits: configuration.wire)
         self.configuration = configuration
         self.counter = counter
         self.logger = logger
@@ -65,9 +71,42 @@ final class ConnectionHandler: ChannelDuplexHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !closing else { return }
-        let arguments = unwrapInboundIn(data)
-        let version = session.protocolVersion
+        var bytes = unwrapInboundIn(data)
+        if received == nil || received!.readableBytes == 0 {
+            received = bytes
+        } else {
+            received!.writeBuffer(&bytes)
+        }
+        decodeRequests(context: context)
+    }
+
+    /// Whether more requests may be taken now.
+    private var mayProcess: Bool { !closing && !draining && pending.count < configuration.maxPipelined }
+
+    /// Decodes and dispatches buffered requests while the client keeps up.
+    private func decodeRequests(context: ChannelHandlerContext) {
+        while mayProcess && context.channel.isWritable, var buffer = received, buffer.readableBytes > 0 {
+            let request: [ByteBuffer]?
+            do {
+                request = try decoder.decode(buffer: &buffer)
+            } catch {
+                received = nil
+                protocolError(error, context: context)
+                return
+            }
+            received = buffer
+            guard let request else { break }
+            handle(request, context: context)
+        }
+        if let buffer = received, buffer.readerIndex > 65536 {
+            received!.discardReadBytes()
+        }
+    }
+
+    private func handle(_ arguments: [ByteBuffer], context: ChannelHandlerContext) {
         let outcome = broker.dispatch(arguments, session: &session, on: context.eventLoop)
+        // HELLO answers in the protocol it switches to, as Redis does.
+        let version = session.protocolVersion
         let close = session.closeAfterReply
         switch outcome {
         case .now(let reply):
@@ -92,7 +131,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
                 bound.value.handler.complete(number, reply, context: bound.value.context)
             }
         }
-        if session.closeAfterReply { closing = true }
+        if close { closing = true }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -144,7 +183,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
     // MARK: reading only while the client keeps up
 
     func read(context: ChannelHandlerContext) {
-        if closing || draining || pending.count >= configuration.maxPipelined || !context.channel.isWritable {
+        if !mayProcess || !context.channel.isWritable || (received?.readableBytes ?? 0) > 0 {
             readHeld = true
         } else {
             context.read()
@@ -157,27 +196,31 @@ final class ConnectionHandler: ChannelDuplexHandler {
     }
 
     private func resumeReadingIfPossible(context: ChannelHandlerContext) {
-        guard readHeld, !closing, !draining, pending.count < configuration.maxPipelined, context.channel.isWritable else {
-            return
+        guard mayProcess, context.channel.isWritable else { return }
+        if let buffer = received, buffer.readableBytes > 0 {
+            decodeRequests(context: context)
+            flushIfNeeded(context: context)
         }
+        guard readHeld, mayProcess, context.channel.isWritable, (received?.readableBytes ?? 0) == 0 else { return }
         readHeld = false
         context.read()
     }
 
     // MARK: errors, idleness, shutdown
 
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        if let wireError = error as? WireError {
-            // The framing can no longer be trusted: answer, then close (as Redis does).
-            logger.debug("protocol error", metadata: ["error": "\(wireError.code)"])
-            if !closing {
-                write(.error(code: "ERR", message: wireError.message), version: session.protocolVersion, context: context)
-            }
-            closeAfterFlush(context: context)
-        } else {
-            logger.debug("connection error", metadata: ["error": "\(error)"])
-            context.close(promise: nil)
+    private func protocolError(_ error: any Error, context: ChannelHandlerContext) {
+        // The framing can no longer be trusted: answer, then close (as Redis does).
+        let message = (error as? WireError)?.message ?? "Protocol error"
+        logger.debug("protocol error", metadata: ["error": "\(message)"])
+        if !closing {
+            write(.error(code: "ERR", message: message), version: session.protocolVersion, context: context)
         }
+        closeAfterFlush(context: context)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        logger.debug("connection error", metadata: ["error": "\(error)"])
+        context.close(promise: nil)
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {

@@ -73,7 +73,6 @@ package final class LineServer: Sendable {
                 return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandlers([
                         IdleStateHandler(readTimeout: TimeAmount(configuration.idleTimeout)),
-                        ByteToMessageHandler(RequestDecoder(limits: configuration.wire)),
                         handler,
                     ])
                 }

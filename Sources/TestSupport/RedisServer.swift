@@ -77,7 +77,7 @@ package final class RedisServer: Sendable {
 
     /// Waits until `PING` answers, up to five seconds.
     private func waitUntilReady() throws {
-        let deadline = Date().addingTimeInterval(5)
+        let deadline = Date().addingTimeInterval(30)
         while Date() < deadline {
             if (try? cli("PING")) == "PONG" { return }
             if !process.isRunning {
@@ -86,7 +86,7 @@ package final class RedisServer: Sendable {
             }
             usleep(20_000)
         }
-        throw Failure(description: "redis-server on port \(port) did not answer PING within 5 s")
+        throw Failure(description: "redis-server on port \(port) did not answer PING within 30 s")
     }
 
     /// Runs `redis-cli` against this server and returns its trimmed standard output.

@@ -156,3 +156,104 @@ class SeaweedFS:
         if self.log:
             self.log.close()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def find(name: str) -> str:
+    path = shutil.which(name) or (f"/usr/bin/{name}" if os.path.exists(f"/usr/bin/{name}") else None)
+    if not path:
+        raise RuntimeError(f"{name} is not installed: run scripts/setup")
+    return path
+
+
+class RedisProc:
+    """A private redis-server on a free port in its own directory."""
+
+    def __init__(self, *config: str):
+        self.dir = Path(tempfile.mkdtemp(prefix="presignd-redis."))
+        self.port = free_port()
+        lines = [f"bind 127.0.0.1", f"port {self.port}", f"dir {self.dir}", "save \"\"", "appendonly no",
+                 f"logfile {self.dir / 'redis.log'}", *config]
+        (self.dir / "redis.conf").write_text("\n".join(lines) + "\n")
+        self.proc = subprocess.Popen([find("redis-server"), str(self.dir / "redis.conf")],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for(lambda: self.cli("PING") == "PONG", 10, "redis-server")
+
+    def cli(self, *args: str) -> str:
+        out = subprocess.run([find("redis-cli"), "-p", str(self.port), *args], capture_output=True, text=True)
+        return out.stdout.strip()
+
+    def stop(self):
+        stop_process(self.proc)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def sha256_hex(text: str) -> str:
+    import hashlib
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class Presignd:
+    """presignd serve with a generated configuration, against a given Redis."""
+
+    def __init__(self, redis: RedisProc, clients: dict, profile: dict, limits: dict | None = None,
+                 listen: dict | None = None, extra_yaml: str = ""):
+        import yaml  # PyYAML comes with the test requirements
+        self.dir = Path(tempfile.mkdtemp(prefix="presignd."))
+        self.port = free_port()
+        self.redis = redis
+        self.clients = clients
+        self.config_path = self.dir / "presignd.yaml"
+        self.config = {
+            "listen": {"tcp": f"127.0.0.1:{self.port}", "http": "", **(listen or {})},
+            "redis": {"address": f"127.0.0.1:{redis.port}", "prefix": f"presign-{self.port}:"},
+            "profiles": [profile],
+            "clients": [
+                {"id": cid, "secret_sha256": sha256_hex(spec["secret"]),
+                 **{k: v for k, v in spec.items() if k != "secret"}}
+                for cid, spec in clients.items()
+            ],
+            "limits": limits or {},
+        }
+        self.write_config()
+        self.log = open(self.dir / "presignd.log", "wb")
+        self.proc = subprocess.Popen([presignd_binary(), "serve", "--config", str(self.config_path)],
+                                     stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+
+        def ready():
+            if self.proc.poll() is not None:
+                raise RuntimeError("presignd exited:\n" + self.log_text())
+            with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                return True
+
+        wait_for(ready, 20, "presignd")
+
+    def write_config(self):
+        import yaml
+        self.config_path.write_text(yaml.safe_dump(self.config))
+
+    def log_text(self) -> str:
+        return (self.dir / "presignd.log").read_text(errors="replace")
+
+    def client(self, cid: str | None = None, **kwargs):
+        import redis
+        if cid is None:
+            return redis.Redis(host="127.0.0.1", port=self.port, **kwargs)
+        return redis.Redis(host="127.0.0.1", port=self.port, username=cid,
+                           password=self.clients[cid]["secret"], **kwargs)
+
+    def cli(self, cid: str | None, *args: str) -> str:
+        auth = ["--user", cid, "--pass", self.clients[cid]["secret"], "--no-auth-warning"] if cid else []
+        out = subprocess.run([find("redis-cli"), "-p", str(self.port), *auth, *args],
+                             capture_output=True, text=True, timeout=30)
+        return out.stdout.strip()
+
+    def rss_kib(self) -> int:
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+        raise RuntimeError("no VmRSS")
+
+    def stop(self):
+        stop_process(self.proc)
+        self.log.close()
+        shutil.rmtree(self.dir, ignore_errors=True)

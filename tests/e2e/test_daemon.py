@@ -1,0 +1,333 @@
+"""presignd serve through the clients users have: redis-cli, the Python Redis client and raw
+sockets. Each test talks to a real daemon on a real redis-server."""
+
+import socket
+import subprocess
+import threading
+import time
+
+import pytest
+import redis
+
+from support import Presignd, RedisProc, presignd_binary
+
+PROFILE = {
+    "name": "main", "region": "us-east-1", "endpoint": "http://127.0.0.1:9000",
+    "public_base_url": "http://127.0.0.1:8080",
+    "access_key_id": "AKIAPRESIGNDE2E00001", "secret_access_key": "e2e-secret-key/for+tests",
+}
+CLIENTS = {
+    "uploader": {"secret": "uploader-secret-0123456789abcdef", "roles": ["issue"], "buckets": ["bucket-a"],
+                 "max_ttl": 3600, "max_uses": 10},
+    "prefixed": {"secret": "prefixed-secret-0123456789abcdef", "roles": ["issue"], "key_prefixes": ["users/7/"],
+                 "methods": ["PUT"]},
+    "gateway": {"secret": "gateway-secret-0123456789abcdef0", "roles": ["gateway"]},
+    "admin": {"secret": "admin-secret-0123456789abcdef012", "roles": ["admin"]},
+}
+
+
+@pytest.fixture(scope="module")
+def redis_server():
+    server = RedisProc()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def daemon(redis_server):
+    d = Presignd(redis_server, CLIENTS, PROFILE, limits={"max_connections": 200})
+    yield d
+    d.stop()
+
+
+def as_record(fields):
+    """A record reply: a map under RESP3, a flat name/value array under RESP2."""
+    if isinstance(fields, dict):
+        return {k.decode(): v for k, v in fields.items()}
+    return {fields[i].decode(): fields[i + 1] for i in range(0, len(fields), 2)}
+
+
+def issue(d, *args, cid="uploader"):
+    return as_record(d.client(cid).execute_command("ISSUE", *args))
+
+
+def test_redis_cli_issue_consume_consume_check(daemon):
+    out = daemon.cli("uploader", "ISSUE", "GET", "bucket-a", "report.pdf", "TTL", "600", "USES", "1").splitlines()
+    record = dict(zip(out[0::2], out[1::2]))
+    token_id, url = record["id"], record["url"]
+    assert len(token_id) == 22
+    assert url.startswith("http://127.0.0.1:8080/bucket-a/report.pdf?X-Amz-Algorithm=AWS4-HMAC-SHA256")
+    assert daemon.cli("gateway", "CONSUME", token_id) == "0"
+    assert daemon.cli("gateway", "CONSUME", token_id).startswith("USED")
+    check = daemon.cli("gateway", "CHECK", token_id).splitlines()
+    fields = dict(zip(check[0::2], check[1::2]))
+    assert fields["state"] == "spent" and fields["uses_left"] == "0" and fields["issuer"] == "uploader"
+
+
+def test_python_client_by_url_origin_form_and_method(daemon):
+    record = issue(daemon, "PUT", "bucket-a", "dir/a b.txt", "USES", "2")
+    url = record["url"].decode()
+    gw = daemon.client("gateway")
+    origin_form = url[len("http://127.0.0.1:8080"):]
+    assert gw.execute_command("CONSUME", url, "METHOD", "PUT") == 1
+    with pytest.raises(redis.ResponseError, match="^MISMATCH"):
+        gw.execute_command("CONSUME", url, "METHOD", "GET")
+    assert gw.execute_command("CONSUME", origin_form) == 0
+    with pytest.raises(redis.ResponseError, match="^USED"):
+        gw.execute_command("CONSUME", url)
+    tampered = url[:-1] + ("0" if url[-1] != "0" else "1")
+    with pytest.raises(redis.ResponseError, match="^BADSIG"):
+        gw.execute_command("CONSUME", tampered)
+    assert gw.execute_command("CHECK", "AAAAAAAAAAAAAAAAAAAAAA") is None
+    with pytest.raises(redis.ResponseError, match="^UNKNOWN"):
+        gw.execute_command("CONSUME", "AAAAAAAAAAAAAAAAAAAAAA")
+
+
+def test_roles_and_scopes(daemon):
+    with pytest.raises(redis.exceptions.NoPermissionError):
+        daemon.client("uploader").execute_command("REVOKE", "TAG", "x")
+    with pytest.raises(redis.exceptions.NoPermissionError):
+        issue(daemon, "GET", "bucket-b", "k")
+    with pytest.raises(redis.exceptions.NoPermissionError, match="TTL 7200 exceeds"):
+        issue(daemon, "GET", "bucket-a", "k", "TTL", "7200")
+    with pytest.raises(redis.exceptions.NoPermissionError, match="USES 11 exceeds"):
+        issue(daemon, "GET", "bucket-a", "k", "USES", "11")
+    with pytest.raises(redis.exceptions.NoPermissionError):
+        issue(daemon, "GET", "bucket-a", "k", cid="gateway")
+    with pytest.raises(redis.exceptions.NoPermissionError):
+        issue(daemon, "PUT", "any", "users/8/x", cid="prefixed")
+    with pytest.raises(redis.exceptions.NoPermissionError):
+        issue(daemon, "GET", "any", "users/7/x", cid="prefixed")
+    assert issue(daemon, "PUT", "any", "users/7/x", cid="prefixed")["method"] == b"PUT"
+    with pytest.raises(redis.exceptions.NoPermissionError):
+        daemon.client("gateway").execute_command("REVOKE", "AAAAAAAAAAAAAAAAAAAAAA")
+
+
+def test_authentication(daemon):
+    anonymous = daemon.client()
+    assert anonymous.ping() is True
+    with pytest.raises(redis.exceptions.AuthenticationError, match="Authentication required"):
+        anonymous.execute_command("CONSUME", "AAAAAAAAAAAAAAAAAAAAAA")
+    with pytest.raises(redis.AuthenticationError):
+        daemon.client(None, username="gateway", password="wrong").ping()
+    assert "NOAUTH" in daemon.cli(None, "CHECK", "AAAAAAAAAAAAAAAAAAAAAA")
+
+
+def test_revoke_by_id_object_and_tag(daemon):
+    a = issue(daemon, "GET", "bucket-a", "obj/one", "TAG", "campaign-7", "USES", "5")
+    b = issue(daemon, "GET", "bucket-a", "obj/one", "TTL", "120")
+    c = issue(daemon, "GET", "bucket-a", "obj/two", "TAG", "campaign-7")
+    admin = daemon.client("admin")
+    assert admin.execute_command("REVOKE", "OBJECT", "bucket-a", "obj/one") == 2
+    assert admin.execute_command("REVOKE", "TAG", "campaign-7") == 1
+    assert admin.execute_command("REVOKE", c["id"]) == 0
+    for record in (a, b, c):
+        with pytest.raises(redis.ResponseError, match="^REVOKED"):
+            daemon.client("gateway").execute_command("CONSUME", record["id"])
+
+
+def test_reserve_commit_release(daemon):
+    record = issue(daemon, "GET", "bucket-a", "lease/obj", "USES", "1")
+    gw = daemon.client("gateway")
+    lease = gw.execute_command("RESERVE", record["id"], "LEASE", "5000")
+    with pytest.raises(redis.ResponseError, match="^RESERVED"):
+        gw.execute_command("CONSUME", record["id"])
+    assert gw.execute_command("RELEASE", lease) == b"OK"
+    lease = gw.execute_command("RESERVE", record["url"].decode())
+    assert gw.execute_command("COMMIT", lease) == b"OK"
+    with pytest.raises(redis.ResponseError, match="^USED"):
+        gw.execute_command("RESERVE", record["id"])
+
+
+def test_pipelined_requests_come_back_in_order(daemon):
+    n = 500
+    request = b"".join(b"*2\r\n$4\r\nPING\r\n$%d\r\n%s\r\n" % (len(str(i)), str(i).encode()) for i in range(n))
+    # Interleave commands that wait for Redis with ones answered at once.
+    request += b"AUTH gateway " + CLIENTS["gateway"]["secret"].encode() + b"\r\n"
+    request += b"".join(b"CHECK AAAAAAAAAAAAAAAAAAAAA%d\r\nPING last%d\r\n" % (i % 10, i) for i in range(50))
+    with socket.create_connection(("127.0.0.1", daemon.port)) as s:
+        s.sendall(request)
+        expected = b"".join(b"$%d\r\n%s\r\n" % (len(str(i)), str(i).encode()) for i in range(n))
+        expected += b"+OK\r\n" + b"".join(b"$-1\r\n$%d\r\nlast%d\r\n" % (len(f"last{i}"), i) for i in range(50))
+        received = b""
+        s.settimeout(10)
+        while len(received) < len(expected):
+            chunk = s.recv(65536)
+            assert chunk, "connection closed early"
+            received += chunk
+        assert received == expected
+
+
+def test_sixteen_concurrent_clients_one_winner(daemon):
+    for _ in range(20):
+        url = issue(daemon, "PUT", "bucket-a", "race/obj")["url"].decode()
+        results = []
+        barrier = threading.Barrier(16)
+
+        def attempt():
+            client = daemon.client("gateway")
+            client.ping()
+            barrier.wait()
+            try:
+                results.append(client.execute_command("CONSUME", url))
+            except redis.ResponseError as error:
+                results.append(str(error).split()[0])
+
+        threads = [threading.Thread(target=attempt) for _ in range(16)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sorted(map(str, results)) == ["0"] + ["USED"] * 15
+
+
+def test_resp3_after_hello_3(daemon):
+    client = daemon.client("gateway", protocol=3)
+    assert daemon.client("gateway", protocol=2).execute_command("CHECK", "AAAAAAAAAAAAAAAAAAAAAA") is None
+    record = issue(daemon, "GET", "bucket-a", "resp3/obj")
+    check = client.execute_command("CHECK", record["id"])
+    assert isinstance(check, dict) and check[b"state"] == b"active"
+
+
+def read_reply(sock: socket.socket, timeout: float = 5) -> bytes:
+    sock.settimeout(timeout)
+    data = b""
+    try:
+        while not data.endswith(b"\r\n"):
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+    except socket.timeout:
+        pass
+    return data
+
+
+def closed(sock: socket.socket, timeout: float = 5) -> bool:
+    sock.settimeout(timeout)
+    try:
+        while True:
+            if not sock.recv(4096):
+                return True
+    except (ConnectionResetError, BrokenPipeError):
+        return True
+    except socket.timeout:
+        return False
+
+
+@pytest.mark.parametrize("payload, message", [
+    (b"*1\r\n$1073741824\r\n", b"-ERR Protocol error: bulk length 1073741824 exceeds max-bulk-bytes"),
+    (b"*100000\r\n", b"-ERR Protocol error: argument count 100000 exceeds max-arguments (64)"),
+    (b"*abc\r\n", b"-ERR Protocol error: invalid multibulk length"),
+    (b"ISSUE \"unterminated\r\n", b"-ERR Protocol error: unbalanced quotes"),
+    (b"\x00\xff*$" * 30000, b"-ERR Protocol error"),
+])
+def test_bad_framing_gets_an_error_and_a_closed_connection(daemon, payload, message):
+    with socket.create_connection(("127.0.0.1", daemon.port)) as s:
+        s.sendall(payload)
+        reply = read_reply(s)
+        assert reply.startswith(message), reply
+        assert closed(s)
+    assert daemon.client("gateway").ping()
+
+
+def test_abusive_clients_do_not_stop_others_or_grow_memory(daemon):
+    before = daemon.rss_kib()
+    # A client that sends one byte per second of a request.
+    slow = socket.create_connection(("127.0.0.1", daemon.port))
+    # A client that pipelines a flood and never reads its replies.
+    flood = socket.create_connection(("127.0.0.1", daemon.port))
+    flood.setblocking(False)
+    chunk = b"PING\r\n" * 10000
+    sent = 0
+    deadline = time.monotonic() + 5
+    for i in range(5):
+        slow.send(b"PING"[i % 4:i % 4 + 1])
+        while time.monotonic() < deadline and sent < 50_000_000:
+            try:
+                sent += flood.send(chunk)
+            except BlockingIOError:
+                break
+        started = time.monotonic()
+        assert daemon.client("gateway").ping()
+        assert time.monotonic() - started < 2
+        time.sleep(0.2)
+    growth = daemon.rss_kib() - before
+    slow.close()
+    flood.close()
+    # Replies for a flood stop at the socket buffers: presignd stops reading from a client that
+    # does not read. Tens of MiB sent must not become tens of MiB held.
+    assert sent > 1_000_000
+    assert growth < 32 * 1024, f"RSS grew by {growth} KiB after {sent} bytes from a client that never reads"
+
+
+def test_check_config_names_the_key(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("clients:\n  - id: a\n    secret_sha256: 00\n    roles: [issue]\n")
+    out = subprocess.run([presignd_binary(), "check-config", str(bad)], capture_output=True, text=True)
+    assert out.returncode != 0
+    assert "clients[0].secret_sha256" in out.stderr
+    typo = tmp_path / "typo.yaml"
+    typo.write_text("listen:\n  tcpp: 127.0.0.1:1\n")
+    out = subprocess.run([presignd_binary(), "check-config", str(typo)], capture_output=True, text=True)
+    assert out.returncode != 0 and "listen.tcpp" in out.stderr and "unknown key" in out.stderr
+    role = tmp_path / "role.yaml"
+    role.write_text("clients:\n  - id: a\n    secret_sha256: " + "0" * 64 + "\n    roles: [isue]\n")
+    out = subprocess.run([presignd_binary(), "check-config", str(role)], capture_output=True, text=True)
+    assert out.returncode != 0 and "clients[0].roles" in out.stderr and "isue" in out.stderr
+
+
+def test_sighup_reload_keeps_connections_and_sigterm_drains(redis_server):
+    d = Presignd(redis_server, dict(CLIENTS), PROFILE)
+    try:
+        kept = d.client("gateway")
+        assert kept.ping()
+        d.clients["late"] = {"secret": "late-secret-0123456789abcdef0123", "roles": ["admin"]}
+        d.config["clients"].append({"id": "late", "secret_sha256": __import__("support").sha256_hex(
+            d.clients["late"]["secret"]), "roles": ["admin"]})
+        d.write_config()
+        d.proc.send_signal(1)  # SIGHUP
+        deadline = time.monotonic() + 5
+        while True:
+            try:
+                d.client("late").execute_command("INFO")
+                break
+            except redis.exceptions.AuthenticationError:
+                assert time.monotonic() < deadline, "the reloaded client was not accepted"
+                time.sleep(0.1)
+        assert kept.ping()
+        d.proc.send_signal(15)
+        assert d.proc.wait(timeout=15) == 0
+    finally:
+        d.stop()
+
+
+def test_connection_limit_and_idle_timeout(redis_server):
+    d = Presignd(redis_server, dict(CLIENTS), PROFILE, limits={"max_connections": 3, "idle_timeout_s": 1})
+    try:
+        time.sleep(0.5)  # let presignd see the readiness probe's connection close
+        held = [socket.create_connection(("127.0.0.1", d.port)) for _ in range(3)]
+        for s in held:
+            s.sendall(b"PING\r\n")
+            assert read_reply(s) == b"+PONG\r\n"
+        extra = socket.create_connection(("127.0.0.1", d.port))
+        assert read_reply(extra).startswith(b"-ERR max number of clients reached")
+        assert closed(extra)
+        # Idle connections are closed after idle_timeout_s.
+        assert all(closed(s, timeout=5) for s in held)
+    finally:
+        d.stop()
+
+
+def test_unix_socket_open_listener(redis_server, tmp_path):
+    path = str(tmp_path / "presignd.sock")
+    d = Presignd(redis_server, dict(CLIENTS), PROFILE, listen={"unix": path, "unix_open": True, "unix_mode": "0600"})
+    try:
+        client = redis.Redis(unix_socket_path=path)
+        record = as_record(client.execute_command("ISSUE", "GET", "any-bucket", "via-unix"))
+        assert client.execute_command("CONSUME", record["id"]) == 0
+        # The TCP listener still requires AUTH.
+        with pytest.raises(redis.exceptions.AuthenticationError, match="Authentication required"):
+            d.client().execute_command("CHECK", record["id"])
+    finally:
+        d.stop()
