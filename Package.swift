@@ -44,7 +44,7 @@ let package = Package(
         .target(name: "Tokens", dependencies: ["Redis", log], swiftSettings: strict),
 
         // The commands' meaning, composed from the leaves.
-        .target(name: "Broker", dependencies: ["SigV4", "Tokens", "Wire", log], swiftSettings: strict),
+        .target(name: "Broker", dependencies: ["SigV4", "Tokens", "Wire", log, .product(name: "NIOCore", package: "swift-nio")], swiftSettings: strict),
 
         // Listeners.
         .target(name: "Server", dependencies: ["Broker", "Wire", log] + nio, swiftSettings: strict),
@@ -53,7 +53,7 @@ let package = Package(
         .executableTarget(
             name: "presignd",
             dependencies: [
-                "SigV4", "Redis", "Tokens", "Broker", "Server", log, "Yams",
+                "SigV4", "Redis", "Tokens", "Broker", "Server", "Subprocesses", log, "Yams",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ] + nio,
             swiftSettings: strict),
@@ -66,12 +66,22 @@ let package = Package(
             path: "Sources/PresignBench", swiftSettings: strict),
 
         // Test support: starts a private redis-server on a free port.
-        .target(name: "TestSupport", dependencies: [], swiftSettings: strict),
+        .target(name: "TestSupport", dependencies: ["Subprocesses"], swiftSettings: strict),
+        // Child processes (redis-server for dev mode and tests) without Foundation's Process.
+        .target(name: "Subprocesses", swiftSettings: strict),
 
         .testTarget(
             name: "SigV4Tests", dependencies: ["SigV4"],
             resources: [.copy("Resources/vectors.json")], swiftSettings: strict),
-        .testTarget(name: "WireTests", dependencies: ["Wire"], swiftSettings: strict),
+        .testTarget(
+            name: "WireTests",
+            dependencies: [
+                "Wire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOTestUtils", package: "swift-nio"),
+            ],
+            swiftSettings: strict),
         .testTarget(
             name: "RedisTests",
             dependencies: ["Redis", "TestSupport", log, .product(name: "NIOEmbedded", package: "swift-nio")] + nio,

@@ -1,1 +1,164 @@
-// The Broker module. See DESIGN.md in the README for its place in presignd.
+#if canImport(Glibc)
+    import Glibc
+#endif
+import Logging
+import NIOCore
+import SigV4
+import Synchronization
+import Tokens
+import Wire
+
+/// The meaning of presignd's commands: authentication, roles and scopes, limits, and issue /
+/// consume / reserve / commit / release / check / revoke over a `TokenStore`.
+///
+/// `dispatch` runs on the connection's event loop, in request order. Everything that needs no
+/// I/O (parsing, AUTH, HELLO, authorization, signing, verification) happens there, so session
+/// changes apply in order; what needs Redis continues in a task and its reply is a future.
+package final class Broker: Sendable {
+    /// How a command is answered.
+    package enum Outcome {
+        /// The reply is known now.
+        case now(Reply)
+        /// The reply arrives when Redis answers.
+        case later(EventLoopFuture<Reply>)
+    }
+
+    let store: any TokenStore
+    let logger: Logger
+    /// Unix time in milliseconds; injected so tests can move the clock.
+    let clock: @Sendable () -> Int64
+    private let settingsBox: Mutex<BrokerSettings>
+    let version: String
+    let startedAt: Int64
+    let counters = BrokerCounters()
+
+    package init(
+        settings: BrokerSettings, store: any TokenStore, logger: Logger, version: String = "0.1.0",
+        clock: @escaping @Sendable () -> Int64 = Broker.systemClock
+    ) {
+        self.settingsBox = Mutex(settings)
+        self.store = store
+        self.logger = logger
+        self.clock = clock
+        self.version = version
+        self.startedAt = clock()
+    }
+
+    /// The wall clock in Unix milliseconds.
+    package static let systemClock: @Sendable () -> Int64 = {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
+    }
+
+    /// The settings in force.
+    package var settings: BrokerSettings { settingsBox.withLock { $0 } }
+
+    /// Replaces clients, profiles and limits (SIGHUP). Connections keep their sessions; a
+    /// client that was removed or lost roles is checked against the new settings on its next
+    /// command.
+    package func reload(_ settings: BrokerSettings) {
+        settingsBox.withLock { $0 = settings }
+        logger.info("configuration reloaded", metadata: ["clients.count": "\(settings.clients.count)", "profiles.count": "\(settings.profiles.count)"])
+    }
+
+    /// Answers one request. `arguments` is the command name and its arguments.
+    package func dispatch(_ arguments: [ByteBuffer], session: inout Session, on eventLoop: any EventLoop) -> Outcome {
+        guard let first = arguments.first else { return .now(BrokerError(.err, "empty command").reply) }
+        let name = String(buffer: first).uppercased()
+        do {
+            return try dispatch(name: name, CommandArguments(arguments), session: &session, on: eventLoop)
+        } catch {
+            counters.record(command: name, outcome: error.code.rawValue)
+            return .now(error.reply)
+        }
+    }
+
+    private func dispatch(
+        name: String, _ arguments: CommandArguments, session: inout Session, on eventLoop: any EventLoop
+    ) throws(BrokerError) -> Outcome {
+        var arguments = arguments
+        switch name {
+        case "PING": return .now(try ping(&arguments))
+        case "HELLO": return .now(try hello(&arguments, session: &session))
+        case "AUTH": return .now(try auth(&arguments, session: &session))
+        case "QUIT":
+            session.closeAfterReply = true
+            return .now(.simple("OK"))
+        case "COMMAND": return .now(command(&arguments))
+        default: break
+        }
+        let settings = self.settings
+        let client = try authenticated(session, settings: settings)
+        switch name {
+        case "ISSUE":
+            try require(.issue, of: client, for: name)
+            return later(on: eventLoop, command: name, try issue(&arguments, client: client, settings: settings))
+        case "CONSUME":
+            try require(.gateway, of: client, for: name)
+            return later(on: eventLoop, command: name, try consume(&arguments, settings: settings))
+        case "RESERVE":
+            try require(.gateway, of: client, for: name)
+            return later(on: eventLoop, command: name, try reserve(&arguments, settings: settings))
+        case "COMMIT", "RELEASE":
+            try require(.gateway, of: client, for: name)
+            return later(on: eventLoop, command: name, try settle(&arguments, commit: name == "COMMIT"))
+        case "CHECK":
+            guard client.roles.contains(.gateway) || client.roles.contains(.admin) else {
+                throw noPermission(client, name)
+            }
+            return later(on: eventLoop, command: name, try check(&arguments, settings: settings))
+        case "REVOKE":
+            try require(.admin, of: client, for: name)
+            return later(on: eventLoop, command: name, try revoke(&arguments, client: client, settings: settings))
+        case "INFO":
+            try require(.admin, of: client, for: name)
+            return .now(info(settings: settings))
+        default:
+            throw BrokerError(.err, "unknown command '\(Self.printable(name, limit: 32))'")
+        }
+    }
+
+    /// Runs the Redis part of a command in a task and turns its error into a reply.
+    private func later(
+        on eventLoop: any EventLoop, command: String, _ work: @escaping @Sendable () async throws(BrokerError) -> Reply
+    ) -> Outcome {
+        let counters = self.counters
+        return .later(
+            eventLoop.makeFutureWithTask {
+                do throws(BrokerError) {
+                    let reply = try await work()
+                    counters.record(command: command, outcome: "OK")
+                    return reply
+                } catch {
+                    counters.record(command: command, outcome: error.code.rawValue)
+                    return error.reply
+                }
+            })
+    }
+
+    private func authenticated(_ session: Session, settings: BrokerSettings) throws(BrokerError) -> ClientPolicy {
+        guard let client = session.client else { throw BrokerError(.noAuth, "Authentication required.") }
+        if client.secretSHA256.isEmpty { return client }  // the open client of an open listener
+        // Reloads apply to live sessions: a removed client loses access at once.
+        guard let current = settings.clients[client.id], current.secretSHA256 == client.secretSHA256 else {
+            throw BrokerError(.noAuth, "Authentication required: the client's credentials changed.")
+        }
+        return current
+    }
+
+    private func require(_ role: Role, of client: ClientPolicy, for command: String) throws(BrokerError) {
+        guard client.roles.contains(role) else { throw noPermission(client, command) }
+    }
+
+    func noPermission(_ client: ClientPolicy, _ command: String) -> BrokerError {
+        BrokerError(.noPerm, "client '\(client.id)' has no permissions to run the '\(command.lowercased())' command")
+    }
+
+    /// `text` cut to `limit` characters with control characters replaced, for error messages
+    /// that echo input.
+    static func printable(_ text: String, limit: Int) -> String {
+        let cut = text.unicodeScalars.prefix(limit).map { $0.value < 0x20 || $0.value == 0x7f ? "?" : Character($0) }
+        return String(cut) + (text.unicodeScalars.count > limit ? "…" : "")
+    }
+}

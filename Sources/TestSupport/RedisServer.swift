@@ -1,4 +1,5 @@
 import Foundation
+import Subprocesses
 
 /// A private `redis-server` for tests: its own temporary directory, a free loopback port and,
 /// optionally, a Unix socket. Tests never touch a server they did not start, so nothing here

@@ -1,5 +1,10 @@
 import Foundation
 
+/// Why a child process could not be started.
+package struct SpawnError: Error, CustomStringConvertible {
+    package let description: String
+}
+
 /// A child process started with `posix_spawn` and reaped with `waitpid`.
 ///
 /// Foundation's `Process.waitUntilExit` spins a run loop and was seen to hang inside Swift
@@ -42,7 +47,7 @@ package struct ChildProcess: Sendable {
         var pid: pid_t = 0
         let status = posix_spawn(&pid, executable, &actions, &attributes, argv, environ)
         guard status == 0 else {
-            throw RedisServer.Failure(description: "could not start \(executable): errno \(status)")
+            throw SpawnError(description: "could not start \(executable): errno \(status)")
         }
         return ChildProcess(pid: pid)
     }
@@ -50,7 +55,7 @@ package struct ChildProcess: Sendable {
     /// Runs a command to completion and returns its standard output.
     package static func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
         var fds: [Int32] = [0, 0]
-        guard pipe(&fds) == 0 else { throw RedisServer.Failure(description: "pipe() failed: errno \(errno)") }
+        guard pipe(&fds) == 0 else { throw SpawnError(description: "pipe() failed: errno \(errno)") }
         let child: ChildProcess
         do {
             child = try spawn(executable, arguments, stdoutFD: fds[1])

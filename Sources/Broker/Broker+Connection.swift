@@ -1,0 +1,81 @@
+import SigV4
+import Wire
+
+/// PING, HELLO, AUTH and COMMAND: the commands allowed before authentication.
+extension Broker {
+    func ping(_ arguments: inout CommandArguments) throws(BrokerError) -> Reply {
+        if arguments.isAtEnd { return .simple("PONG") }
+        let message = try arguments.string("message")
+        try arguments.expectEnd()
+        return .bulk(message)
+    }
+
+    /// `HELLO [2|3] [AUTH id secret] [SETNAME name]`, as Redis answers it: a record about the
+    /// server and the connection.
+    func hello(_ arguments: inout CommandArguments, session: inout Session) throws(BrokerError) -> Reply {
+        var version = session.protocolVersion
+        if !arguments.isAtEnd {
+            let text = try arguments.string("protocol version")
+            guard let number = Int(text) else { throw BrokerError(.err, "Protocol version is not an integer or out of range") }
+            guard let requested = RESPVersion(rawValue: number) else {
+                throw BrokerError(BrokerError.Code(rawValue: "NOPROTO"), "unsupported protocol version")
+            }
+            version = requested
+        }
+        while !arguments.isAtEnd {
+            switch try arguments.string("option").uppercased() {
+            case "AUTH":
+                let id = try arguments.string("client id")
+                let secret = try arguments.string("secret")
+                session.client = try authenticate(id: id, secret: secret)
+            case "SETNAME":
+                _ = try arguments.string("connection name")
+            default:
+                throw BrokerError(.err, "syntax error in HELLO: expected AUTH or SETNAME")
+            }
+        }
+        guard let client = session.client else { throw BrokerError(.noAuth, "HELLO must be called with the client's credentials") }
+        session.protocolVersion = version
+        return .record([
+            "server": .bulk("presignd"),
+            "version": .bulk(self.version),
+            "proto": .integer(version.rawValue),
+            "id": .bulk(client.id),
+            "mode": .bulk("standalone"),
+            "role": .bulk("master"),
+            "roles": .array(client.roles.sorted().map { .bulk($0.rawValue) }),
+            "modules": .array([]),
+        ])
+    }
+
+    /// `AUTH <client-id> <secret>`.
+    func auth(_ arguments: inout CommandArguments, session: inout Session) throws(BrokerError) -> Reply {
+        guard arguments.remaining == 2 else {
+            throw BrokerError(.err, "AUTH takes a client id and a secret: AUTH <client-id> <secret>")
+        }
+        let id = try arguments.string("client id")
+        let secret = try arguments.string("secret")
+        session.client = try authenticate(id: id, secret: secret)
+        return .simple("OK")
+    }
+
+    /// Checks a client's secret against the stored SHA-256 in constant time. An unknown id costs
+    /// the same work as a known one, so timing does not tell which ids exist.
+    private func authenticate(id: String, secret: String) throws(BrokerError) -> ClientPolicy {
+        let client = settings.clients[id]
+        let expected = client?.secretSHA256 ?? [UInt8](repeating: 0, count: 32)
+        let matches = constantTimeEqual(sha256(Array(secret.utf8)), expected)
+        guard let client, matches else {
+            logger.warning("authentication failed", metadata: ["client.id": "\(Self.printable(id, limit: 64))"])
+            throw BrokerError(.wrongPass, "invalid username-password pair or user is disabled.")
+        }
+        return client
+    }
+
+    /// redis-cli asks `COMMAND DOCS` when it starts, for hints; presignd has none to give.
+    func command(_ arguments: inout CommandArguments) -> Reply {
+        let sub = (try? arguments.string("subcommand"))?.uppercased()
+        if sub == "COUNT" { return .integer(0) }
+        return .array([])
+    }
+}

@@ -1,0 +1,145 @@
+import SigV4
+import Tokens
+import Wire
+
+/// `ISSUE <method> <bucket> <key> [TTL s] [USES n] [CONTENT-TYPE v] [CONTENT-LENGTH n] [TAG t]…
+/// [PARAM name value]… [PROFILE p]`: signs a URL and stores its state before handing it out.
+extension Broker {
+    /// At most this many tags per URL, each at most `maxTagBytes` long.
+    static let maxTags = 16
+    static let maxTagBytes = 128
+
+    func issue(
+        _ arguments: inout CommandArguments, client: ClientPolicy, settings: BrokerSettings
+    ) throws(BrokerError) -> @Sendable () async throws(BrokerError) -> Reply {
+        let request = try IssueRequest(parsing: &arguments, client: client, settings: settings)
+        guard let profile = settings.profiles[request.profile] else {
+            throw BrokerError(.err, "unknown profile '\(Self.printable(request.profile, limit: 64))'")
+        }
+        let now = clock()
+        return { [self] () async throws(BrokerError) -> Reply in
+            // Two identical ISSUEs in the same second sign the same URL, and the URL is the
+            // token. The second one then gets a URL that expires a second earlier, so each
+            // caller holds its own token.
+            var presign = request.presign
+            for _ in 0..<3 {
+                let signed: PresignedURL
+                do throws(SigV4Error) {
+                    signed = try profile.signer.presign(presign, at: now / 1000)
+                } catch {
+                    throw BrokerError(.err, error.message)
+                }
+                let token = NewToken(
+                    id: signed.tokenId, method: presign.method.rawValue, bucket: presign.bucket, key: presign.key,
+                    profile: profile.name, uses: request.uses, issuedAt: now, expiresAt: signed.expiresAt * 1000,
+                    issuer: client.id, tags: request.tags)
+                do throws(TokenError) {
+                    try await store.create(token)
+                } catch {
+                    if error.code == .exists && presign.expires > 1 {
+                        presign.expires -= 1
+                        continue
+                    }
+                    throw BrokerError(tokenError: error)
+                }
+                logger.info(
+                    "issued",
+                    metadata: [
+                        "client.id": "\(client.id)", "token.id": "\(signed.tokenId)", "bucket": "\(presign.bucket)",
+                        "key": "\(presign.key)", "method": "\(presign.method.rawValue)", "uses": "\(request.uses)",
+                    ])
+                return .record([
+                    "id": .bulk(signed.tokenId),
+                    "url": .bulk(profile.publicURL(for: signed)),
+                    "method": .bulk(presign.method.rawValue),
+                    "expires_at": .integer(Int(signed.expiresAt)),
+                    "uses": .integer(request.uses),
+                    "headers": .array(signed.headersToSend.flatMap { [Reply.bulk($0.name), .bulk($0.value)] }),
+                ])
+            }
+            throw BrokerError(.err, "could not issue a distinct URL; try again")
+        }
+    }
+}
+
+/// A parsed and authorized ISSUE.
+struct IssueRequest: Sendable {
+    var presign: PresignRequest
+    var uses: Int
+    var tags: [String]
+    var profile: String
+
+    init(parsing arguments: inout CommandArguments, client: ClientPolicy, settings: BrokerSettings) throws(BrokerError) {
+        let methodName = try arguments.string("method").uppercased()
+        guard let method = S3Method(rawValue: methodName) else {
+            throw BrokerError(.err, "method must be GET, PUT, HEAD or DELETE")
+        }
+        let bucket = try arguments.string("bucket")
+        let key = try arguments.string("key")
+        let limits = settings.limits
+        var ttl = limits.defaultTTL
+        var uses = 1
+        var headers: [(name: String, value: String)] = []
+        var query: [(name: String, value: String)] = []
+        var tags: [String] = []
+        var profile: String?
+        let maxTTL = min(client.maxTTL ?? limits.maxTTL, limits.maxTTL)
+        let maxUses = min(client.maxUses ?? limits.maxUses, limits.maxUses)
+        while !arguments.isAtEnd {
+            let option = try arguments.string("option").uppercased()
+            switch option {
+            case "TTL":
+                let text = try arguments.string("TTL")
+                guard let value = Int(text), value >= 1 else { throw BrokerError(.err, "TTL must be a whole number of seconds, at least 1") }
+                guard value <= maxTTL else { throw BrokerError(.noPerm, "TTL \(value) exceeds the client's maximum of \(maxTTL) seconds") }
+                ttl = value
+            case "USES":
+                let text = try arguments.string("USES")
+                guard let value = Int(text), value >= 1 else { throw BrokerError(.err, "USES must be a whole number, at least 1") }
+                guard value <= maxUses else { throw BrokerError(.noPerm, "USES \(value) exceeds the client's maximum of \(maxUses)") }
+                uses = value
+            case "CONTENT-TYPE":
+                headers.append((name: "Content-Type", value: try arguments.string("CONTENT-TYPE")))
+            case "CONTENT-LENGTH":
+                let value = try arguments.integer("CONTENT-LENGTH", in: 0...5_497_558_138_880)
+                headers.append((name: "Content-Length", value: String(value)))
+            case "TAG":
+                let tag = try arguments.string("TAG")
+                guard !tag.isEmpty, tag.utf8.count <= Broker.maxTagBytes,
+                    tag.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value != 0x7f })
+                else {
+                    throw BrokerError(.err, "TAG must be 1 to \(Broker.maxTagBytes) bytes without spaces or control characters")
+                }
+                guard tags.count < Broker.maxTags else { throw BrokerError(.err, "at most \(Broker.maxTags) TAGs per URL") }
+                if !tags.contains(tag) { tags.append(tag) }
+            case "PARAM":
+                let name = try arguments.string("PARAM name")
+                let value = try arguments.string("PARAM value")
+                guard !name.isEmpty, !name.lowercased().hasPrefix("x-amz-") else {
+                    throw BrokerError(.err, "PARAM name must be non-empty and must not start with X-Amz-")
+                }
+                query.append((name: name, value: value))
+            case "PROFILE":
+                profile = try arguments.string("PROFILE")
+            default:
+                throw BrokerError(.err, "unknown ISSUE option '\(Broker.printable(option, limit: 32))'")
+            }
+        }
+        if let methods = client.methods, !methods.contains(method.rawValue) {
+            throw BrokerError(.noPerm, "client '\(client.id)' may not issue \(method.rawValue) URLs")
+        }
+        guard client.allows(bucket: bucket, key: key) else {
+            throw BrokerError(.noPerm, "client '\(client.id)' may not issue URLs for this bucket or key")
+        }
+        let chosen = profile ?? client.profiles?.first ?? settings.defaultProfile
+        guard let chosen else { throw BrokerError(.err, "no S3 profile is configured") }
+        if let allowed = client.profiles, !allowed.contains(chosen) {
+            throw BrokerError(.noPerm, "client '\(client.id)' may not use profile '\(Broker.printable(chosen, limit: 64))'")
+        }
+        self.presign = PresignRequest(
+            method: method, bucket: bucket, key: key, expires: Int64(ttl), headers: headers, query: query)
+        self.uses = uses
+        self.tags = tags
+        self.profile = chosen
+    }
+}

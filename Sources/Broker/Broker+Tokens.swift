@@ -1,0 +1,205 @@
+import Logging
+import SigV4
+import Tokens
+import Wire
+
+/// CONSUME, RESERVE, COMMIT, RELEASE and CHECK.
+extension Broker {
+    /// `CONSUME <target> [METHOD m]` → `:<uses left>`.
+    func consume(
+        _ arguments: inout CommandArguments, settings: BrokerSettings
+    ) throws(BrokerError) -> @Sendable () async throws(BrokerError) -> Reply {
+        let target = try Target(arguments.string("target"))
+        var method: String?
+        while !arguments.isAtEnd {
+            switch try arguments.string("option").uppercased() {
+            case "METHOD": method = try arguments.string("METHOD").uppercased()
+            default: throw BrokerError(.err, "syntax error: CONSUME <target> [METHOD m]")
+            }
+        }
+        let resolved = try resolve(target, method: method, settings: settings)
+        return { [self] () async throws(BrokerError) -> Reply in
+            do throws(TokenError) {
+                let left = try await store.consume(id: resolved.id, method: resolved.method)
+                logger.info("consumed", metadata: ["token.id": "\(resolved.id)", "uses.left": "\(left)"])
+                return .integer(left)
+            } catch {
+                throw denial(error, id: resolved.id, operation: "consume")
+            }
+        }
+    }
+
+    /// `RESERVE <target> [METHOD m] [LEASE ms]` → `$<lease>`.
+    func reserve(
+        _ arguments: inout CommandArguments, settings: BrokerSettings
+    ) throws(BrokerError) -> @Sendable () async throws(BrokerError) -> Reply {
+        let target = try Target(arguments.string("target"))
+        var method: String?
+        var lease = settings.limits.defaultLeaseMs
+        while !arguments.isAtEnd {
+            switch try arguments.string("option").uppercased() {
+            case "METHOD": method = try arguments.string("METHOD").uppercased()
+            case "LEASE": lease = try arguments.integer("LEASE", in: 1...604_800_000)
+            default: throw BrokerError(.err, "syntax error: RESERVE <target> [METHOD m] [LEASE ms]")
+            }
+        }
+        let resolved = try resolve(target, method: method, settings: settings)
+        return { [self, lease] () async throws(BrokerError) -> Reply in
+            do throws(TokenError) {
+                let handle = try await store.reserve(id: resolved.id, method: resolved.method, leaseMillis: Int64(lease))
+                logger.info("reserved", metadata: ["token.id": "\(resolved.id)"])
+                return .bulk(handle)
+            } catch {
+                throw denial(error, id: resolved.id, operation: "reserve")
+            }
+        }
+    }
+
+    /// `COMMIT <lease>` / `RELEASE <lease>` → `+OK`.
+    func settle(
+        _ arguments: inout CommandArguments, commit: Bool
+    ) throws(BrokerError) -> @Sendable () async throws(BrokerError) -> Reply {
+        let lease = try arguments.string("lease")
+        try arguments.expectEnd()
+        return { [self] () async throws(BrokerError) -> Reply in
+            do throws(TokenError) {
+                if commit {
+                    try await store.commit(lease: lease)
+                } else {
+                    try await store.release(lease: lease)
+                }
+                logger.info(commit ? "committed" : "released", metadata: ["lease.token": "\(lease.prefix(22))"])
+                return .simple("OK")
+            } catch {
+                throw denial(error, id: String(lease.prefix(22)), operation: commit ? "commit" : "release")
+            }
+        }
+    }
+
+    /// `CHECK <target>` → the token's record, or nil when unknown.
+    func check(
+        _ arguments: inout CommandArguments, settings: BrokerSettings
+    ) throws(BrokerError) -> @Sendable () async throws(BrokerError) -> Reply {
+        let target = try Target(arguments.string("target"))
+        try arguments.expectEnd()
+        let resolved = try resolve(target, method: nil, settings: settings, allowExpired: true)
+        return { [self] () async throws(BrokerError) -> Reply in
+            let record: TokenRecord?
+            do throws(TokenError) {
+                record = try await store.check(id: resolved.id)
+            } catch {
+                throw BrokerError(tokenError: error)
+            }
+            guard let record else { return .null }
+            return .record([
+                "id": .bulk(record.id),
+                "state": .bulk(record.state.rawValue),
+                "uses_left": .integer(record.usesLeft),
+                "uses_max": .integer(record.usesMax),
+                "method": .bulk(record.method),
+                "bucket": .bulk(record.bucket),
+                "key": .bulk(record.key),
+                "expires_at": .integer(Int(record.expiresAt / 1000)),
+                "issued_at": .integer(Int(record.issuedAt / 1000)),
+                "issuer": .bulk(record.issuer),
+                "tags": .array(record.tags.map { .bulk($0) }),
+            ])
+        }
+    }
+
+    /// A denial, logged as the audit trail wants it: a second use of a spent URL is a warning,
+    /// since it often means a leaked link.
+    func denial(_ error: TokenError, id: String, operation: String) -> BrokerError {
+        let converted = BrokerError(tokenError: error)
+        let metadata: Logger.Metadata = [
+            "token.id": "\(id)", "operation": "\(operation)", "outcome": "\(converted.code.rawValue)",
+        ]
+        if converted.code == .used {
+            logger.warning("replay of a spent URL", metadata: metadata)
+        } else {
+            logger.info("denied", metadata: metadata)
+        }
+        return converted
+    }
+}
+
+/// A target resolved to a token id, with the method the URL was verified for.
+struct ResolvedTarget: Sendable {
+    var id: String
+    var method: String?
+}
+
+extension Broker {
+    /// Turns a target into a token id. A URL is verified first — signature for the host its
+    /// profile signs for, and expiry — so a bad or expired URL never reaches Redis.
+    func resolve(
+        _ target: Target, method: String?, settings: BrokerSettings, allowExpired: Bool = false,
+        headers: (String) -> String? = { _ in nil }
+    ) throws(BrokerError) -> ResolvedTarget {
+        switch target {
+        case .id(let id):
+            return ResolvedTarget(id: id, method: method)
+        case .url(let url):
+            let verified = try verify(url, method: method, settings: settings, allowExpired: allowExpired, headers: headers)
+            return ResolvedTarget(id: verified.id, method: verified.method)
+        }
+    }
+
+    /// Verifies a presigned URL against the profile of its access key. Without a method, the
+    /// URL is tried as each S3 method (the method is signed, so at most one can verify).
+    func verify(
+        _ url: String, method: String?, settings: BrokerSettings, allowExpired: Bool, headers: (String) -> String?
+    ) throws(BrokerError) -> (id: String, method: String) {
+        guard let accessKey = Self.accessKeyId(in: url), let profile = settings.profilesByAccessKey[accessKey] else {
+            throw BrokerError(.badSignature, "the URL's access key belongs to no configured profile")
+        }
+        let now = clock() / 1000
+        let candidates = method.map { [$0] } ?? S3Method.allCases.map(\.rawValue)
+        var firstProblem = "signature does not match"
+        for candidate in candidates {
+            switch settings.verifier.verify(
+                method: candidate, url: url, signedHost: profile.signedHost, headers: headers, now: now)
+            {
+            case .valid(let verified):
+                return (verified.tokenId, candidate)
+            case .expired(let verified):
+                if allowExpired { return (verified.tokenId, candidate) }
+                throw BrokerError(.expired, "the URL expired")
+            case .badSignature(let reason):
+                firstProblem = reason
+            case .malformed(let reason):
+                throw BrokerError(.badSignature, reason)
+            }
+        }
+        if let method {
+            // The signature is over the method: if it verifies for another one, say so.
+            for other in S3Method.allCases.map(\.rawValue) where other != method {
+                if case .valid = settings.verifier.verify(
+                    method: other, url: url, signedHost: profile.signedHost, headers: headers, now: now)
+                {
+                    throw BrokerError(.mismatch, "the URL was issued for \(other), not \(method)")
+                }
+            }
+        }
+        throw BrokerError(.badSignature, firstProblem)
+    }
+
+    /// The access key id of X-Amz-Credential, used only to pick the profile that verifies.
+    static func accessKeyId(in url: String) -> String? {
+        guard let query = url.split(separator: "?", maxSplits: 1).dropFirst().first else { return nil }
+        for pair in query.split(separator: "&") where pair.hasPrefix("X-Amz-Credential=") {
+            let value = pair.dropFirst("X-Amz-Credential=".count)
+            // The key id ends at the first (encoded) slash of the credential scope.
+            let text = String(value)
+            if let slash = text.firstIndex(of: "/") { return String(text[..<slash]) }
+            var id = ""
+            var rest = Substring(text)
+            while !rest.isEmpty {
+                if rest.hasPrefix("%2F") || rest.hasPrefix("%2f") { return id }
+                id.append(rest.removeFirst())
+            }
+            return nil
+        }
+        return nil
+    }
+}

@@ -1,0 +1,12 @@
+import Tokens
+
+extension BrokerError {
+    /// A store error as the client sees it: denial codes pass through unchanged; a token that
+    /// already exists is an internal conflict (ERR); Redis trouble is UNAVAILABLE (deny).
+    init(tokenError error: TokenError) {
+        switch error.code {
+        case .exists: self.init(.err, "token already exists")
+        default: self.init(Code(rawValue: error.code.rawValue), error.message)
+        }
+    }
+}

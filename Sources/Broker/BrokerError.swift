@@ -1,0 +1,36 @@
+import Wire
+
+/// Why a command failed: `code` is the stable first word of the error reply (PROTOCOL.md
+/// "Denials and errors"), `message` is for people and never holds a secret, signature or URL.
+package struct BrokerError: Error, Sendable, Equatable, CustomStringConvertible {
+    package struct Code: RawRepresentable, Sendable, Hashable {
+        package let rawValue: String
+        package init(rawValue: String) { self.rawValue = rawValue }
+
+        package static let used = Code(rawValue: "USED")
+        package static let reserved = Code(rawValue: "RESERVED")
+        package static let revoked = Code(rawValue: "REVOKED")
+        package static let expired = Code(rawValue: "EXPIRED")
+        package static let unknown = Code(rawValue: "UNKNOWN")
+        package static let mismatch = Code(rawValue: "MISMATCH")
+        package static let badSignature = Code(rawValue: "BADSIG")
+        package static let noAuth = Code(rawValue: "NOAUTH")
+        package static let wrongPass = Code(rawValue: "WRONGPASS")
+        package static let noPerm = Code(rawValue: "NOPERM")
+        package static let unavailable = Code(rawValue: "UNAVAILABLE")
+        package static let err = Code(rawValue: "ERR")
+    }
+
+    package var code: Code
+    package var message: String
+
+    package init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    package var description: String { "\(code.rawValue) \(message)" }
+
+    /// The one place an error becomes a reply.
+    package var reply: Reply { .error(code: code.rawValue, message: message) }
+}

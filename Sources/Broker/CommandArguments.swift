@@ -1,0 +1,43 @@
+import NIOCore
+
+/// The arguments of one command, read front to back, each check naming what was wrong.
+struct CommandArguments {
+    private let arguments: [ByteBuffer]
+    private var index = 1
+    /// The command's name in upper case, for messages.
+    let name: String
+
+    init(_ arguments: [ByteBuffer]) {
+        self.arguments = arguments
+        self.name = arguments.first.map { String(buffer: $0).uppercased() } ?? ""
+    }
+
+    var isAtEnd: Bool { index >= arguments.count }
+    var remaining: Int { arguments.count - index }
+
+    /// The next argument as a string (arguments are UTF-8; invalid bytes become U+FFFD, which
+    /// then fails validation wherever it matters).
+    mutating func string(_ what: String) throws(BrokerError) -> String {
+        guard index < arguments.count else {
+            throw BrokerError(.err, "wrong number of arguments for '\(name.lowercased())' command: missing \(what)")
+        }
+        defer { index += 1 }
+        return String(buffer: arguments[index])
+    }
+
+    /// The next argument as an integer within `range`.
+    mutating func integer(_ what: String, in range: ClosedRange<Int>) throws(BrokerError) -> Int {
+        let text = try string(what)
+        guard let value = Int(text), range.contains(value) else {
+            throw BrokerError(.err, "\(what) must be an integer from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return value
+    }
+
+    /// Fails when arguments are left over.
+    func expectEnd() throws(BrokerError) {
+        guard isAtEnd else {
+            throw BrokerError(.err, "wrong number of arguments for '\(name.lowercased())' command")
+        }
+    }
+}

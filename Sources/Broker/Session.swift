@@ -1,0 +1,17 @@
+import Wire
+
+/// What the broker knows about one connection. Owned by the connection and changed only by
+/// commands dispatched in order on its event loop (AUTH, HELLO), so a pipelined `AUTH` is seen
+/// by the commands after it.
+package struct Session: Sendable {
+    /// The authenticated client, or the open client on an open listener; nil until AUTH.
+    package var client: ClientPolicy?
+    /// RESP2 until `HELLO 3`.
+    package var protocolVersion: RESPVersion = .resp2
+    /// Set by QUIT: the connection closes after this reply.
+    package var closeAfterReply = false
+
+    package init(client: ClientPolicy? = nil) {
+        self.client = client
+    }
+}

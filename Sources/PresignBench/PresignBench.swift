@@ -1,0 +1,26 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// Benchmarks for presignd, one mode per file. Speed lives here, never in the test suite.
+///
+///     PresignBench sign [--seconds S]
+@main
+struct PresignBench {
+    static func main() throws {
+        var arguments = Array(CommandLine.arguments.dropFirst())
+        guard let mode = arguments.first else { usage() }
+        arguments.removeFirst()
+        switch mode {
+        case "sign": try SignBenchmark(arguments: arguments).run()
+        default: usage()
+        }
+    }
+
+    static func usage() -> Never {
+        print("usage: PresignBench sign [--seconds S]")
+        exit(2)
+    }
+}

@@ -1,0 +1,66 @@
+import SigV4
+
+/// Presigned URLs per second on one thread, with the inputs `bench/botocore_presign.py` uses:
+/// a GET, path style, a 30-byte key, no extra parameters; and a PUT with a signed Content-Type.
+/// Each URL is also given its token id, as the broker needs it.
+struct SignBenchmark {
+    var seconds = 3.0
+
+    init(arguments: [String]) throws {
+        var rest = arguments[...]
+        while let argument = rest.popFirst() {
+            guard argument == "--seconds", let value = rest.popFirst().flatMap(Double.init), value > 0 else {
+                PresignBench.usage()
+            }
+            seconds = value
+        }
+    }
+
+    /// 1,024 distinct 30-byte keys, so that no result can be reused between iterations.
+    static let keys: [String] = (0..<1024).map { index in
+        let digits = String(index % 1000)
+        return "users/42/avatars/photo-" + String(repeating: "0", count: 3 - digits.count) + digits + ".jpg"
+    }
+
+    func run() throws {
+        precondition(Self.keys.allSatisfy { $0.utf8.count == 30 })
+        let signer = try PresignSigner(
+            credentials: Credentials(
+                accessKeyId: "AKIAIOSFODNN7EXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
+            endpoint: .aws(region: "eu-west-1", addressing: .path))
+        let at: Int64 = 1_784_118_896
+        try measure("get_path", signer: signer, at: at) { key in
+            PresignRequest(method: .get, bucket: "examplebucket", key: key, expires: 3600)
+        }
+        try measure("put_content_type", signer: signer, at: at) { key in
+            PresignRequest(
+                method: .put, bucket: "examplebucket", key: key, expires: 3600,
+                headers: [("Content-Type", "image/jpeg")])
+        }
+    }
+
+    private func measure(
+        _ name: String, signer: PresignSigner, at: Int64, _ makeRequest: (String) -> PresignRequest
+    ) throws {
+        let requests = Self.keys.map(makeRequest)
+        // Warm-up: thread contexts, key cache, page faults.
+        for request in requests { _ = try signer.presign(request, at: at) }
+        let clock = ContinuousClock()
+        let start = clock.now
+        let deadline = start + .milliseconds(Int(seconds * 1000))
+        var count = 0
+        var checksum = 0
+        while clock.now < deadline {
+            for request in requests {
+                let url = try signer.presign(request, at: at)
+                checksum &+= url.url.utf8.count &+ url.tokenId.utf8.count
+            }
+            count += requests.count
+        }
+        let elapsed = start.duration(to: clock.now)
+        let elapsedSeconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let rate = Double(count) / elapsedSeconds
+        print(
+            "sign.\(name) urls_per_s=\(Int(rate)) ns_per_url=\(Int(1e9 / rate)) urls=\(count) checksum=\(checksum)")
+    }
+}

@@ -1,0 +1,22 @@
+import Synchronization
+
+/// Counts open connections across listeners, to enforce `maxConnections`.
+final class ConnectionCounter: Sendable {
+    private let count = Atomic<Int>(0)
+
+    /// Takes a place; false when `limit` places are taken already (the caller must not release).
+    func acquire(limit: Int) -> Bool {
+        let now = count.wrappingAdd(1, ordering: .relaxed).newValue
+        if now > limit {
+            count.wrappingSubtract(1, ordering: .relaxed)
+            return false
+        }
+        return true
+    }
+
+    func release() {
+        count.wrappingSubtract(1, ordering: .relaxed)
+    }
+
+    var current: Int { count.load(ordering: .relaxed) }
+}

@@ -1,0 +1,198 @@
+import Broker
+import Logging
+import NIOCore
+import Wire
+
+/// One client connection of the line protocol. Requests are dispatched to the broker in order
+/// on the connection's event loop; replies that need Redis complete later, possibly out of
+/// order, and are written back in request order.
+///
+/// Backpressure: with `maxPipelined` replies outstanding, or while the socket is not writable
+/// (a client that pipelines and never reads), the handler stops reading from the socket, so a
+/// connection holds at most one read's worth of requests beyond the limit.
+final class ConnectionHandler: ChannelDuplexHandler {
+    typealias InboundIn = [ByteBuffer]
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    /// A reply slot, filled when its request completes.
+    private struct Slot {
+        var reply: Reply?
+        var version: RESPVersion
+        var close: Bool
+    }
+
+    private let broker: Broker
+    private let configuration: LineServerConfiguration
+    private let counter: ConnectionCounter
+    private let logger: Logger
+    private var session: Session
+    private var pending = CircularBuffer<Slot>(initialCapacity: 8)
+    /// Index of `pending`'s first slot since the connection opened, to find slots by number.
+    private var firstSlotNumber = 0
+    private var readHeld = false
+    private var needsFlush = false
+    private var closing = false
+    private var draining = false
+    private var counted = false
+
+    init(broker: Broker, session: Session, configuration: LineServerConfiguration, counter: ConnectionCounter, logger: Logger) {
+        self.broker = broker
+        self.session = session
+        self.configuration = configuration
+        self.counter = counter
+        self.logger = logger
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        guard counter.acquire(limit: configuration.maxConnections) else {
+            // As Redis does: say why, then close.
+            write(.error(code: "ERR", message: "max number of clients reached"), version: .resp2, context: context)
+            closeAfterFlush(context: context)
+            return
+        }
+        counted = true
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if counted {
+            counter.release()
+            counted = false
+        }
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !closing else { return }
+        let arguments = unwrapInboundIn(data)
+        let version = session.protocolVersion
+        let outcome = broker.dispatch(arguments, session: &session, on: context.eventLoop)
+        let close = session.closeAfterReply
+        switch outcome {
+        case .now(let reply):
+            if pending.isEmpty {
+                write(reply, version: version, context: context)
+                if close { closeAfterFlush(context: context) }
+            } else {
+                pending.append(Slot(reply: reply, version: version, close: close))
+            }
+        case .later(let future):
+            let number = firstSlotNumber + pending.count
+            pending.append(Slot(reply: nil, version: version, close: close))
+            let bound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
+            future.hop(to: context.eventLoop).whenComplete { result in
+                // The broker turns every failure into an error reply; a failed future means
+                // the task itself was torn down, which still must deny.
+                let reply: Reply
+                switch result {
+                case .success(let value): reply = value
+                case .failure: reply = .error(code: "UNAVAILABLE", message: "the request did not complete")
+                }
+                bound.value.handler.complete(number, reply, context: bound.value.context)
+            }
+        }
+        if session.closeAfterReply { closing = true }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        flushIfNeeded(context: context)
+        context.fireChannelReadComplete()
+    }
+
+    private func complete(_ number: Int, _ reply: Reply, context: ChannelHandlerContext) {
+        let index = number - firstSlotNumber
+        guard index >= 0, index < pending.count else { return }
+        pending[pending.index(pending.startIndex, offsetBy: index)].reply = reply
+        while let head = pending.first, let ready = head.reply {
+            pending.removeFirst()
+            firstSlotNumber += 1
+            write(ready, version: head.version, context: context)
+            if head.close {
+                closeAfterFlush(context: context)
+                return
+            }
+        }
+        flushIfNeeded(context: context)
+        resumeReadingIfPossible(context: context)
+        if draining && pending.isEmpty { closeAfterFlush(context: context) }
+    }
+
+    private func write(_ reply: Reply, version: RESPVersion, context: ChannelHandlerContext) {
+        var buffer = context.channel.allocator.buffer(capacity: 64)
+        ReplyEncoder(version: version).encode(reply, into: &buffer)
+        context.write(wrapOutboundOut(buffer), promise: nil)
+        needsFlush = true
+    }
+
+    private func flushIfNeeded(context: ChannelHandlerContext) {
+        if needsFlush {
+            needsFlush = false
+            context.flush()
+        }
+    }
+
+    private func closeAfterFlush(context: ChannelHandlerContext) {
+        closing = true
+        needsFlush = false
+        let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(capacity: 0))).whenComplete { _ in
+            bound.value.close(promise: nil)
+        }
+    }
+
+    // MARK: reading only while the client keeps up
+
+    func read(context: ChannelHandlerContext) {
+        if closing || draining || pending.count >= configuration.maxPipelined || !context.channel.isWritable {
+            readHeld = true
+        } else {
+            context.read()
+        }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        resumeReadingIfPossible(context: context)
+        context.fireChannelWritabilityChanged()
+    }
+
+    private func resumeReadingIfPossible(context: ChannelHandlerContext) {
+        guard readHeld, !closing, !draining, pending.count < configuration.maxPipelined, context.channel.isWritable else {
+            return
+        }
+        readHeld = false
+        context.read()
+    }
+
+    // MARK: errors, idleness, shutdown
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if let wireError = error as? WireError {
+            // The framing can no longer be trusted: answer, then close (as Redis does).
+            logger.debug("protocol error", metadata: ["error": "\(wireError.code)"])
+            if !closing {
+                write(.error(code: "ERR", message: wireError.message), version: session.protocolVersion, context: context)
+            }
+            closeAfterFlush(context: context)
+        } else {
+            logger.debug("connection error", metadata: ["error": "\(error)"])
+            context.close(promise: nil)
+        }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let idle = event as? IdleStateHandler.IdleStateEvent, idle == .read {
+            if pending.isEmpty {
+                logger.debug("closing idle connection")
+                context.close(promise: nil)
+            }
+            return
+        }
+        if event is LineServer.Drain {
+            draining = true
+            if pending.isEmpty { closeAfterFlush(context: context) }
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+}

@@ -1,0 +1,126 @@
+import Broker
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import Synchronization
+import Wire
+
+/// The line-protocol listeners (TCP and Unix socket) and their connections.
+package final class LineServer: Sendable {
+    /// Sent to every connection on shutdown: stop reading, finish what is in flight, close.
+    struct Drain {}
+
+    private let broker: Broker
+    private let configuration: LineServerConfiguration
+    private let group: any EventLoopGroup
+    private let logger: Logger
+    private let counter = ConnectionCounter()
+    private let listeners = Mutex<[any Channel]>([])
+    private let connections = Mutex<[ObjectIdentifier: any Channel]>([:])
+
+    package init(broker: Broker, configuration: LineServerConfiguration, group: any EventLoopGroup, logger: Logger) {
+        self.broker = broker
+        self.configuration = configuration
+        self.group = group
+        self.logger = logger
+    }
+
+    /// Open connections right now.
+    package var connectionCount: Int { counter.current }
+
+    /// The bound TCP port (useful with port 0), if TCP is on.
+    package var tcpPort: Int? {
+        listeners.withLock { channels in
+            channels.lazy.compactMap { $0.localAddress?.port }.first
+        }
+    }
+
+    /// Binds the configured listeners.
+    package func start() async throws {
+        if let tcp = configuration.tcp {
+            let channel = try await bootstrap(open: configuration.tcpOpen)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+                .bind(host: tcp.host, port: tcp.port).get()
+            listeners.withLock { $0.append(channel) }
+            logger.info("listening", metadata: ["listener": "tcp", "address": "\(tcp.host):\(channel.localAddress?.port ?? tcp.port)"])
+        }
+        if let path = configuration.unixSocket {
+            let channel = try await bootstrap(open: configuration.unixOpen)
+                .bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true).get()
+            chmod(path, mode_t(configuration.unixSocketMode))
+            listeners.withLock { $0.append(channel) }
+            logger.info("listening", metadata: ["listener": "unix", "path": "\(path)"])
+        }
+    }
+
+    private func bootstrap(open: Bool) -> ServerBootstrap {
+        let broker = self.broker
+        let configuration = self.configuration
+        let counter = self.counter
+        let logger = self.logger
+        return ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 1024)
+            .childChannelOption(.maxMessagesPerRead, value: 16)
+            // Reads are driven by ConnectionHandler, which holds them while a client lags.
+            .childChannelOption(.autoRead, value: true)
+            .childChannelInitializer { [weak self] channel in
+                let session = Session(client: open ? ClientPolicy.open(id: "open") : nil)
+                let handler = ConnectionHandler(
+                    broker: broker, session: session, configuration: configuration, counter: counter, logger: logger)
+                self?.track(channel)
+                return channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandlers([
+                        IdleStateHandler(readTimeout: TimeAmount(configuration.idleTimeout)),
+                        ByteToMessageHandler(RequestDecoder(limits: configuration.wire)),
+                        handler,
+                    ])
+                }
+            }
+    }
+
+    private func track(_ channel: any Channel) {
+        let id = ObjectIdentifier(channel)
+        connections.withLock { $0[id] = channel }
+        channel.closeFuture.whenComplete { [weak self] _ in
+            _ = self?.connections.withLock { $0.removeValue(forKey: id) }
+        }
+    }
+
+    /// Graceful shutdown: stop accepting, let every connection finish what is in flight (up to
+    /// `timeout`), then close whatever is left.
+    package func shutdown(timeout: Duration = .seconds(10)) async {
+        let servers = listeners.withLock { channels in
+            defer { channels = [] }
+            return channels
+        }
+        for server in servers {
+            try? await server.close()
+        }
+        if let path = configuration.unixSocket { unlink(path) }
+        let open = connections.withLock { Array($0.values) }
+        for channel in open {
+            channel.pipeline.fireUserInboundEventTriggered(Drain())
+        }
+        let deadline = ContinuousClock.now + timeout
+        for channel in open {
+            let remaining = deadline - ContinuousClock.now
+            if remaining <= .zero { break }
+            let timer = channel.eventLoop.scheduleTask(in: TimeAmount(remaining)) { channel.close(promise: nil) }
+            try? await channel.closeFuture.get()
+            timer.cancel()
+        }
+        for channel in connections.withLock({ Array($0.values) }) {
+            try? await channel.close()
+        }
+        logger.info("line protocol stopped")
+    }
+}
+
+extension TimeAmount {
+    init(_ duration: Duration) {
+        let (seconds, attoseconds) = duration.components
+        self = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+    }
+}

@@ -1,1 +1,0 @@
-// The Server module. See DESIGN.md in the README for its place in presignd.

@@ -1,0 +1,74 @@
+/// S3 bucket naming rules, checked over the UTF-8 bytes in one pass (this runs on every presign).
+enum BucketName {
+    /// Checks S3's rules for new buckets (general purpose buckets): 3..63 characters of lowercase
+    /// letters, digits, dots and hyphens; starts and ends with a letter or digit; no `..`; not
+    /// shaped like an IPv4 address; none of the prefixes and suffixes S3 reserves.
+    static func validate(_ name: String) throws(SigV4Error) {
+        var name = name
+        if let reason = name.withUTF8(problem) {
+            throw SigV4Error(.invalidBucket, "bucket name \(reason)")
+        }
+    }
+
+    private static let reservedPrefixes: [StaticString] = ["xn--", "sthree-", "amzn-s3-demo-"]
+    private static let reservedSuffixes: [StaticString] = ["-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"]
+
+    private static func problem(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
+        guard (3...63).contains(bytes.count) else { return "must be 3 to 63 characters long" }
+        var previous: UInt8 = 0
+        for byte in bytes {
+            guard isLowerAlnum(byte) || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "-") else {
+                return "may contain only lowercase letters, digits, dots and hyphens"
+            }
+            if byte == UInt8(ascii: "."), previous == UInt8(ascii: ".") { return "must not contain two adjacent dots" }
+            previous = byte
+        }
+        guard isLowerAlnum(bytes.first!), isLowerAlnum(bytes.last!) else {
+            return "must start and end with a letter or a digit"
+        }
+        if isIPv4Shaped(bytes) { return "must not be formatted as an IP address" }
+        for prefix in reservedPrefixes where prefix.utf8CodeUnitCount <= bytes.count {
+            let affix = UnsafeBufferPointer(start: prefix.utf8Start, count: prefix.utf8CodeUnitCount)
+            if bytes.prefix(affix.count).elementsEqual(affix) {
+                return "must not start with the reserved prefix \(prefix)"
+            }
+        }
+        for suffix in reservedSuffixes where suffix.utf8CodeUnitCount <= bytes.count {
+            let affix = UnsafeBufferPointer(start: suffix.utf8Start, count: suffix.utf8CodeUnitCount)
+            if bytes.suffix(affix.count).elementsEqual(affix) {
+                return "must not end with the reserved suffix \(suffix)"
+            }
+        }
+        return nil
+    }
+
+    /// Whether the bucket can be the first label of a virtual host (SPEC §2.3, botocore's rule):
+    /// one DNS label, so no dots. Every other part of that rule is already implied by `validate`.
+    static func isVirtualHostable(_ name: String) -> Bool {
+        !name.utf8.contains(UInt8(ascii: "."))
+    }
+
+    @inline(__always)
+    static func isLowerAlnum(_ byte: UInt8) -> Bool {
+        (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+    }
+
+    /// Four dot-separated groups of one to three decimal digits, as S3 refuses ("192.168.5.4").
+    static func isIPv4Shaped(_ bytes: some Collection<UInt8>) -> Bool {
+        var groups = 1
+        var digits = 0
+        for byte in bytes {
+            if byte == UInt8(ascii: ".") {
+                guard digits > 0 else { return false }
+                groups += 1
+                digits = 0
+            } else if (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) {
+                digits += 1
+                guard digits <= 3 else { return false }
+            } else {
+                return false
+            }
+        }
+        return groups == 4 && digits > 0
+    }
+}

@@ -1,0 +1,100 @@
+/// Appends bytes into memory the caller owns (a stack buffer, or a String's uninitialised storage),
+/// so that building a URL or a canonical request allocates nothing. Every append checks capacity:
+/// callers size buffers from an upper bound, and a wrong bound must trap, never overwrite memory.
+struct ByteWriter {
+    let base: UnsafeMutablePointer<UInt8>
+    let capacity: Int
+    private(set) var count = 0
+
+    init(_ buffer: UnsafeMutableBufferPointer<UInt8>) {
+        self.base = buffer.baseAddress!
+        self.capacity = buffer.count
+    }
+
+    var written: UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(start: base, count: count) }
+
+    func bytes(_ range: Range<Int>) -> UnsafeBufferPointer<UInt8> {
+        UnsafeBufferPointer(start: base + range.lowerBound, count: range.count)
+    }
+
+    @inline(__always)
+    mutating func append(_ byte: UInt8) {
+        precondition(count < capacity, "ByteWriter capacity exceeded")
+        base[count] = byte
+        count &+= 1
+    }
+
+    @inline(__always)
+    mutating func append(_ bytes: UnsafeBufferPointer<UInt8>) {
+        guard let source = bytes.baseAddress else { return }
+        precondition(bytes.count <= capacity &- count, "ByteWriter capacity exceeded")
+        (base + count).update(from: source, count: bytes.count)
+        count &+= bytes.count
+    }
+
+    @inline(__always)
+    mutating func append(_ bytes: [UInt8]) {
+        bytes.withUnsafeBufferPointer { append($0) }
+    }
+
+    @inline(__always)
+    mutating func append(_ text: StaticString) {
+        append(UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+    }
+
+    /// Appends `UriEncode(bytes, keepSlash)` of SPEC §2.2: unreserved bytes as they are, `/` only
+    /// when `keepSlash`, everything else as `%XY` with uppercase hex.
+    mutating func appendEncoded(_ bytes: UnsafeBufferPointer<UInt8>, keepSlash: Bool) {
+        precondition(bytes.count <= (capacity &- count) / 3, "ByteWriter capacity exceeded")
+        var index = count
+        for byte in bytes {
+            if URIEncoding.isUnreserved(byte) || (keepSlash && byte == UInt8(ascii: "/")) {
+                base[index] = byte
+                index &+= 1
+            } else {
+                base[index] = UInt8(ascii: "%")
+                base[index &+ 1] = Hex.upperDigit(byte &>> 4)
+                base[index &+ 2] = Hex.upperDigit(byte & 0x0F)
+                index &+= 3
+            }
+        }
+        count = index
+    }
+
+    /// Appends a non-negative integer in decimal.
+    mutating func appendDecimal(_ value: Int64) {
+        precondition(value >= 0)
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: room for 19 digits
+        withUnsafeMutableBytes(of: &digits) { scratch in
+            var remaining = value
+            var position = scratch.count
+            repeat {
+                position -= 1
+                scratch[position] = UInt8(ascii: "0") &+ UInt8(remaining % 10)
+                remaining /= 10
+            } while remaining > 0
+            append(UnsafeBufferPointer(rebasing: scratch.bindMemory(to: UInt8.self)[position...]))
+        }
+    }
+
+    /// Appends a number as exactly `width` decimal digits, zero-padded.
+    @inline(__always)
+    mutating func appendPadded(_ value: Int, width: Int) {
+        precondition(width <= capacity &- count, "ByteWriter capacity exceeded")
+        var remaining = value
+        var position = count &+ width
+        while position > count {
+            position &-= 1
+            base[position] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: remaining % 10)
+            remaining /= 10
+        }
+        count &+= width
+    }
+
+    /// Appends the 32 bytes of a digest as 64 lowercase hex characters.
+    mutating func appendHex(_ digest: Digest) {
+        precondition(64 <= capacity &- count, "ByteWriter capacity exceeded")
+        digest.withUnsafeBytes { Hex.write($0, to: base + count) }
+        count &+= 64
+    }
+}

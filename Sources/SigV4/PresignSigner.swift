@@ -1,0 +1,371 @@
+/// Presigns S3 URLs (SigV4 query-string auth) for one set of credentials and one endpoint,
+/// byte for byte as botocore does (SPEC.md).
+///
+/// Everything that depends only on the credentials and the endpoint is encoded once, here; a
+/// presign then writes the URL straight into the String's storage and the canonical request and
+/// string to sign into stack buffers. The signing key is cached per (secret, day, region).
+package final class PresignSigner: Sendable {
+    /// The credentials every URL of this signer is signed with.
+    package let credentials: Credentials
+    /// Where URLs point, and the region of their credential scope.
+    package let endpoint: S3Endpoint
+
+    private let keys = SigningKeyCache(capacity: 4)
+    private let schemePrefix: [UInt8]
+    private let authority: [UInt8]
+    private let basePath: [UInt8]
+    private let hostHeader: [UInt8]
+    private let hostHeaderText: String
+    /// "X-Amz-Credential=" + UriEncode(accessKeyId) + "%2F"; the date follows.
+    private let credentialPrefix: [UInt8]
+    /// "%2F" + region + "%2Fs3%2Faws4_request".
+    private let credentialSuffix: [UInt8]
+    /// "/" + region + "/s3/aws4_request\n", the end of the scope line in the string to sign.
+    private let scopeSuffix: [UInt8]
+    /// "X-Amz-Security-Token=" + UriEncode(token), or empty.
+    private let securityToken: [UInt8]
+
+    /// Checks the credentials and encodes what every URL of this signer shares.
+    package init(credentials: Credentials, endpoint: S3Endpoint) throws(SigV4Error) {
+        try credentials.validate()
+        self.credentials = credentials
+        self.endpoint = endpoint
+        schemePrefix = Array("\(endpoint.scheme.rawValue)://".utf8)
+        authority = Array(endpoint.urlAuthority.utf8)
+        basePath = Array(endpoint.basePath.utf8)
+        hostHeaderText = endpoint.hostHeader
+        hostHeader = Array(hostHeaderText.utf8)
+        credentialPrefix =
+            Array("X-Amz-Credential=".utf8) + URIEncoding.encode(credentials.accessKeyId.utf8, keepSlash: false)
+            + Array("%2F".utf8)
+        credentialSuffix = Array("%2F\(endpoint.region)%2Fs3%2Faws4_request".utf8)
+        scopeSuffix = Array("/\(endpoint.region)/s3/aws4_request\n".utf8)
+        securityToken =
+            credentials.sessionToken.map {
+                Array("X-Amz-Security-Token=".utf8) + URIEncoding.encode($0.utf8, keepSlash: false)
+            } ?? []
+    }
+
+    /// Presigns `request` as of `time` (unix seconds; X-Amz-Date).
+    package func presign(_ request: PresignRequest, at time: Int64) throws(SigV4Error) -> PresignedURL {
+        try sign(request, at: time, observe: nil)
+    }
+
+    /// Presigns and also returns every intermediate value of SPEC §2 (for tests and debugging;
+    /// the values include the signing key: never log them).
+    package func presignDetailed(_ request: PresignRequest, at time: Int64) throws(SigV4Error)
+        -> (url: PresignedURL, details: SigningDetails)
+    {
+        var canonicalRequest = ""
+        var stringToSign = ""
+        let url = try sign(request, at: time) { request, toSign in
+            canonicalRequest = String(decoding: request, as: UTF8.self)
+            stringToSign = String(decoding: toSign, as: UTF8.self)
+        }
+        let key = keys.key(secret: credentials.secretAccessKey, date: url.amzDate, region: endpoint.region)
+        return (url, SigningDetails(canonicalRequest: canonicalRequest, stringToSign: stringToSign, signingKey: key))
+    }
+
+    /// Refuses what S3 would refuse, or what would produce a URL that cannot work.
+    private func validate(_ request: PresignRequest, at time: Int64) throws(SigV4Error) -> AmzDate {
+        guard let date = AmzDate(unixSeconds: time) else {
+            throw SigV4Error(.invalidTime, "signing time must be between 1970-01-01 and 9999-12-31")
+        }
+        guard (1...604_800).contains(request.expires) else {
+            throw SigV4Error(.invalidExpiry, "expiry must be 1..604800 seconds")
+        }
+        if let limit = credentials.expiresAt {
+            guard time < limit else { throw SigV4Error(.credentialsExpired, "the credentials have expired") }
+            guard time + request.expires <= limit else {
+                throw SigV4Error(
+                    .expiryPastCredentials, "expiry must not outlast the credentials (\(limit - time) s left)")
+            }
+        }
+        guard (1...1024).contains(request.key.utf8.count) else {
+            throw SigV4Error(.invalidKey, "object key must be 1..1024 bytes of UTF-8")
+        }
+        try BucketName.validate(request.bucket)
+        for (name, _) in request.query {
+            guard !name.isEmpty else { throw SigV4Error(.invalidQueryParameter, "query parameter name is empty") }
+            guard !Self.authParameterNames.contains(name.lowercased()) else {
+                throw SigV4Error(.invalidQueryParameter, "query parameter \(name) is reserved for SigV4")
+            }
+        }
+        return date
+    }
+
+    private static let authParameterNames: Set<String> = [
+        "x-amz-algorithm", "x-amz-credential", "x-amz-date", "x-amz-expires", "x-amz-signedheaders",
+        "x-amz-security-token", "x-amz-signature",
+    ]
+
+    /// The signed headers of one request, sorted by lowercase name, with `host` in its place.
+    private struct HeaderPlan {
+        /// Sorted lowercase names; the value nil marks `host`.
+        var lines: [(name: String, value: [UInt8]?)] = []
+        var signedHeaders: [UInt8] = []
+        var toSend: [(name: String, value: String)] = []
+        var byteCount = 0
+    }
+
+    private func planHeaders(_ headers: [(name: String, value: String)]) throws(SigV4Error) -> HeaderPlan {
+        var plan = HeaderPlan()
+        plan.lines.reserveCapacity(headers.count + 1)
+        plan.lines.append(("host", nil))
+        for (name, value) in headers {
+            guard !name.isEmpty, name.utf8.allSatisfy(CanonicalHeaders.isTokenByte) else {
+                throw SigV4Error(.invalidHeader, "header name must be a non-empty HTTP token")
+            }
+            let lowerName = name.lowercased()
+            guard !CanonicalHeaders.unsignable.contains(lowerName) else {
+                throw SigV4Error(.invalidHeader, "header \(lowerName) cannot be signed into a presigned URL")
+            }
+            // A handful of headers at most: a linear scan beats hashing.
+            guard !plan.lines.contains(where: { $0.name == lowerName }) else {
+                throw SigV4Error(.invalidHeader, "header \(lowerName) is given twice")
+            }
+            guard CanonicalHeaders.isValidValue(value.utf8) else {
+                throw SigV4Error(.invalidHeader, "header \(lowerName) value must be printable US-ASCII")
+            }
+            let canonical = CanonicalHeaders.canonicalValue(value.utf8)
+            plan.lines.append((lowerName, canonical))
+            plan.toSend.append((lowerName, value))
+            plan.byteCount += lowerName.utf8.count + canonical.count + 2
+        }
+        // String comparison of ASCII is byte order, the order SPEC §2.4 asks for.
+        plan.lines.sort { $0.name < $1.name }
+        for (index, line) in plan.lines.enumerated() {
+            if index > 0 { plan.signedHeaders.append(UInt8(ascii: ";")) }
+            plan.signedHeaders += line.name.utf8
+        }
+        return plan
+    }
+
+    private static let hostOnly: [UInt8] = Array("host".utf8)
+
+    /// A name=value pair already written into the URL, by byte ranges.
+    private struct Pair {
+        let name: Range<Int>
+        let value: Range<Int>
+    }
+
+    private func sign(
+        _ request: PresignRequest, at time: Int64,
+        observe: ((UnsafeBufferPointer<UInt8>, UnsafeBufferPointer<UInt8>) -> Void)?
+    ) throws(SigV4Error) -> PresignedURL {
+        let date = try validate(request, at: time)
+        let fields = date.fields
+        let plan = request.headers.isEmpty ? nil : try planHeaders(request.headers)
+        let virtual = endpoint.usesVirtualHosting(bucket: request.bucket)
+        let signingKey = keys.key(secret: credentials.secretAccessKey, date: date, region: endpoint.region)
+        let signedHeaders = plan?.signedHeaders ?? Self.hostOnly
+
+        var bucket = request.bucket
+        var key = request.key
+        var signature = Digest()
+        var id = ""
+        let url = bucket.withUTF8 { bucket in
+            key.withUTF8 { key in
+                // Upper bounds: every encoded byte takes at most 3, and the fixed text is < 200.
+                var queryBound = 200 + credentialPrefix.count + credentialSuffix.count + securityToken.count
+                queryBound += 3 * signedHeaders.count
+                for (name, value) in request.query { queryBound += 3 * (name.utf8.count + value.utf8.count) + 2 }
+                let pathBound = basePath.count + 2 * bucket.count + 2 + 3 * key.count
+                let urlBound = schemePrefix.count + authority.count + pathBound + queryBound + 70
+                return String(unsafeUninitializedCapacity: urlBound) { buffer in
+                    var url = ByteWriter(buffer)
+                    url.append(schemePrefix)
+                    if virtual {
+                        url.append(bucket)
+                        url.append(UInt8(ascii: "."))
+                    }
+                    url.append(authority)
+                    let pathStart = url.count
+                    url.append(basePath)
+                    if !virtual {
+                        url.append(UInt8(ascii: "/"))
+                        url.append(bucket)
+                    }
+                    url.append(UInt8(ascii: "/"))
+                    url.appendEncoded(key, keepSlash: true)
+                    let path = pathStart..<url.count
+                    url.append(UInt8(ascii: "?"))
+
+                    // SPEC §2.5: operation parameters first, in caller order, then the auth
+                    // parameters in botocore's fixed order.
+                    var pairs: [Pair] = []
+                    if !request.query.isEmpty {
+                        pairs.reserveCapacity(request.query.count + 6)
+                        for (name, value) in request.query {
+                            var name = name
+                            var value = value
+                            let nameStart = url.count
+                            name.withUTF8 { url.appendEncoded($0, keepSlash: false) }
+                            let nameRange = nameStart..<url.count
+                            url.append(UInt8(ascii: "="))
+                            let valueStart = url.count
+                            value.withUTF8 { url.appendEncoded($0, keepSlash: false) }
+                            pairs.append(Pair(name: nameRange, value: valueStart..<url.count))
+                            url.append(UInt8(ascii: "&"))
+                        }
+                    }
+                    let algorithm = url.count..<url.count + 32
+                    url.append("X-Amz-Algorithm=AWS4-HMAC-SHA256")
+                    url.append(UInt8(ascii: "&"))
+                    let credentialStart = url.count
+                    url.append(credentialPrefix)
+                    fields.writeDate(to: &url)
+                    url.append(credentialSuffix)
+                    let credential = credentialStart..<url.count
+                    url.append(UInt8(ascii: "&"))
+                    let dateStart = url.count
+                    url.append("X-Amz-Date=")
+                    fields.write(to: &url)
+                    let amzDate = dateStart..<url.count
+                    url.append(UInt8(ascii: "&"))
+                    let expiresStart = url.count
+                    url.append("X-Amz-Expires=")
+                    url.appendDecimal(request.expires)
+                    let expires = expiresStart..<url.count
+                    url.append(UInt8(ascii: "&"))
+                    let signedStart = url.count
+                    url.append("X-Amz-SignedHeaders=")
+                    signedHeaders.withUnsafeBufferPointer { url.appendEncoded($0, keepSlash: false) }
+                    let signed = signedStart..<url.count
+                    var token = 0..<0
+                    if !securityToken.isEmpty {
+                        url.append(UInt8(ascii: "&"))
+                        token = url.count..<url.count + securityToken.count
+                        url.append(securityToken)
+                    }
+
+                    var crBound = 8 + path.count + (url.count - path.upperBound) + hostHeader.count + bucket.count + 8
+                    crBound += 2 * signedHeaders.count + (plan?.byteCount ?? 0) + 24
+                    withUnsafeTemporaryAllocation(of: UInt8.self, capacity: crBound) { buffer in
+                        var canonical = ByteWriter(buffer)
+                        var method = request.method.rawValue
+                        method.withUTF8 { canonical.append($0) }
+                        canonical.append(UInt8(ascii: "\n"))
+                        canonical.append(url.bytes(path))
+                        canonical.append(UInt8(ascii: "\n"))
+                        // SPEC §2.6: sorted by encoded name, then value. Without operation
+                        // parameters the order is fixed; note Security-Token < SignedHeaders.
+                        if pairs.isEmpty {
+                            canonical.append(url.bytes(algorithm))
+                            canonical.append(UInt8(ascii: "&"))
+                            canonical.append(url.bytes(credential))
+                            canonical.append(UInt8(ascii: "&"))
+                            canonical.append(url.bytes(amzDate))
+                            canonical.append(UInt8(ascii: "&"))
+                            canonical.append(url.bytes(expires))
+                            canonical.append(UInt8(ascii: "&"))
+                            if !token.isEmpty {
+                                canonical.append(url.bytes(token))
+                                canonical.append(UInt8(ascii: "&"))
+                            }
+                            canonical.append(url.bytes(signed))
+                        } else {
+                            for range in [algorithm, credential, amzDate, expires, signed]
+                                + (token.isEmpty ? [] : [token])
+                            {
+                                let equals = url.written[range].firstIndex(of: UInt8(ascii: "="))!
+                                pairs.append(
+                                    Pair(name: range.lowerBound..<equals, value: equals + 1..<range.upperBound))
+                            }
+                            let written = url.written
+                            pairs.sort { a, b in
+                                let nameA = written[a.name]
+                                let nameB = written[b.name]
+                                if nameA.elementsEqual(nameB) {
+                                    return written[a.value].lexicographicallyPrecedes(written[b.value])
+                                }
+                                return nameA.lexicographicallyPrecedes(nameB)
+                            }
+                            for (index, pair) in pairs.enumerated() {
+                                if index > 0 { canonical.append(UInt8(ascii: "&")) }
+                                canonical.append(url.bytes(pair.name))
+                                canonical.append(UInt8(ascii: "="))
+                                canonical.append(url.bytes(pair.value))
+                            }
+                        }
+                        canonical.append(UInt8(ascii: "\n"))
+                        // SPEC §2.4: canonical headers, sorted, each line ending in \n.
+                        func appendHostLine() {
+                            canonical.append("host:")
+                            if virtual {
+                                canonical.append(bucket)
+                                canonical.append(UInt8(ascii: "."))
+                            }
+                            canonical.append(hostHeader)
+                            canonical.append(UInt8(ascii: "\n"))
+                        }
+                        if let plan {
+                            for (name, value) in plan.lines {
+                                guard let value else {
+                                    appendHostLine()
+                                    continue
+                                }
+                                var name = name
+                                name.withUTF8 { canonical.append($0) }
+                                canonical.append(UInt8(ascii: ":"))
+                                canonical.append(value)
+                                canonical.append(UInt8(ascii: "\n"))
+                            }
+                        } else {
+                            appendHostLine()
+                        }
+                        canonical.append(UInt8(ascii: "\n"))
+                        canonical.append(signedHeaders)
+                        canonical.append("\nUNSIGNED-PAYLOAD")
+                        let requestHash = Crypto.sha256(UnsafeRawBufferPointer(canonical.written))
+
+                        // SPEC §2.8: the string to sign.
+                        let stsBound = 17 + 17 + 8 + scopeSuffix.count + 64
+                        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: stsBound) { buffer in
+                            var toSign = ByteWriter(buffer)
+                            toSign.append("AWS4-HMAC-SHA256\n")
+                            fields.write(to: &toSign)
+                            toSign.append(UInt8(ascii: "\n"))
+                            fields.writeDate(to: &toSign)
+                            toSign.append(scopeSuffix)
+                            toSign.appendHex(requestHash)
+                            signature = Crypto.hmac(key: signingKey, UnsafeRawBufferPointer(toSign.written))
+                            observe?(canonical.written, toSign.written)
+                        }
+                    }
+                    url.append("&X-Amz-Signature=")
+                    url.appendHex(signature)
+                    // The token id hashes the hex just written, straight from the URL's storage.
+                    id = tokenId(hexBytes: UnsafeRawBufferPointer(url.bytes(url.count - 64..<url.count)))
+                    return url.count
+                }
+            }
+        }
+        let host = virtual ? "\(request.bucket).\(hostHeaderText)" : hostHeaderText
+        return PresignedURL(
+            url: url, signatureDigest: signature, tokenId: id, amzDate: date, expiresAt: time + request.expires,
+            signedHost: host, headersToSend: plan?.toSend ?? [])
+    }
+}
+
+/// The intermediate values of one signature (SPEC §2.4–2.9), as the vectors list them.
+package struct SigningDetails: Sendable {
+    package let canonicalRequest: String
+    package let stringToSign: String
+    package let signingKey: Digest
+
+    /// Lines of the canonical request: method, URI, query, headers…, "", signed headers, payload.
+    private var lines: [Substring] { canonicalRequest.split(separator: "\n", omittingEmptySubsequences: false) }
+
+    /// The encoded path (SPEC §2.7 line 2).
+    package var canonicalURI: String { String(lines[1]) }
+    /// The sorted, encoded query of SPEC §2.6.
+    package var canonicalQueryString: String { String(lines[2]) }
+    /// The header lines of SPEC §2.4, each ending in `\n`.
+    package var canonicalHeaders: String {
+        let lines = self.lines
+        return lines[3..<(lines.count - 3)].map { $0 + "\n" }.joined()
+    }
+    /// The `;`-joined signed header names.
+    package var signedHeaders: String { String(lines[lines.count - 2]) }
+}

@@ -1,0 +1,123 @@
+/// Verifies presigned S3 URLs the way S3 does: rebuilds the canonical request from the method, the
+/// path, every query parameter but X-Amz-Signature, and the signed headers, then compares the
+/// signature in constant time; then checks the lifetime.
+package final class PresignVerifier: Sendable {
+    /// How far X-Amz-Date may be ahead of the verifier's clock (S3 allows 15 minutes of skew).
+    package static let maxClockSkew: Int64 = 900
+
+    private let secrets: @Sendable (String) -> AccessKeySecret?
+    private let keys = SigningKeyCache(capacity: 64)
+
+    /// `secrets` maps an access key id to its secret and region; nil means unknown.
+    package init(secrets: @escaping @Sendable (String) -> AccessKeySecret?) {
+        self.secrets = secrets
+    }
+
+    package convenience init(secrets: [String: AccessKeySecret]) {
+        self.init(secrets: { secrets[$0] })
+    }
+
+    /// Verifies `url` (absolute `http(s)://host/path?query` or origin-form `/path?query`) for
+    /// `method`, as signed for `signedHost` (the canonical host value, from configuration, not
+    /// from the request). `headers` gives the values of signed headers other than host, by
+    /// lowercase name. Valid while `now <= X-Amz-Date + X-Amz-Expires`.
+    package func verify(
+        method: String, url: String, signedHost: String, headers: (String) -> String? = { _ in nil }, now: Int64
+    ) -> Verdict {
+        do {
+            let parsed = try ParsedPresignedURL(url)
+            return try check(parsed, method: method, signedHost: signedHost, headers: headers, now: now)
+        } catch {
+            return error.verdict
+        }
+    }
+
+    private func check(
+        _ url: ParsedPresignedURL, method: String, signedHost: String, headers: (String) -> String?, now: Int64
+    ) throws(Rejection) -> Verdict {
+        guard S3Method(rawValue: method) != nil else {
+            throw .malformed("method is not GET, PUT, HEAD or DELETE")
+        }
+        let scope = url.credential.split(separator: "/", omittingEmptySubsequences: false)
+        guard scope.count == 5 else { throw .malformed("X-Amz-Credential is not key/date/region/s3/aws4_request") }
+        let accessKeyId = String(scope[0])
+        let dateText = url.amzDateText
+        guard scope[1] == dateText.prefix(8) else { throw .malformed("credential scope date differs from X-Amz-Date") }
+        guard scope[3] == "s3" else { throw .malformed("credential scope service is not s3") }
+        guard scope[4] == "aws4_request" else { throw .malformed("credential scope does not end in aws4_request") }
+        guard let secret = secrets(accessKeyId) else { throw .malformed("unknown access key") }
+        guard scope[2] == secret.region else {
+            throw .malformed("credential scope region is not the access key's region")
+        }
+
+        // SPEC §2.4: each signed header's canonical line; host comes from configuration.
+        var canonicalHeaders: [UInt8] = []
+        for name in url.signedHeaders {
+            let value: [UInt8]
+            if name == "host" {
+                value = CanonicalHeaders.lowercased(signedHost.utf8)
+            } else {
+                guard let given = headers(name) else { throw .badSignature("signed header \(name) was not provided") }
+                value = CanonicalHeaders.canonicalValue(given.utf8)
+            }
+            canonicalHeaders += name.utf8
+            canonicalHeaders.append(UInt8(ascii: ":"))
+            canonicalHeaders += value
+            canonicalHeaders.append(UInt8(ascii: "\n"))
+        }
+
+        var canonical: [UInt8] = []
+        canonical.reserveCapacity(url.canonicalURI.count + url.canonicalQuery.count + canonicalHeaders.count + 128)
+        canonical += method.utf8
+        canonical.append(UInt8(ascii: "\n"))
+        canonical += url.canonicalURI
+        canonical.append(UInt8(ascii: "\n"))
+        canonical += url.canonicalQuery
+        canonical.append(UInt8(ascii: "\n"))
+        canonical += canonicalHeaders
+        canonical.append(UInt8(ascii: "\n"))
+        canonical += url.signedHeadersText.utf8
+        canonical += "\nUNSIGNED-PAYLOAD".utf8
+        let requestHash = canonical.withUnsafeBytes { Crypto.sha256($0) }
+
+        var toSign: [UInt8] = Array("AWS4-HMAC-SHA256\n".utf8)
+        toSign += dateText.utf8
+        toSign.append(UInt8(ascii: "\n"))
+        toSign += "\(scope[1])/\(scope[2])/s3/aws4_request\n".utf8
+        toSign += requestHash.hex.utf8
+        let key = keys.key(secret: secret.secretAccessKey, date: url.amzDate, region: secret.region)
+        let expected = toSign.withUnsafeBytes { Crypto.hmac(key: key, $0) }
+        var expectedHex = expected.hex
+        var givenHex = url.signatureHex
+        let matches = expectedHex.withUTF8 { a in
+            givenHex.withUTF8 { b in Crypto.constantTimeEqual(UnsafeRawBufferPointer(a), UnsafeRawBufferPointer(b)) }
+        }
+        guard matches else { throw .badSignature("signature does not match") }
+
+        let verified = VerifiedURL(
+            tokenId: tokenId(signatureHex: url.signatureHex), accessKeyId: accessKeyId, region: secret.region,
+            amzDate: url.amzDate, expiresAt: url.amzDate.unixSeconds + url.expires,
+            signedHeaders: url.signedHeaders, path: url.decodedPath)
+        // Checked after the signature, so that `.expired` always means "genuine, but too late".
+        if url.amzDate.unixSeconds - now > Self.maxClockSkew {
+            throw .badSignature("X-Amz-Date is more than 15 minutes in the future")
+        }
+        return now <= verified.expiresAt ? .valid(verified) : .expired(verified)
+    }
+}
+
+/// A refusal found while parsing or checking, turned into a `Verdict` at the end.
+enum Rejection: Error {
+    case malformed(String)
+    case badSignature(String)
+}
+
+extension Error {
+    fileprivate var verdict: Verdict {
+        switch self as? Rejection {
+        case .malformed(let reason): .malformed(reason)
+        case .badSignature(let reason): .badSignature(reason)
+        case nil: .malformed("unexpected error")
+        }
+    }
+}

@@ -1,0 +1,20 @@
+/// A presigned URL and what the broker needs to track it.
+package struct PresignedURL: Sendable {
+    /// The whole URL. It is a bearer credential: never log it.
+    package let url: String
+    /// The signature's 32 bytes; `signature` is their hex form as it appears in the URL.
+    package let signatureDigest: Digest
+    /// The token id of PROTOCOL.md, derived from the signature.
+    package let tokenId: String
+    /// X-Amz-Date: when the URL was signed, and where its lifetime starts.
+    package let amzDate: AmzDate
+    /// Unix seconds at which the URL stops working: X-Amz-Date + X-Amz-Expires.
+    package let expiresAt: Int64
+    /// The `host` value the URL is signed for (what a verifier must be told).
+    package let signedHost: String
+    /// Signed headers the HTTP client must send with these exact values (lowercase names).
+    package let headersToSend: [(name: String, value: String)]
+
+    /// The signature in lowercase hex (X-Amz-Signature). Secret-equivalent while the URL lives.
+    package var signature: String { signatureDigest.hex }
+}

@@ -1,1 +1,0 @@
-// The Wire module. See DESIGN.md in the README for its place in presignd.

@@ -1,0 +1,260 @@
+import Broker
+import Foundation
+import Redis
+import Server
+import SigV4
+import Yams
+
+/// The daemon's validated settings, built from a configuration file and environment overrides.
+struct DaemonSettings: Sendable {
+    var broker: BrokerSettings
+    var server: LineServerConfiguration
+    var redis: RedisConfiguration
+    var keyPrefix: String
+    var eventsMaxLen: Int
+    /// Profiles whose URLs point straight at S3 (no gateway): tracked, not enforced.
+    var unenforcedProfiles: [String]
+
+    /// Reads and validates `path`. Environment variables override single settings:
+    /// `PRESIGND_REDIS_ADDRESS`, `PRESIGND_REDIS_SOCKET`, `PRESIGND_REDIS_USERNAME`,
+    /// `PRESIGND_REDIS_PASSWORD`, `PRESIGND_LISTEN_TCP`, `PRESIGND_LISTEN_UNIX`.
+    static func load(path: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws(
+        ConfigurationError
+    ) -> DaemonSettings {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ConfigurationError(key: "", problem: "cannot read the configuration file \(path)")
+        }
+        return try parse(yaml: text, environment: environment)
+    }
+
+    static func parse(yaml: String, environment: [String: String]) throws(ConfigurationError) -> DaemonSettings {
+        var file: ConfigFile
+        do {
+            file = try YAMLDecoder().decode(ConfigFile.self, from: yaml.isEmpty ? "{}" : yaml)
+        } catch let error as DecodingError {
+            throw ConfigurationError(decoding: error)
+        } catch {
+            throw ConfigurationError(key: "", problem: "not valid YAML: \(error)")
+        }
+        if let value = environment["PRESIGND_REDIS_ADDRESS"] { file.redis.address = value }
+        if let value = environment["PRESIGND_REDIS_SOCKET"] { file.redis.socket = value }
+        if let value = environment["PRESIGND_REDIS_USERNAME"] { file.redis.username = value }
+        if let value = environment["PRESIGND_REDIS_PASSWORD"] { file.redis.password = Secret(value: value) }
+        if let value = environment["PRESIGND_LISTEN_TCP"] { file.listen.tcp = value }
+        if let value = environment["PRESIGND_LISTEN_UNIX"] { file.listen.unix = value }
+        return try validate(file)
+    }
+
+    static func validate(_ file: ConfigFile) throws(ConfigurationError) -> DaemonSettings {
+        let limits = file.limits
+        try positive(limits.maxInlineBytes, "limits.max_inline_bytes")
+        try positive(limits.maxBulkBytes, "limits.max_bulk_bytes")
+        try positive(limits.maxArguments, "limits.max_arguments")
+        try positive(limits.maxPipelined, "limits.max_pipelined")
+        try positive(limits.maxConnections, "limits.max_connections")
+        try positive(limits.idleTimeoutS, "limits.idle_timeout_s")
+        try positive(limits.defaultLeaseMs, "limits.default_lease_ms")
+        guard (1...604_800).contains(limits.maxTTL) else {
+            throw ConfigurationError(key: "limits.max_ttl", problem: "must be from 1 to 604800 seconds")
+        }
+        guard (1...limits.maxTTL).contains(limits.defaultTTL) else {
+            throw ConfigurationError(key: "limits.default_ttl", problem: "must be from 1 to limits.max_ttl")
+        }
+        guard (1...1_000_000).contains(limits.maxUses) else {
+            throw ConfigurationError(key: "limits.max_uses", problem: "must be from 1 to 1000000")
+        }
+
+        var server = LineServerConfiguration()
+        if !file.listen.tcp.isEmpty {
+            server.tcp = try hostPort(file.listen.tcp, key: "listen.tcp")
+        }
+        server.unixSocket = file.listen.unix
+        guard let mode = UInt32(file.listen.unixMode, radix: 8), mode <= 0o777 else {
+            throw ConfigurationError(key: "listen.unix_mode", problem: "must be octal permissions such as 0660")
+        }
+        server.unixSocketMode = mode
+        server.unixOpen = file.listen.unixOpen
+        server.tcpOpen = file.listen.open
+        if server.tcp == nil && server.unixSocket == nil {
+            throw ConfigurationError(key: "listen", problem: "neither tcp nor unix is set: presignd would not listen")
+        }
+        server.wire.maxInlineBytes = limits.maxInlineBytes
+        server.wire.maxBulkBytes = limits.maxBulkBytes
+        server.wire.maxArguments = limits.maxArguments
+        server.maxPipelined = limits.maxPipelined
+        server.maxConnections = limits.maxConnections
+        server.idleTimeout = .seconds(limits.idleTimeoutS)
+
+        let redisFile = file.redis
+        var redis: RedisConfiguration
+        if let socket = redisFile.socket {
+            redis = RedisConfiguration(endpoint: .unix(path: socket))
+        } else {
+            let (host, port) = try hostPort(redisFile.address, key: "redis.address")
+            redis = RedisConfiguration(endpoint: .tcp(host: host, port: port))
+        }
+        redis.username = redisFile.username
+        redis.password = redisFile.password?.value
+        redis.clientName = "presignd"
+        try positive(redisFile.connectTimeoutMs, "redis.connect_timeout_ms")
+        try positive(redisFile.commandTimeoutMs, "redis.command_timeout_ms")
+        try positive(redisFile.maxInFlight, "redis.max_in_flight")
+        try positive(redisFile.eventsMaxLen, "redis.events_max_len")
+        redis.connectTimeout = .milliseconds(redisFile.connectTimeoutMs)
+        redis.commandTimeout = .milliseconds(redisFile.commandTimeoutMs)
+        redis.maxInFlight = redisFile.maxInFlight
+        guard !redisFile.prefix.isEmpty, !redisFile.prefix.contains("{"), !redisFile.prefix.contains("}") else {
+            throw ConfigurationError(key: "redis.prefix", problem: "must be non-empty and free of { and } (hash tags)")
+        }
+
+        var profiles: [Profile] = []
+        var accessKeys: Set<String> = []
+        var unenforced: [String] = []
+        for (index, entry) in file.profiles.enumerated() {
+            let key = "profiles[\(index)]"
+            guard !entry.name.isEmpty, !profiles.contains(where: { $0.name == entry.name }) else {
+                throw ConfigurationError(key: "\(key).name", problem: "must be non-empty and unique")
+            }
+            guard let addressing = S3Endpoint.Addressing(rawValue: entry.addressing) else {
+                throw ConfigurationError(key: "\(key).addressing", problem: "must be auto, path or virtual")
+            }
+            var expiresAt: Int64?
+            if let text = entry.credentialsExpireAt {
+                guard let date = ISO8601DateFormatter().date(from: text) else {
+                    throw ConfigurationError(key: "\(key).credentials_expire_at", problem: "must be RFC 3339, e.g. 2026-12-01T00:00:00Z")
+                }
+                expiresAt = Int64(date.timeIntervalSince1970)
+            }
+            let credentials = Credentials(
+                accessKeyId: entry.accessKeyId.value, secretAccessKey: entry.secretAccessKey.value,
+                sessionToken: entry.sessionToken?.value, expiresAt: expiresAt)
+            guard accessKeys.insert(credentials.accessKeyId).inserted else {
+                throw ConfigurationError(key: "\(key).access_key_id", problem: "used by two profiles: URLs could not be told apart")
+            }
+            let endpoint: S3Endpoint
+            do {
+                if let url = entry.endpoint {
+                    endpoint = try S3Endpoint(url: url, region: entry.region, addressing: addressing)
+                } else {
+                    endpoint = try S3Endpoint.aws(region: entry.region, addressing: addressing)
+                }
+            } catch {
+                throw ConfigurationError(key: "\(key).endpoint", problem: error.message)
+            }
+            var publicBase: String?
+            if let base = entry.publicBaseURL {
+                guard let parsed = URLComponents(string: base), let scheme = parsed.scheme, ["http", "https"].contains(scheme),
+                    parsed.host != nil, parsed.path.isEmpty || parsed.path == "/", parsed.query == nil
+                else {
+                    throw ConfigurationError(key: "\(key).public_base_url", problem: "must be scheme://host[:port] with no path")
+                }
+                guard addressing != .virtual else {
+                    throw ConfigurationError(
+                        key: "\(key).addressing",
+                        problem: "a profile with public_base_url needs path-style URLs (the bucket must be in the path the gateway forwards)")
+                }
+                publicBase = base.hasSuffix("/") ? String(base.dropLast()) : base
+            } else {
+                unenforced.append(entry.name)
+            }
+            let signer: PresignSigner
+            do {
+                signer = try PresignSigner(credentials: credentials, endpoint: endpoint)
+            } catch {
+                throw ConfigurationError(key: key, problem: error.message)
+            }
+            profiles.append(Profile(name: entry.name, signer: signer, publicBaseURL: publicBase))
+        }
+
+        var clients: [ClientPolicy] = []
+        for (index, entry) in file.clients.enumerated() {
+            let key = "clients[\(index)]"
+            guard !entry.id.isEmpty, !entry.id.contains(" "), !clients.contains(where: { $0.id == entry.id }) else {
+                throw ConfigurationError(key: "\(key).id", problem: "must be non-empty, without spaces, and unique")
+            }
+            guard let hash = hexBytes(entry.secretSHA256), hash.count == 32 else {
+                throw ConfigurationError(
+                    key: "\(key).secret_sha256", problem: "must be 64 hex characters (presignd hash-secret makes one)")
+            }
+            var roles: Set<Role> = []
+            for role in entry.roles {
+                guard let parsed = Role(rawValue: role) else {
+                    throw ConfigurationError(key: "\(key).roles", problem: "unknown role '\(role)' (expected issue, gateway, admin)")
+                }
+                roles.insert(parsed)
+            }
+            guard !roles.isEmpty else { throw ConfigurationError(key: "\(key).roles", problem: "must name at least one role") }
+            if let methods = entry.methods {
+                for method in methods where S3Method(rawValue: method.uppercased()) == nil {
+                    throw ConfigurationError(key: "\(key).methods", problem: "unknown method '\(method)' (expected GET, PUT, HEAD, DELETE)")
+                }
+            }
+            if let maxTTL = entry.maxTTL, !(1...limits.maxTTL).contains(maxTTL) {
+                throw ConfigurationError(key: "\(key).max_ttl", problem: "must be from 1 to limits.max_ttl (\(limits.maxTTL))")
+            }
+            if let maxUses = entry.maxUses, !(1...limits.maxUses).contains(maxUses) {
+                throw ConfigurationError(key: "\(key).max_uses", problem: "must be from 1 to limits.max_uses (\(limits.maxUses))")
+            }
+            for name in entry.profiles ?? [] where !profiles.contains(where: { $0.name == name }) {
+                throw ConfigurationError(key: "\(key).profiles", problem: "unknown profile '\(name)'")
+            }
+            clients.append(
+                ClientPolicy(
+                    id: entry.id, secretSHA256: hash, roles: roles, buckets: entry.buckets.map(Set.init),
+                    keyPrefixes: entry.keyPrefixes, methods: entry.methods.map { Set($0.map { $0.uppercased() }) },
+                    maxTTL: entry.maxTTL, maxUses: entry.maxUses, profiles: entry.profiles))
+        }
+
+        var brokerLimits = BrokerLimits()
+        brokerLimits.defaultTTL = limits.defaultTTL
+        brokerLimits.maxTTL = limits.maxTTL
+        brokerLimits.maxUses = limits.maxUses
+        brokerLimits.defaultLeaseMs = limits.defaultLeaseMs
+        return DaemonSettings(
+            broker: BrokerSettings(profiles: profiles, clients: clients, limits: brokerLimits),
+            server: server, redis: redis, keyPrefix: redisFile.prefix, eventsMaxLen: redisFile.eventsMaxLen,
+            unenforcedProfiles: unenforced)
+    }
+
+    private static func positive(_ value: Int, _ key: String) throws(ConfigurationError) {
+        guard value > 0 else { throw ConfigurationError(key: key, problem: "must be a positive whole number") }
+    }
+
+    /// `host:port`, `[v6]:port`.
+    static func hostPort(_ text: String, key: String) throws(ConfigurationError) -> (String, Int) {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+            (0...65535).contains(port)
+        else {
+            throw ConfigurationError(key: key, problem: "must be host:port, e.g. 127.0.0.1:7379")
+        }
+        var host = String(text[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        guard !host.isEmpty else { throw ConfigurationError(key: key, problem: "must be host:port, e.g. 127.0.0.1:7379") }
+        return (host, port)
+    }
+
+    private static func hexBytes(_ text: String) -> [UInt8]? {
+        let digits = Array(text.lowercased().utf8)
+        guard digits.count % 2 == 0 else { return nil }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(digits.count / 2)
+        var index = 0
+        while index < digits.count {
+            guard let high = hexValue(digits[index]), let low = hexValue(digits[index + 1]) else { return nil }
+            bytes.append(high << 4 | low)
+            index += 2
+        }
+        return bytes
+    }
+
+    private static func hexValue(_ digit: UInt8) -> UInt8? {
+        switch digit {
+        case 0x30...0x39: digit - 0x30
+        case 0x61...0x66: digit - 0x61 + 10
+        default: nil
+        }
+    }
+}

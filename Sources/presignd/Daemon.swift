@@ -1,0 +1,110 @@
+import Broker
+import Dispatch
+import Logging
+import NIOCore
+import NIOPosix
+import Redis
+import Server
+import Tokens
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Runs presignd: Redis, the token store, the broker and the listeners, until SIGTERM or
+/// SIGINT; SIGHUP reloads clients, profiles and limits from the configuration file.
+struct Daemon {
+    var settings: DaemonSettings
+    /// Where SIGHUP re-reads the configuration from; nil when there is no file (dev mode).
+    var configurationPath: String?
+    var logger: Logger
+    /// Called once the listeners are bound, with the TCP port (dev mode prints its examples).
+    var onReady: @Sendable (Int?) -> Void = { _ in }
+
+    func run() async throws {
+        let group = MultiThreadedEventLoopGroup.singleton
+        let redis = RedisClient(configuration: settings.redis, eventLoopGroup: group, logger: logger)
+        let store = RedisTokenStore(
+            client: redis, keyspace: try TokenKeyspace(prefix: settings.keyPrefix),
+            eventStreamMaxLength: settings.eventsMaxLen, logger: logger)
+        do {
+            try await store.prepare()
+            logger.info("redis ready", metadata: ["redis.endpoint": "\(settings.redis.endpoint)"])
+        } catch {
+            // Fail closed, not dead: every command that needs Redis answers UNAVAILABLE until it
+            // is back, and the store loads its Function library again when it is missing.
+            logger.error("redis not ready at start", metadata: ["error": "\(error)"])
+        }
+        for profile in settings.unenforcedProfiles {
+            logger.warning(
+                "profile has no public_base_url: its URLs point straight at S3, so presignd tracks them but cannot stop a second use",
+                metadata: ["profile": "\(profile)"])
+        }
+
+        let broker = Broker(settings: settings.broker, store: store, logger: logger)
+        let server = LineServer(broker: broker, configuration: settings.server, group: group, logger: logger)
+        try await server.start()
+        onReady(server.tcpPort)
+        logger.info("presignd ready")
+
+        for await signal in SignalStream([SIGTERM, SIGINT, SIGHUP]) {
+            if signal == SIGHUP {
+                reload(into: broker)
+                continue
+            }
+            logger.info("shutting down", metadata: ["signal": "\(signal)"])
+            break
+        }
+        await server.shutdown()
+        await redis.shutdown()
+        logger.info("presignd stopped")
+    }
+
+    private func reload(into broker: Broker) {
+        guard let configurationPath else {
+            logger.info("SIGHUP ignored: no configuration file")
+            return
+        }
+        do {
+            let fresh = try DaemonSettings.load(path: configurationPath)
+            broker.reload(fresh.broker)
+            if fresh.server.tcp?.port != settings.server.tcp?.port || fresh.redis.endpoint != settings.redis.endpoint {
+                logger.warning("listener and Redis changes take effect only after a restart")
+            }
+        } catch {
+            logger.error("reload refused: the configuration is invalid; the previous one stays in force", metadata: ["error": "\(error)"])
+        }
+    }
+}
+
+/// Signals as an async sequence, delivered through Dispatch so no handler runs in signal context.
+struct SignalStream: AsyncSequence {
+    typealias Element = Int32
+    let stream: AsyncStream<Int32>
+
+    init(_ signals: [Int32]) {
+        var continuation: AsyncStream<Int32>.Continuation!
+        stream = AsyncStream(bufferingPolicy: .bufferingNewest(8)) { continuation = $0 }
+        let sink = continuation!
+        var sources: [any DispatchSourceSignal] = []
+        for number in signals {
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { sink.yield(number) }
+            source.resume()
+            sources.append(source)
+        }
+        let kept = SignalSources(sources)
+        sink.onTermination = { _ in kept.cancel() }
+    }
+
+    func makeAsyncIterator() -> AsyncStream<Int32>.Iterator { stream.makeAsyncIterator() }
+}
+
+/// Keeps the signal sources alive for as long as the stream is. Dispatch sources are
+/// thread-safe; `cancel` is the only call made on them after setup.
+private final class SignalSources: @unchecked Sendable {
+    let sources: [any DispatchSourceSignal]
+    init(_ sources: [any DispatchSourceSignal]) { self.sources = sources }
+    func cancel() { sources.forEach { $0.cancel() } }
+}

@@ -1,0 +1,123 @@
+import ArgumentParser
+import Foundation
+import Logging
+import Subprocesses
+
+/// `presignd dev`: a daemon to try presignd with, like `vault server -dev`: a private Redis on
+/// a Unix socket in a temporary directory (stopped with presignd), built-in credentials and an
+/// open listener on 127.0.0.1 that needs no AUTH. Never for production.
+struct DevCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dev",
+        abstract: "Run presignd with a private Redis and an open listener, to try it out.",
+        discussion: """
+            Starts redis-server (from PATH) on a Unix socket in a temporary directory, and presignd \
+            on 127.0.0.1 with no AUTH. URLs are signed for --s3-endpoint with the credentials in \
+            AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, or with built-in dev credentials. Everything \
+            is gone when presignd stops. Not for production: anyone on this machine can use it.
+            """)
+
+    @Option(help: "TCP port of the line protocol on 127.0.0.1.")
+    var port: Int = 7379
+
+    @Option(help: "The S3 endpoint URLs are signed for.")
+    var s3Endpoint: String = "http://127.0.0.1:9000"
+
+    @Option(help: "The gateway origin issued URLs point to (default: none, URLs point at S3).")
+    var publicBaseURL: String?
+
+    @Option(help: "The S3 region.")
+    var region: String = "us-east-1"
+
+    @Option(help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel: String = "info"
+
+    static let devAccessKey = "AKIAPRESIGNDDEV00000"
+    static let devSecret = "presignd-dev-secret-do-not-use-in-production"
+
+    func run() async throws {
+        let logger = makeLogger(level: logLevel)
+        let environment = ProcessInfo.processInfo.environment
+        let directory = NSTemporaryDirectory() + "presignd-dev-\(getpid())"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let socket = directory + "/redis.sock"
+        let redis = try startRedis(directory: directory, socket: socket)
+        defer {
+            redis.signal(SIGTERM)
+            redis.wait()
+        }
+
+        var file = ConfigFile()
+        file.listen.tcp = "127.0.0.1:\(port)"
+        file.listen.http = ""
+        file.listen.open = true
+        file.redis.socket = socket
+        let accessKey = environment["AWS_ACCESS_KEY_ID"] ?? Self.devAccessKey
+        let secretKey = environment["AWS_SECRET_ACCESS_KEY"] ?? Self.devSecret
+        file.profiles = [
+            ConfigFile.Profile(
+                name: "dev", region: region, endpoint: s3Endpoint, publicBaseURL: publicBaseURL,
+                accessKeyId: accessKey, secretAccessKey: secretKey)
+        ]
+        let settings: DaemonSettings
+        do {
+            settings = try DaemonSettings.validate(file)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        let port = self.port
+        let endpoint = s3Endpoint
+        var daemon = Daemon(settings: settings, configurationPath: nil, logger: logger)
+        daemon.onReady = { _ in
+            print(
+                """
+
+                presignd dev mode is running. Not for production: no AUTH, dev credentials.
+                  line protocol  127.0.0.1:\(port) (open: every client has every role)
+                  Redis          private, \(socket) (removed on exit)
+                  S3 profile     dev: signs for \(endpoint), access key \(accessKey)
+
+                Try it (another terminal):
+                  redis-cli -p \(port) ISSUE GET demo-bucket hello.txt TTL 300 USES 1
+                  id=$(redis-cli -p \(port) ISSUE GET demo-bucket hello.txt | sed -n 2p)
+                  redis-cli -p \(port) CONSUME $id     # (integer) 0: allowed, no uses left
+                  redis-cli -p \(port) CONSUME $id     # (error) USED: a second use is denied
+                  redis-cli -p \(port) CHECK $id
+
+                Stop with Ctrl-C.
+                """)
+            fflush(nil)
+        }
+        try await daemon.run()
+    }
+
+    private func startRedis(directory: String, socket: String) throws -> ChildProcess {
+        guard let executable = findExecutable("redis-server") else {
+            throw ValidationError("redis-server is not on PATH: install it (apt-get install -y redis-server)")
+        }
+        let config = """
+            port 0
+            unixsocket \(socket)
+            unixsocketperm 700
+            dir \(directory)
+            save ""
+            appendonly no
+            daemonize no
+            logfile \(directory)/redis.log
+            """
+        try config.write(toFile: directory + "/redis.conf", atomically: true, encoding: .utf8)
+        let child = try ChildProcess.spawn(executable, [directory + "/redis.conf"])
+        for _ in 0..<250 where !FileManager.default.fileExists(atPath: socket) {
+            guard child.isRunning else { throw ValidationError("redis-server exited at start; see \(directory)/redis.log") }
+            usleep(20_000)
+        }
+        return child
+    }
+}
+
+/// The first executable called `name` on PATH.
+func findExecutable(_ name: String) -> String? {
+    let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
+    return path.split(separator: ":").map { "\($0)/\(name)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
+}

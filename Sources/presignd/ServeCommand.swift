@@ -1,0 +1,89 @@
+import ArgumentParser
+import Logging
+
+/// `presignd serve --config FILE`: the daemon.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the daemon with a configuration file.",
+        discussion: """
+            Reads the YAML configuration (see the README for every key), connects to Redis, loads \
+            the token Function library and listens. SIGTERM or SIGINT: stop accepting, finish what \
+            is in flight, exit. SIGHUP: reload clients, profiles and limits without dropping \
+            connections.
+            """)
+
+    @Option(name: .long, help: "The configuration file.")
+    var config: String = "/etc/presignd/presignd.yaml"
+
+    @Option(name: .long, help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel: String = "info"
+
+    func run() async throws {
+        let settings: DaemonSettings
+        do {
+            settings = try DaemonSettings.load(path: config)
+        } catch {
+            throw ValidationError("configuration \(config): \(error)")
+        }
+        let logger = makeLogger(level: logLevel)
+        try await Daemon(settings: settings, configurationPath: config, logger: logger).run()
+    }
+}
+
+/// `presignd check-config FILE`: validates without starting.
+struct CheckConfigCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check-config", abstract: "Validate a configuration file without starting.")
+
+    @Argument(help: "The configuration file.")
+    var path: String
+
+    func run() throws {
+        do {
+            let settings = try DaemonSettings.load(path: path)
+            print("\(path): ok (\(settings.broker.profiles.count) profiles, \(settings.broker.clients.count) clients)")
+            for profile in settings.unenforcedProfiles {
+                print("warning: profile \(profile) has no public_base_url: its URLs cannot be made single-use")
+            }
+        } catch {
+            printError("\(path): \(error)")
+            throw ExitCode(1)
+        }
+    }
+}
+
+/// `presignd hash-secret`: makes a client secret and the hash the configuration stores.
+struct HashSecretCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "hash-secret",
+        abstract: "Print a new random client secret and its secret_sha256 for the configuration.",
+        discussion: "With --secret-stdin, hash a secret read from standard input instead.")
+
+    @Flag(name: .long, help: "Read the secret from standard input instead of making one.")
+    var secretStdin = false
+
+    func run() throws {
+        let secret: String
+        if secretStdin {
+            guard let line = readLine(strippingNewline: true), !line.isEmpty else {
+                printError("no secret on standard input")
+                throw ExitCode(1)
+            }
+            secret = line
+        } else {
+            secret = randomSecret()
+            print("secret: \(secret)")
+        }
+        print("secret_sha256: \(hex(sha256Bytes(secret)))")
+    }
+}
+
+func makeLogger(level: String) -> Logger {
+    LoggingSystem.bootstrap { label in
+        var handler = StreamLogHandler.standardError(label: label)
+        handler.logLevel = Logger.Level(rawValue: level.lowercased()) ?? .info
+        return handler
+    }
+    return Logger(label: "presignd")
+}
