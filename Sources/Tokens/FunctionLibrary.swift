@@ -165,14 +165,22 @@ package struct FunctionLibrary: Sendable {
                 return '"' .. escaped .. '"'
             end
 
+            -- Who revokes, why, and where the events go: ARGV[2..5] of both revoke functions (by, reason,
+            -- stream max length, channel) and KEYS[2], the event stream.
+            local function revocation(keys, args)
+                return {by = text_arg(args[2], 'by'), reason = text_arg(args[3], 'reason', true),
+                    maxlen = int_arg(args[4], 'stream length', 1, 1e12), channel = text_arg(args[5], 'channel'),
+                    stream = keys[2], now = now_ms()}
+            end
+
             -- One revocation: the state change, one stream entry and one live message, all in this call.
-            local function revoke_one(key, id, t, by, reason, now, stream, maxlen, channel)
+            local function revoke_one(key, id, t, r)
                 redis.call('HSET', key, 's', 'r')
                 local event = '{"event":"revoked","id":' .. json_string(id) .. ',"bucket":' .. json_string(t.b)
-                    .. ',"key":' .. json_string(t.k) .. ',"reason":' .. json_string(reason) .. ',"by":'
-                    .. json_string(by) .. ',"at":' .. string.format('%.0f', now) .. '}'
-                redis.call('XADD', stream, 'MAXLEN', '~', maxlen, '*', 'event', event)
-                redis.call('PUBLISH', channel, event)
+                    .. ',"key":' .. json_string(t.k) .. ',"reason":' .. json_string(r.reason) .. ',"by":'
+                    .. json_string(r.by) .. ',"at":' .. string.format('%.0f', r.now) .. '}'
+                redis.call('XADD', r.stream, 'MAXLEN', '~', r.maxlen, '*', 'event', event)
+                redis.call('PUBLISH', r.channel, event)
             end
 
             -- KEYS: token, object set, tag sets...  ARGV: uses, method, bucket, key, profile, issued_at,
@@ -292,14 +300,10 @@ package struct FunctionLibrary: Sendable {
             local function revoke(keys, args)
                 count_args(keys, args, 2, 5)
                 local id = text_arg(args[1], 'id')
-                local by = text_arg(args[2], 'by')
-                local reason = text_arg(args[3], 'reason', true)
-                local maxlen = int_arg(args[4], 'stream length', 1, 1e12)
-                local channel = text_arg(args[5], 'channel')
-                local now = now_ms()
+                local r = revocation(keys, args)
                 local t = load(keys[1])
-                if not t or t.s ~= 'a' or now > t.e then return 0 end
-                revoke_one(keys[1], id, t, by, reason, now, keys[2], maxlen, channel)
+                if not t or t.s ~= 'a' or r.now > t.e then return 0 end
+                revoke_one(keys[1], id, t, r)
                 return 1
             end
 
@@ -307,19 +311,15 @@ package struct FunctionLibrary: Sendable {
             -- length, channel, kind ('object' or 'tag'), bucket or tag, key ('' for a tag).
             -- Revokes every active member that really belongs to the set (its own fields match, so a hash
             -- collision in a set's name cannot revoke a stranger) and drops members that are no longer active.
-            -- The token keys are not declared: fine on one Redis, not on Cluster (see the report).
+            -- The token keys are not declared: fine on one Redis; Cluster would refuse them (other slots).
             local function revoke_set(keys, args)
                 count_args(keys, args, 2, 8)
                 local prefix = text_arg(args[1], 'prefix')
-                local by = text_arg(args[2], 'by')
-                local reason = text_arg(args[3], 'reason', true)
-                local maxlen = int_arg(args[4], 'stream length', 1, 1e12)
-                local channel = text_arg(args[5], 'channel')
+                local r = revocation(keys, args)
                 local kind = text_arg(args[6], 'kind')
                 local name = text_arg(args[7], 'bucket or tag')
                 local object = text_arg(args[8], 'key', kind == 'tag')
                 if kind ~= 'object' and kind ~= 'tag' then fail('ERR kind must be object or tag') end
-                local now = now_ms()
                 -- Read every member first: a failing read after a write would leave half the work done.
                 local targets, drop = {}, {}
                 for _, id in ipairs(redis.call('SMEMBERS', keys[1])) do
@@ -333,13 +333,13 @@ package struct FunctionLibrary: Sendable {
                             belongs = string.find(',' .. (t.g or '') .. ',', ',' .. name .. ',', 1, true) ~= nil
                         end
                     end
-                    if belongs and t.s == 'a' and now <= t.e then
+                    if belongs and t.s == 'a' and r.now <= t.e then
                         targets[#targets + 1] = {key = key, id = id, t = t}
                     end
-                    if not belongs or t.s ~= 'a' or now > t.e then drop[#drop + 1] = id end
+                    if not belongs or t.s ~= 'a' or r.now > t.e then drop[#drop + 1] = id end
                 end
                 for _, target in ipairs(targets) do
-                    revoke_one(target.key, target.id, target.t, by, reason, now, keys[2], maxlen, channel)
+                    revoke_one(target.key, target.id, target.t, r)
                     drop[#drop + 1] = target.id
                 end
                 call_sliced('SREM', keys[1], drop)

@@ -43,9 +43,10 @@ struct TokenFixture {
     }
 
     /// A client of its own (its own connection) to the fixture's server.
-    static func makeClient(port: Int) -> RedisClient {
+    static func makeClient(port: Int, commandTimeout: Duration = .seconds(1)) -> RedisClient {
         var configuration = RedisConfiguration(endpoint: .tcp(host: "127.0.0.1", port: port))
         configuration.connectionCount = 1
+        configuration.commandTimeout = commandTimeout
         return RedisClient(
             configuration: configuration, eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
             logger: quietLogger)
@@ -108,16 +109,4 @@ func denial<T>(_ body: () async throws -> T) async -> TokenError.Code? {
         Issue.record("not a TokenError: \(error)")
         return nil
     }
-}
-
-/// Runs `body` until it returns true or `limit` passes; returns whether it did. Used to wait for
-/// recovery or delivery without hanging the suite, never to measure speed.
-func eventually(within limit: Duration, _ body: () async -> Bool) async -> Bool {
-    let clock = ContinuousClock()
-    let end = clock.now + limit
-    while clock.now < end {
-        if await body() { return true }
-        try? await Task.sleep(for: .milliseconds(10))
-    }
-    return false
 }
