@@ -86,7 +86,7 @@ let package = Package(
             name: "RedisTests",
             dependencies: ["Redis", "TestSupport", log, .product(name: "NIOEmbedded", package: "swift-nio")] + nio,
             swiftSettings: strict),
-        .testTarget(name: "TokensTests", dependencies: ["Tokens", "Redis", "TestSupport", log] + nio, swiftSettings: strict),
+        .testTarget(name: "TokensTests", dependencies: ["Tokens", "Redis", "TestSupport", "Subprocesses", log] + nio, swiftSettings: strict),
         .testTarget(name: "BrokerTests", dependencies: ["Broker", "Tokens", "Redis", "SigV4", "Wire", "TestSupport", log] + nio, swiftSettings: strict),
     ]
 )

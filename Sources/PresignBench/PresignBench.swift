@@ -7,20 +7,23 @@
 /// Benchmarks for presignd, one mode per file. Speed lives here, never in the test suite.
 ///
 ///     PresignBench sign [--seconds S]
+///     PresignBench consume preload|run [--port P] [--tokens N] [--calls N] [--callers N]
 @main
 struct PresignBench {
-    static func main() throws {
+    static func main() async throws {
         var arguments = Array(CommandLine.arguments.dropFirst())
         guard let mode = arguments.first else { usage() }
         arguments.removeFirst()
         switch mode {
         case "sign": try SignBenchmark(arguments: arguments).run()
+        case "consume": try await ConsumeBenchmark(arguments: arguments).run()
         default: usage()
         }
     }
 
     static func usage() -> Never {
         print("usage: PresignBench sign [--seconds S]")
+        print("       PresignBench consume preload|run [--port P] [--tokens N] [--calls N] [--callers N]")
         exit(2)
     }
 }

@@ -124,7 +124,8 @@ package final class RedisTokenStore: TokenStore {
     private func call(
         _ operation: String, readOnly: Bool = false, keys: [String], arguments: [String]
     ) async throws(TokenError) -> RESPValue {
-        let command = [readOnly ? "FCALL_RO" : "FCALL", library.function(operation), String(keys.count)] + keys + arguments
+        let command =
+            [readOnly ? "FCALL_RO" : "FCALL", library.function(operation), String(keys.count)] + keys + arguments
         var reply = try await send(command)
         if case .error(let message) = reply, message.hasPrefix("ERR Function not found") {
             logger.warning("token function library missing, loading it", metadata: ["redis.library": "\(library.name)"])
