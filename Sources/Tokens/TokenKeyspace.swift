@@ -1,3 +1,4 @@
+import SigV4
 /// The names of presignd's keys in Redis, under a configurable prefix (default `presign:`).
 ///
 /// Each name embeds caller input, so building a name validates that input: a `{` in a bucket or
@@ -27,7 +28,7 @@ package struct TokenKeyspace: Sendable, Hashable {
             !bucket.unicodeScalars.contains(where: { Self.isForbiddenInName($0) || $0 == "/" })
         else { throw TokenError(.err, "bucket must be 1-255 bytes without '/', braces, spaces or control characters") }
         guard !key.isEmpty, key.utf8.count <= 1024 else { throw TokenError(.err, "key must be 1-1024 bytes") }
-        return "\(prefix)o:{\(bucket)/\(SHA256.hex(Array(key.utf8)))}"
+        return "\(prefix)o:{\(bucket)/\(Digest.sha256(Array(key.utf8)).hex)}"
     }
 
     /// `<prefix>g:{<tag>}`: the set of ids issued with one tag.

@@ -3,6 +3,7 @@ import NIOCore
 import NIOPosix
 import Redis
 import Synchronization
+import TestSupport
 import Testing
 
 @Suite("RedisClient against a real redis-server")

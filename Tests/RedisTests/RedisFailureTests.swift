@@ -1,6 +1,7 @@
 import NIOCore
 import NIOPosix
 import Redis
+import TestSupport
 import Testing
 
 /// What callers see when Redis freezes, dies or comes back. Bounds are generous: they check that

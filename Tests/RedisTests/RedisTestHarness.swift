@@ -21,6 +21,9 @@ struct RedisTestHarness {
         let endpoint: RedisConfiguration.Endpoint =
             if let path = server.unixSocket { .unix(path: path) } else { .tcp(host: "127.0.0.1", port: server.port) }
         var configuration = RedisConfiguration(endpoint: endpoint)
+        // The whole suite runs in parallel on two cores, each test with its own redis-server:
+        // a first connect can take longer than production's 1 s. Tests about timeouts set theirs.
+        configuration.connectTimeout = .seconds(10)
         configure(&configuration)
         let logs = LogRecorder()
         let client = RedisClient(
@@ -45,16 +48,4 @@ func failureCode(_ body: () async throws -> RESPValue) async -> RedisClientError
         Issue.record("not a RedisClientError: \(error)")
         return nil
     }
-}
-
-/// Runs `body` until it returns true or `limit` passes; returns whether it did. Used only to wait
-/// for recovery without hanging the suite, never to measure speed.
-func eventually(within limit: Duration, _ body: () async -> Bool) async -> Bool {
-    let clock = ContinuousClock()
-    let end = clock.now + limit
-    while clock.now < end {
-        if await body() { return true }
-        try? await Task.sleep(for: .milliseconds(10))
-    }
-    return false
 }
