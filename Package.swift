@@ -47,7 +47,10 @@ let package = Package(
         .target(name: "Broker", dependencies: ["SigV4", "Tokens", "Wire", log, .product(name: "NIOCore", package: "swift-nio")], swiftSettings: strict),
 
         // Listeners.
-        .target(name: "Server", dependencies: ["Broker", "Wire", log] + nio, swiftSettings: strict),
+        .target(
+            name: "Server",
+            dependencies: ["Broker", "Wire", log, .product(name: "NIOHTTP1", package: "swift-nio")] + nio,
+            swiftSettings: strict),
 
         // Executables only configure and start.
         .executableTarget(
