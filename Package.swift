@@ -90,6 +90,10 @@ let package = Package(
             dependencies: ["Redis", "TestSupport", log, .product(name: "NIOEmbedded", package: "swift-nio")] + nio,
             swiftSettings: strict),
         .testTarget(name: "TokensTests", dependencies: ["Tokens", "Redis", "TestSupport", log] + nio, swiftSettings: strict),
+        .testTarget(
+            name: "ServerTests",
+            dependencies: ["Server", "Broker", .product(name: "NIOHTTP1", package: "swift-nio")] + nio,
+            swiftSettings: strict),
         .testTarget(name: "BrokerTests", dependencies: ["Broker", "Tokens", "Redis", "SigV4", "Wire", "TestSupport", log] + nio, swiftSettings: strict),
     ]
 )
