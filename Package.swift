@@ -47,7 +47,10 @@ let package = Package(
         .target(name: "Broker", dependencies: ["SigV4", "Tokens", "Wire", log, .product(name: "NIOCore", package: "swift-nio")], swiftSettings: strict),
 
         // Listeners.
-        .target(name: "Server", dependencies: ["Broker", "Wire", log] + nio, swiftSettings: strict),
+        .target(
+            name: "Server",
+            dependencies: ["Broker", "Wire", log, .product(name: "NIOHTTP1", package: "swift-nio")] + nio,
+            swiftSettings: strict),
 
         // Executables only configure and start.
         .executableTarget(
@@ -87,6 +90,10 @@ let package = Package(
             dependencies: ["Redis", "TestSupport", log, .product(name: "NIOEmbedded", package: "swift-nio")] + nio,
             swiftSettings: strict),
         .testTarget(name: "TokensTests", dependencies: ["Tokens", "Redis", "TestSupport", "Subprocesses", log] + nio, swiftSettings: strict),
+        .testTarget(
+            name: "ServerTests",
+            dependencies: ["Server", "Broker", .product(name: "NIOHTTP1", package: "swift-nio")] + nio,
+            swiftSettings: strict),
         .testTarget(name: "BrokerTests", dependencies: ["Broker", "Tokens", "Redis", "SigV4", "Wire", "TestSupport", log] + nio, swiftSettings: strict),
     ]
 )

@@ -18,15 +18,7 @@ extension Broker {
             }
         }
         let resolved = try resolve(target, method: method, settings: settings)
-        return { [self] () async throws(BrokerError) -> Reply in
-            do throws(TokenError) {
-                let left = try await store.consume(id: resolved.id, method: resolved.method)
-                logger.info("consumed", metadata: ["token.id": "\(resolved.id)", "uses.left": "\(left)"])
-                return .integer(left)
-            } catch {
-                throw denial(error, id: resolved.id, operation: "consume")
-            }
-        }
+        return { [self] () async throws(BrokerError) -> Reply in .integer(try await spend(resolved)) }
     }
 
     /// `RESERVE <target> [METHOD m] [LEASE ms]` → `$<lease>`.
@@ -45,13 +37,7 @@ extension Broker {
         }
         let resolved = try resolve(target, method: method, settings: settings)
         return { [self, lease] () async throws(BrokerError) -> Reply in
-            do throws(TokenError) {
-                let handle = try await store.reserve(id: resolved.id, method: resolved.method, leaseMillis: Int64(lease))
-                logger.info("reserved", metadata: ["token.id": "\(resolved.id)"])
-                return .bulk(handle)
-            } catch {
-                throw denial(error, id: resolved.id, operation: "reserve")
-            }
+            .bulk(try await hold(resolved, leaseMillis: lease))
         }
     }
 
@@ -62,17 +48,47 @@ extension Broker {
         let lease = try arguments.string("lease")
         try arguments.expectEnd()
         return { [self] () async throws(BrokerError) -> Reply in
-            do throws(TokenError) {
-                if commit {
-                    try await store.commit(lease: lease)
-                } else {
-                    try await store.release(lease: lease)
-                }
-                logger.info(commit ? "committed" : "released", metadata: ["lease.token": "\(lease.prefix(22))"])
-                return .simple("OK")
-            } catch {
-                throw denial(error, id: String(lease.prefix(22)), operation: commit ? "commit" : "release")
+            try await settle(lease: lease, commit: commit)
+            return .simple("OK")
+        }
+    }
+
+    // MARK: the store calls, shared by the line protocol and the HTTP authorize endpoint
+
+    /// Spends one use of a resolved target; returns the uses left.
+    func spend(_ resolved: ResolvedTarget) async throws(BrokerError) -> Int {
+        do throws(TokenError) {
+            let left = try await store.consume(id: resolved.id, method: resolved.method)
+            logger.info("consumed", metadata: ["token.id": "\(resolved.id)", "uses.left": "\(left)"])
+            return left
+        } catch {
+            throw denial(error, id: resolved.id, operation: "consume")
+        }
+    }
+
+    /// Holds one use of a resolved target for `leaseMillis`; returns the lease.
+    func hold(_ resolved: ResolvedTarget, leaseMillis: Int) async throws(BrokerError) -> String {
+        do throws(TokenError) {
+            let handle = try await store.reserve(id: resolved.id, method: resolved.method, leaseMillis: Int64(leaseMillis))
+            logger.info("reserved", metadata: ["token.id": "\(resolved.id)"])
+            return handle
+        } catch {
+            throw denial(error, id: resolved.id, operation: "reserve")
+        }
+    }
+
+    /// Spends (`commit`) or gives back the use a lease holds.
+    func settle(lease: String, commit: Bool) async throws(BrokerError) {
+        do throws(TokenError) {
+            if commit {
+                try await store.commit(lease: lease)
+            } else {
+                try await store.release(lease: lease)
             }
+            // A lease is `<token id>.<nonce>`: only the id part is logged, the nonce is the secret.
+            logger.info(commit ? "committed" : "released", metadata: ["token.id": "\(lease.prefix(22))"])
+        } catch {
+            throw denial(error, id: String(lease.prefix(22)), operation: commit ? "commit" : "release")
         }
     }
 

@@ -231,7 +231,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
             }
             return
         }
-        if event is LineServer.Drain {
+        if event is ListenerSet.Drain {
             draining = true
             if pending.isEmpty { closeAfterFlush(context: context) }
             return

@@ -3,21 +3,16 @@ import Foundation
 import Logging
 import NIOCore
 import NIOPosix
-import Synchronization
 import Wire
 
 /// The line-protocol listeners (TCP and Unix socket) and their connections.
 package final class LineServer: Sendable {
-    /// Sent to every connection on shutdown: stop reading, finish what is in flight, close.
-    struct Drain {}
-
     private let broker: Broker
     private let configuration: LineServerConfiguration
     private let group: any EventLoopGroup
     private let logger: Logger
     private let counter = ConnectionCounter()
-    private let listeners = Mutex<[any Channel]>([])
-    private let connections = Mutex<[ObjectIdentifier: any Channel]>([:])
+    private let listeners = ListenerSet()
 
     package init(broker: Broker, configuration: LineServerConfiguration, group: any EventLoopGroup, logger: Logger) {
         self.broker = broker
@@ -30,11 +25,7 @@ package final class LineServer: Sendable {
     package var connectionCount: Int { counter.current }
 
     /// The bound TCP port (useful with port 0), if TCP is on.
-    package var tcpPort: Int? {
-        listeners.withLock { channels in
-            channels.lazy.compactMap { $0.localAddress?.port }.first
-        }
-    }
+    package var tcpPort: Int? { listeners.port }
 
     /// Binds the configured listeners.
     package func start() async throws {
@@ -43,14 +34,14 @@ package final class LineServer: Sendable {
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
                 .bind(host: tcp.host, port: tcp.port).get()
-            listeners.withLock { $0.append(channel) }
+            listeners.add(listener: channel)
             logger.info("listening", metadata: ["listener": "tcp", "address": "\(tcp.host):\(channel.localAddress?.port ?? tcp.port)"])
         }
         if let path = configuration.unixSocket {
             let channel = try await bootstrap(open: configuration.unixOpen)
                 .bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true).get()
             chmod(path, mode_t(configuration.unixSocketMode))
-            listeners.withLock { $0.append(channel) }
+            listeners.add(listener: channel)
             logger.info("listening", metadata: ["listener": "unix", "path": "\(path)"])
         }
     }
@@ -69,7 +60,7 @@ package final class LineServer: Sendable {
                 let session = Session(client: open ? ClientPolicy.open(id: "open") : nil)
                 let handler = ConnectionHandler(
                     broker: broker, session: session, configuration: configuration, counter: counter, logger: logger)
-                self?.track(channel)
+                self?.listeners.track(channel)
                 return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandlers([
                         IdleStateHandler(readTimeout: TimeAmount(configuration.idleTimeout)),
@@ -79,40 +70,12 @@ package final class LineServer: Sendable {
             }
     }
 
-    private func track(_ channel: any Channel) {
-        let id = ObjectIdentifier(channel)
-        connections.withLock { $0[id] = channel }
-        channel.closeFuture.whenComplete { [weak self] _ in
-            _ = self?.connections.withLock { $0.removeValue(forKey: id) }
-        }
-    }
-
     /// Graceful shutdown: stop accepting, let every connection finish what is in flight (up to
     /// `timeout`), then close whatever is left.
     package func shutdown(timeout: Duration = .seconds(10)) async {
-        let servers = listeners.withLock { channels in
-            defer { channels = [] }
-            return channels
-        }
-        for server in servers {
-            try? await server.close()
-        }
+        await listeners.closeListeners()
         if let path = configuration.unixSocket { unlink(path) }
-        let open = connections.withLock { Array($0.values) }
-        for channel in open {
-            channel.pipeline.fireUserInboundEventTriggered(Drain())
-        }
-        let deadline = ContinuousClock.now + timeout
-        for channel in open {
-            let remaining = deadline - ContinuousClock.now
-            if remaining <= .zero { break }
-            let timer = channel.eventLoop.scheduleTask(in: TimeAmount(remaining)) { channel.close(promise: nil) }
-            try? await channel.closeFuture.get()
-            timer.cancel()
-        }
-        for channel in connections.withLock({ Array($0.values) }) {
-            try? await channel.close()
-        }
+        await listeners.drainConnections(timeout: timeout)
         logger.info("line protocol stopped")
     }
 }

@@ -1,5 +1,6 @@
 import Logging
 import Redis
+import Synchronization
 
 /// `TokenStore` on Redis: each operation is one `FCALL` into the `FunctionLibrary`.
 ///
@@ -13,6 +14,8 @@ package final class RedisTokenStore: TokenStore {
     private let client: RedisClient
     private let eventStreamMaxLength: Int
     private let logger: Logger
+    private let sent = Atomic<Int>(0)
+    private let waiting = Atomic<Int>(0)
 
     /// A store over `client`. `eventStreamMaxLength` bounds the event Stream (`XADD … MAXLEN ~`).
     package init(
@@ -34,6 +37,28 @@ package final class RedisTokenStore: TokenStore {
             throw TokenError(.unavailable, "Redis refused the function library: \(message)")
         }
         logger.info("token function library loaded", metadata: ["redis.library": "\(library.name)"])
+    }
+
+    /// Asks Redis whether this store's Function library is loaded (`FUNCTION LIST LIBRARYNAME`).
+    package func ready() async throws(TokenError) {
+        let reply = try await send(["FUNCTION", "LIST", "LIBRARYNAME", library.name])
+        if let message = reply.errorMessage {
+            throw TokenError(.unavailable, "Redis refused FUNCTION LIST: \(message)")
+        }
+        // The pattern could match a longer name too: look for this exact library.
+        let loaded = reply.array?.contains { entry in
+            guard let fields = entry.array, fields.count % 2 == 0 else { return false }
+            return stride(from: 0, to: fields.count, by: 2).contains {
+                fields[$0].string == "library_name" && fields[$0 + 1].string == library.name
+            }
+        }
+        guard loaded == true else { throw TokenError(.unavailable, "the token function library is not loaded") }
+    }
+
+    /// Commands sent to Redis since start, and how many are waiting for their reply right now
+    /// (this store's share of the client's pipeline).
+    package var redisStatistics: (roundTrips: Int, inFlight: Int) {
+        (sent.load(ordering: .relaxed), waiting.load(ordering: .relaxed))
     }
 
     package func create(_ token: NewToken) async throws(TokenError) {
@@ -139,6 +164,9 @@ package final class RedisTokenStore: TokenStore {
     /// Sends a command; no answer from Redis (of any kind, including an unknown outcome) is
     /// `.unavailable`, never success.
     private func send(_ command: [String]) async throws(TokenError) -> RESPValue {
+        sent.wrappingAdd(1, ordering: .relaxed)
+        waiting.wrappingAdd(1, ordering: .relaxed)
+        defer { waiting.wrappingSubtract(1, ordering: .relaxed) }
         do {
             return try await client.send(command)
         } catch {

@@ -6,6 +6,10 @@ package protocol TokenStore: Sendable {
     /// Makes the store ready (for Redis: loads the Function library).
     func prepare() async throws(TokenError)
 
+    /// Succeeds when the store can serve right now (for Redis: it answers and the Function
+    /// library is loaded); `.unavailable` otherwise. Changes nothing.
+    func ready() async throws(TokenError)
+
     /// Stores a new token; `.exists` if the id is taken, `.expired` if `expiresAt` has passed.
     func create(_ token: NewToken) async throws(TokenError)
 

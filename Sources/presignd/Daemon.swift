@@ -44,6 +44,13 @@ struct Daemon {
         let broker = Broker(settings: settings.broker, store: store, logger: logger)
         let server = LineServer(broker: broker, configuration: settings.server, group: group, logger: logger)
         try await server.start()
+        let http: HTTPServer?
+        do {
+            http = try await startHTTP(broker: broker, store: store, lineServer: server, group: group)
+        } catch {
+            await server.shutdown()
+            throw error
+        }
         onReady(server.tcpPort)
         logger.info("presignd ready")
 
@@ -55,9 +62,35 @@ struct Daemon {
             logger.info("shutting down", metadata: ["signal": "\(signal)"])
             break
         }
-        await server.shutdown()
+        // Both listeners drain at once: each lets its requests in flight finish.
+        async let lineStopped: Void = server.shutdown()
+        async let httpStopped: Void? = http?.shutdown()
+        _ = await (lineStopped, httpStopped)
         await redis.shutdown()
         logger.info("presignd stopped")
+    }
+
+    /// The HTTP authorize endpoint, when `listen.http` is set.
+    private func startHTTP(
+        broker: Broker, store: RedisTokenStore, lineServer: LineServer, group: any EventLoopGroup
+    ) async throws -> HTTPServer? {
+        guard let configuration = settings.http else { return nil }
+        let endpoint = HTTPServer(
+            broker: broker, configuration: configuration, group: group, logger: logger,
+            extraMetrics: { text in
+                let redis = store.redisStatistics
+                text.add(
+                    "presignd_redis_round_trips_total", type: "counter", help: "Commands sent to Redis since start.",
+                    value: redis.roundTrips)
+                text.add(
+                    "presignd_redis_in_flight", type: "gauge",
+                    help: "Commands sent to Redis and waiting for their reply (pipeline depth).", value: redis.inFlight)
+                text.add(
+                    "presignd_line_connections", type: "gauge", help: "Open line-protocol connections.",
+                    value: lineServer.connectionCount)
+            })
+        try await endpoint.start()
+        return endpoint
     }
 
     private func reload(into broker: Broker) {
@@ -68,7 +101,9 @@ struct Daemon {
         do {
             let fresh = try DaemonSettings.load(path: configurationPath)
             broker.reload(fresh.broker)
-            if fresh.server.tcp?.port != settings.server.tcp?.port || fresh.redis.endpoint != settings.redis.endpoint {
+            if fresh.server.tcp?.port != settings.server.tcp?.port || fresh.http?.port != settings.http?.port
+                || fresh.redis.endpoint != settings.redis.endpoint
+            {
                 logger.warning("listener and Redis changes take effect only after a restart")
             }
         } catch {

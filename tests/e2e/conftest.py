@@ -1,6 +1,6 @@
 import pytest
 
-from support import SeaweedFS
+from support import RedisProc, SeaweedFS
 
 
 @pytest.fixture(scope="session")
@@ -10,3 +10,11 @@ def seaweedfs():
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="module")
+def redis_server():
+    """A private redis-server for one test module."""
+    server = RedisProc()
+    yield server
+    server.stop()

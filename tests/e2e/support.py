@@ -94,17 +94,20 @@ class SeaweedFS:
             }]
         }
         (self.dir / "s3.json").write_text(json.dumps(config))
-        (self.dir / "data").mkdir()
-        self.s3_port = free_port_pair(10000)
-        ports = {
-            "master.port": free_port_pair(10000),
-            "volume.port": free_port_pair(10000),
-            "filer.port": free_port_pair(10000),
-            "admin.port": free_port_pair(10000),
-            "webdav.port": free_port(),
-            "debug.port": free_port(),
-            "s3.debug.port": free_port(),
-        }
+        (self.dir / "data").mkdir(exist_ok=True)
+        # A restart after halt() keeps the ports and the data.
+        if self.s3_port is None:
+            self.s3_port = free_port_pair(10000)
+            self.ports = {
+                "master.port": free_port_pair(10000),
+                "volume.port": free_port_pair(10000),
+                "filer.port": free_port_pair(10000),
+                "admin.port": free_port_pair(10000),
+                "webdav.port": free_port(),
+                "debug.port": free_port(),
+                "s3.debug.port": free_port(),
+            }
+        ports = self.ports
         args = [
             str(VENV_BIN / "weed"), "mini",
             f"-dir={self.dir / 'data'}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
@@ -112,7 +115,7 @@ class SeaweedFS:
             f"-s3.port={self.s3_port}", "-s3.port.iceberg=0", "-s3.port.lance=0",
             "-s3.domainName=localhost", f"-s3.config={self.dir / 's3.json'}",
         ] + [f"-{k}={v}" for k, v in ports.items()]
-        self.log = open(self.dir / "weed.log", "wb")
+        self.log = open(self.dir / "weed.log", "ab")
         self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL, cwd=self.dir)
 
@@ -149,12 +152,17 @@ class SeaweedFS:
                 time.sleep(0.1)
         raise RuntimeError(f"could not create bucket {name}: {last}")
 
-    def stop(self):
+    def halt(self):
+        """Stops the server but keeps its data and ports, so start() brings it back."""
         if self.proc:
             stop_process(self.proc)
             self.proc = None
         if self.log:
             self.log.close()
+            self.log = None
+
+    def stop(self):
+        self.halt()
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
@@ -196,15 +204,18 @@ class Presignd:
     """presignd serve with a generated configuration, against a given Redis."""
 
     def __init__(self, redis: RedisProc, clients: dict, profile: dict, limits: dict | None = None,
-                 listen: dict | None = None, extra_yaml: str = ""):
+                 listen: dict | None = None, extra_yaml: str = "", http: bool = False):
         import yaml  # PyYAML comes with the test requirements
         self.dir = Path(tempfile.mkdtemp(prefix="presignd."))
         self.port = free_port()
+        # The HTTP authorize endpoint, on a free port when asked for.
+        self.http_port = free_port() if http else None
         self.redis = redis
         self.clients = clients
         self.config_path = self.dir / "presignd.yaml"
         self.config = {
-            "listen": {"tcp": f"127.0.0.1:{self.port}", "http": "", **(listen or {})},
+            "listen": {"tcp": f"127.0.0.1:{self.port}",
+                       "http": f"127.0.0.1:{self.http_port}" if http else "", **(listen or {})},
             "redis": {"address": f"127.0.0.1:{redis.port}", "prefix": f"presign-{self.port}:"},
             "profiles": [profile],
             "clients": [
@@ -223,7 +234,11 @@ class Presignd:
             if self.proc.poll() is not None:
                 raise RuntimeError("presignd exited:\n" + self.log_text())
             with socket.create_connection(("127.0.0.1", self.port), timeout=1):
-                return True
+                pass
+            if self.http_port:
+                with socket.create_connection(("127.0.0.1", self.http_port), timeout=1):
+                    pass
+            return True
 
         wait_for(ready, 20, "presignd")
 
@@ -256,4 +271,72 @@ class Presignd:
     def stop(self):
         stop_process(self.proc)
         self.log.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Nginx:
+    """Debian's nginx started in the foreground (`daemon off;`) with a generated configuration
+    around the deploy/nginx site template, in its own prefix directory, stopped by pid."""
+
+    SITE = ROOT / "deploy" / "nginx" / "presignd.conf"
+
+    def __init__(self, values: dict, extra_http: str = "", port: int | None = None):
+        import re
+        self.dir = Path(tempfile.mkdtemp(prefix="presignd-nginx."))
+        self.port = port or free_port()
+        values = {"LISTEN": f"127.0.0.1:{self.port}", "S3_SCHEME": "http", **values}
+
+        def fill(match):
+            if match.group(1) not in values:
+                raise KeyError(f"deploy/nginx/presignd.conf needs {match.group(1)}")
+            return values[match.group(1)]
+
+        site = re.sub(r"\$\{([A-Z0-9_]+)\}", fill, self.SITE.read_text())
+        (self.dir / "site.conf").write_text(site)
+        (self.dir / "logs").mkdir()
+        user = "user root root;" if os.geteuid() == 0 else ""
+        main = f"""{user}
+daemon off;
+worker_processes 1;
+pid {self.dir}/nginx.pid;
+error_log {self.dir}/logs/error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+    client_body_temp_path {self.dir}/client_body;
+    proxy_temp_path {self.dir}/proxy;
+    fastcgi_temp_path {self.dir}/fastcgi;
+    uwsgi_temp_path {self.dir}/uwsgi;
+    scgi_temp_path {self.dir}/scgi;
+    # The path only, never the query: the query holds the signature.
+    log_format gateway '$request_method $uri $status upstream=$upstream_addr';
+    access_log {self.dir}/logs/access.log gateway;
+    {extra_http}
+    include {self.dir}/site.conf;
+}}
+"""
+        self.conf = self.dir / "nginx.conf"
+        self.conf.write_text(main)
+        self.proc = subprocess.Popen([find("nginx"), "-p", str(self.dir), "-c", str(self.conf)],
+                                     stdout=subprocess.DEVNULL, stderr=open(self.dir / "logs" / "stderr.log", "wb"),
+                                     stdin=subprocess.DEVNULL)
+
+        def ready():
+            if self.proc.poll() is not None:
+                raise RuntimeError("nginx exited:\n" + (self.dir / "logs" / "stderr.log").read_text()
+                                   + (self.dir / "logs" / "error.log").read_text())
+            with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                return True
+
+        wait_for(ready, 10, "nginx")
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def access_log(self) -> list[str]:
+        path = self.dir / "logs" / "access.log"
+        return path.read_text().splitlines() if path.exists() else []
+
+    def stop(self):
+        stop_process(self.proc)
         shutil.rmtree(self.dir, ignore_errors=True)

@@ -27,13 +27,6 @@ CLIENTS = {
 
 
 @pytest.fixture(scope="module")
-def redis_server():
-    server = RedisProc()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
 def daemon(redis_server):
     d = Presignd(redis_server, CLIENTS, PROFILE, limits={"max_connections": 200})
     yield d

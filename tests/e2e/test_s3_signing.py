@@ -2,13 +2,12 @@
 URLs made by `presignd presign` upload and download real bytes, and a tampered URL is refused,
 which proves the server checks signatures at all."""
 
-import http.client
 import os
 import subprocess
-import urllib.parse
 
 import pytest
 
+from gateway import send as send_http, tamper_signature
 from support import SeaweedFS, presignd_binary
 
 BUCKET = "presignd-signing"
@@ -34,27 +33,9 @@ def presign(s3, method, key, *extra):
 
 
 def send(method, url, body=None, headers=None):
-    """Sends the URL's path and query byte for byte (no re-encoding, no normalisation)."""
-    parts = urllib.parse.urlsplit(url)
-    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
-    target = parts.path + "?" + parts.query
-    conn.putrequest(method, target, skip_accept_encoding=True)
-    for name, value in (headers or {}).items():
-        conn.putheader(name, value)
-    conn.putheader("Content-Length", str(len(body or b"")))
-    conn.endheaders()
-    if body:
-        conn.send(body)
-    response = conn.getresponse()
-    data = response.read()
-    conn.close()
-    return response.status, data
-
-
-def tamper_signature(url):
-    head, sig = url.rsplit("X-Amz-Signature=", 1)
-    flipped = ("0" if sig[0] != "0" else "1") + sig[1:]
-    return head + "X-Amz-Signature=" + flipped
+    """Sends the URL's path and query byte for byte; returns status and body."""
+    status, _, data = send_http(method, url, body, headers)
+    return status, data
 
 
 @pytest.mark.parametrize("key", [

@@ -9,6 +9,8 @@ import Yams
 struct DaemonSettings: Sendable {
     var broker: BrokerSettings
     var server: LineServerConfiguration
+    /// The HTTP authorize endpoint; nil when `listen.http` is empty.
+    var http: HTTPServerConfiguration?
     var redis: RedisConfiguration
     var keyPrefix: String
     var eventsMaxLen: Int
@@ -17,7 +19,7 @@ struct DaemonSettings: Sendable {
 
     /// Reads and validates `path`. Environment variables override single settings:
     /// `PRESIGND_REDIS_ADDRESS`, `PRESIGND_REDIS_SOCKET`, `PRESIGND_REDIS_USERNAME`,
-    /// `PRESIGND_REDIS_PASSWORD`, `PRESIGND_LISTEN_TCP`, `PRESIGND_LISTEN_UNIX`.
+    /// `PRESIGND_REDIS_PASSWORD`, `PRESIGND_LISTEN_TCP`, `PRESIGND_LISTEN_UNIX`, `PRESIGND_LISTEN_HTTP`.
     static func load(path: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws(
         ConfigurationError
     ) -> DaemonSettings {
@@ -45,6 +47,7 @@ struct DaemonSettings: Sendable {
         if let value = environment["PRESIGND_REDIS_PASSWORD"] { file.redis.password = Secret(value: value) }
         if let value = environment["PRESIGND_LISTEN_TCP"] { file.listen.tcp = value }
         if let value = environment["PRESIGND_LISTEN_UNIX"] { file.listen.unix = value }
+        if let value = environment["PRESIGND_LISTEN_HTTP"] { file.listen.http = value }
         return try validate(file)
     }
 
@@ -87,6 +90,14 @@ struct DaemonSettings: Sendable {
         server.maxPipelined = limits.maxPipelined
         server.maxConnections = limits.maxConnections
         server.idleTimeout = .seconds(limits.idleTimeoutS)
+        var http: HTTPServerConfiguration?
+        if !file.listen.http.isEmpty {
+            let (host, port) = try hostPort(file.listen.http, key: "listen.http")
+            var configuration = HTTPServerConfiguration(host: host, port: port)
+            configuration.maxConnections = limits.maxConnections
+            configuration.idleTimeout = .seconds(limits.idleTimeoutS)
+            http = configuration
+        }
 
         let redisFile = file.redis
         var redis: RedisConfiguration
@@ -215,7 +226,7 @@ struct DaemonSettings: Sendable {
         brokerLimits.defaultLeaseMs = limits.defaultLeaseMs
         return DaemonSettings(
             broker: BrokerSettings(profiles: profiles, clients: clients, limits: brokerLimits),
-            server: server, redis: redis, keyPrefix: redisFile.prefix, eventsMaxLen: redisFile.eventsMaxLen,
+            server: server, http: http, redis: redis, keyPrefix: redisFile.prefix, eventsMaxLen: redisFile.eventsMaxLen,
             unenforcedProfiles: unenforced)
     }
 
