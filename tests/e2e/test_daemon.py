@@ -243,7 +243,7 @@ def test_abusive_clients_do_not_stop_others_or_grow_memory(daemon):
                 break
         started = time.monotonic()
         assert daemon.client("gateway").ping()
-        assert time.monotonic() - started < 2
+        assert time.monotonic() - started < 5, "another client waited more than 5 s: the flood starved it"
         time.sleep(0.2)
     growth = daemon.rss_kib() - before
     slow.close()
