@@ -1,0 +1,162 @@
+import Broker
+import Logging
+import NIOCore
+import NIOPosix
+import Redis
+import SigV4
+import Synchronization
+import TestSupport
+import Testing
+import Tokens
+import Wire
+
+/// A broker over a fresh redis-server, with a clock the test moves.
+final class BrokerFixture: Sendable {
+    let server: RedisServer
+    let redis: RedisClient
+    let broker: Broker
+    /// Starts at the real time (Redis expires keys by its own clock), on a whole second.
+    let clock = ManualClock()
+    let loop = MultiThreadedEventLoopGroup.singleton.any()
+
+    init(clients: [ClientPolicy] = []) async throws {
+        server = try RedisServer.start()
+        var configuration = RedisConfiguration(endpoint: .tcp(host: "127.0.0.1", port: server.port))
+        configuration.connectTimeout = .seconds(10)
+        redis = RedisClient(configuration: configuration, eventLoopGroup: MultiThreadedEventLoopGroup.singleton, logger: Logger(label: "test"))
+        let store = RedisTokenStore(client: redis, keyspace: try TokenKeyspace(prefix: "broker-test:"), logger: Logger(label: "test"))
+        try await store.prepare()
+        let signer = try PresignSigner(
+            credentials: Credentials(accessKeyId: "AKIABROKERTEST000001", secretAccessKey: "broker-test-secret"),
+            endpoint: S3Endpoint(url: "http://127.0.0.1:9000", region: "us-east-1", addressing: .path))
+        let settings = BrokerSettings(
+            profiles: [Profile(name: "main", signer: signer, publicBaseURL: "https://files.example.com")],
+            clients: clients, limits: BrokerLimits())
+        let clock = self.clock
+        broker = Broker(settings: settings, store: store, logger: Logger(label: "test"), clock: { clock.now })
+    }
+
+    func run(_ words: String..., session: inout Session) async throws -> Reply {
+        let arguments = words.map { ByteBuffer(string: $0) }
+        switch broker.dispatch(arguments, session: &session, on: loop) {
+        case .now(let reply): return reply
+        case .later(let future): return try await future.get()
+        }
+    }
+
+    func stop() async {
+        await redis.shutdown()
+        server.stop()
+    }
+}
+
+/// A clock the test moves by hand.
+final class ManualClock: Sendable {
+    private let milliseconds = Mutex<Int64>(Broker.systemClock() / 1000 * 1000)
+    var now: Int64 { milliseconds.withLock { $0 } }
+    func advance(by delta: Int64) { milliseconds.withLock { $0 += delta } }
+}
+
+/// The broker's command handling on a real Redis, driven without sockets: parsing, limits,
+/// authentication and the rules the daemon adds on top of the token store.
+@Suite("Broker on a real redis-server")
+struct BrokerTests {
+    static func field(_ reply: Reply, _ name: String) -> Reply? {
+        guard case .map(let pairs) = reply else { return nil }
+        return pairs.first { $0.key == .bulk(name) }?.value
+    }
+
+    @Test("identical ISSUEs in the same second get distinct tokens, each a second shorter")
+    func identicalIssues() async throws {
+        let fixture = try await BrokerFixture()
+        var session = Session(client: .open(id: "dev"))
+        var ids: Set<String> = []
+        var expiries: [Reply] = []
+        for _ in 0..<3 {
+            let reply = try await fixture.run("ISSUE", "GET", "bucket", "same/key", "TTL", "600", session: &session)
+            ids.insert("\(try #require(Self.field(reply, "id")))")
+            expiries.append(try #require(Self.field(reply, "expires_at")))
+        }
+        #expect(ids.count == 3)
+        let start = Int(fixture.clock.now / 1000)
+        #expect(expiries == [.integer(start + 600), .integer(start + 599), .integer(start + 598)])
+        await fixture.stop()
+    }
+
+    @Test("issued URLs point at the profile's public base URL, signed for the S3 host")
+    func publicBaseURL() async throws {
+        let fixture = try await BrokerFixture()
+        var session = Session(client: .open(id: "dev"))
+        let reply = try await fixture.run("ISSUE", "PUT", "bucket", "a b", session: &session)
+        guard case .bulk(let url) = try #require(Self.field(reply, "url")) else { Issue.record("no url"); return }
+        let text = String(buffer: url)
+        #expect(text.hasPrefix("https://files.example.com/bucket/a%20b?X-Amz-Algorithm=AWS4-HMAC-SHA256"))
+        // The gateway forwards path and query unchanged to S3, so the URL verifies for the S3 host.
+        let consumed = try await fixture.run("CONSUME", text, session: &session)
+        #expect(consumed == .integer(0))
+        await fixture.stop()
+    }
+
+    @Test(
+        "bad arguments get an error naming the problem and change nothing",
+        arguments: [
+            (["ISSUE", "PATCH", "b", "k"], "method must be GET, PUT, HEAD or DELETE"),
+            (["ISSUE", "GET", "b", "k", "TTL", "0"], "TTL must be a whole number of seconds, at least 1"),
+            (["ISSUE", "GET", "b", "k", "TTL", "604801"], "TTL 604801 exceeds the client's maximum of 604800 seconds"),
+            (["ISSUE", "GET", "b", "k", "USES", "abc"], "USES must be a whole number, at least 1"),
+            (["ISSUE", "GET", "b", "k", "COLOUR", "red"], "unknown ISSUE option 'COLOUR'"),
+            (["ISSUE", "GET", "b", "k", "PARAM", "X-Amz-Date", "1"], "PARAM name must be non-empty and must not start with X-Amz-"),
+            (["CONSUME", "not-an-id"], "target must be a token id (22 base64url characters) or a URL"),
+            (["RESERVE", "AAAAAAAAAAAAAAAAAAAAAA", "LEASE", "-1"], "LEASE must be an integer from 1 to 604800000"),
+            (["FLUSHALL"], "unknown command 'FLUSHALL'"),
+        ])
+    func badArguments(words: [String], message: String) async throws {
+        let fixture = try await BrokerFixture()
+        var session = Session(client: .open(id: "dev"))
+        let arguments = words.map { ByteBuffer(string: $0) }
+        guard case .now(let reply) = fixture.broker.dispatch(arguments, session: &session, on: fixture.loop) else {
+            Issue.record("bad input reached Redis")
+            return
+        }
+        guard case .error(_, let text) = reply else { Issue.record("not an error: \(reply)"); return }
+        #expect(text == message)
+        #expect(try fixture.server.cli("DBSIZE") == "0")
+        await fixture.stop()
+    }
+
+    @Test("AUTH checks the secret's hash; roles limit commands; QUIT asks to close")
+    func authentication() async throws {
+        let secret = "a-long-random-client-secret-value"
+        let client = ClientPolicy(id: "gw", secretSHA256: sha256(Array(secret.utf8)), roles: [.gateway])
+        let fixture = try await BrokerFixture(clients: [client])
+        var session = Session()
+        #expect(try await fixture.run("CHECK", "AAAAAAAAAAAAAAAAAAAAAA", session: &session)
+            == .error(code: "NOAUTH", message: "Authentication required."))
+        #expect(try await fixture.run("AUTH", "gw", "wrong", session: &session)
+            == .error(code: "WRONGPASS", message: "invalid username-password pair or user is disabled."))
+        #expect(try await fixture.run("AUTH", "nobody", secret, session: &session)
+            == .error(code: "WRONGPASS", message: "invalid username-password pair or user is disabled."))
+        #expect(try await fixture.run("AUTH", "gw", secret, session: &session) == .simple("OK"))
+        #expect(try await fixture.run("CHECK", "AAAAAAAAAAAAAAAAAAAAAA", session: &session) == .null)
+        let issue = try await fixture.run("ISSUE", "GET", "b", "k", session: &session)
+        guard case .error(let code, _) = issue else { Issue.record("a gateway issued a URL"); return }
+        #expect(code == "NOPERM")
+        #expect(try await fixture.run("QUIT", session: &session) == .simple("OK"))
+        #expect(session.closeAfterReply)
+        await fixture.stop()
+    }
+
+    @Test("a URL past its expiry is EXPIRED before Redis is asked; at its last second it still works")
+    func expiryBoundary() async throws {
+        let fixture = try await BrokerFixture()
+        var session = Session(client: .open(id: "dev"))
+        let reply = try await fixture.run("ISSUE", "GET", "bucket", "k", "TTL", "60", "USES", "2", session: &session)
+        guard case .bulk(let url) = try #require(Self.field(reply, "url")) else { return }
+        fixture.clock.advance(by: 60_000)
+        #expect(try await fixture.run("CONSUME", String(buffer: url), session: &session) == .integer(1))
+        fixture.clock.advance(by: 1_000)
+        #expect(try await fixture.run("CONSUME", String(buffer: url), session: &session)
+            == .error(code: "EXPIRED", message: "the URL expired"))
+        await fixture.stop()
+    }
+}
