@@ -324,3 +324,27 @@ def test_unix_socket_open_listener(redis_server, tmp_path):
             d.client().execute_command("CHECK", record["id"])
     finally:
         d.stop()
+
+
+def test_redis_cli_interactive_session(daemon):
+    """An interactive redis-cli (it asks COMMAND DOCS at start) works against presignd."""
+    import pexpect
+
+    from support import find
+    cli = pexpect.spawn(find("redis-cli"), ["-p", str(daemon.port), "--user", "admin", "--pass",
+                                            CLIENTS["admin"]["secret"], "--no-auth-warning"],
+                        encoding="utf-8", timeout=10)
+    try:
+        cli.expect(r"127\.0\.0\.1:\d+> ")
+        cli.send("PING\r")  # Enter is CR in the line editor
+        cli.expect("PONG")
+        cli.send("CHECK AAAAAAAAAAAAAAAAAAAAAA\r")
+        cli.expect(r"\(nil\)")
+        cli.send("REVOKE TAG nothing-tagged\r")
+        cli.expect(r"\(integer\) 0")
+        cli.send("INFO\r")
+        cli.expect("presignd_version")
+        cli.send("QUIT\r")
+        cli.expect(pexpect.EOF)
+    finally:
+        cli.close(force=True)
