@@ -20,6 +20,7 @@ package final class RedisSubscriber: Sendable {
     /// The channels subscribed on every connect.
     package let channels: [String]
     private let connection: RedisConnection
+    private let connectTimeout: Duration
 
     /// Subscribes to `channels` and starts connecting at once. `configuration.onConnect`, if set,
     /// runs before the subscription; its command timeout bounds each `SUBSCRIBE`.
@@ -51,8 +52,15 @@ package final class RedisSubscriber: Sendable {
         }
         self.events = events
         self.channels = channels
+        self.connectTimeout = configuration.connectTimeout
         self.connection = RedisConnection(configuration: configuration, eventLoop: eventLoop, logger: logger)
         connection.start()
+    }
+
+    /// Returns once the first subscription is in place; throws `.unavailable` after the connect
+    /// timeout, or at once when the server refused the handshake or the `SUBSCRIBE`.
+    package func waitUntilSubscribed() async throws {
+        try await connection.waitUntilReady(deadline: .now() + TimeAmount(connectTimeout)).get()
     }
 
     /// Stops reconnecting, closes the connection and ends `events` once what is buffered is read.

@@ -7,11 +7,11 @@ import Testing
 
 @Suite("RedisStreamReader against a real redis-server")
 struct RedisStreamReaderTests {
-    /// A reader of the harness's server whose command timeout is far shorter than the reads' block time.
+    /// A reader of the harness's server with the default 1 s command timeout, shorter than some reads' block time.
     static func reader(_ harness: RedisTestHarness) -> RedisStreamReader {
         var configuration = RedisConfiguration(endpoint: .tcp(host: "127.0.0.1", port: harness.server.port))
         configuration.connectTimeout = .seconds(10)
-        configuration.commandTimeout = .milliseconds(200)
+        configuration.commandTimeout = .seconds(1)
         configuration.clientName = "stream-reader-test"
         return RedisStreamReader(
             configuration: configuration, eventLoop: MultiThreadedEventLoopGroup.singleton.next(),
@@ -42,7 +42,7 @@ struct RedisStreamReaderTests {
     func blockingReadTimesOutEmpty() async throws {
         let harness = try RedisTestHarness.start()
         let reader = Self.reader(harness)
-        let entries = try await reader.read(stream: "empty:events", after: "0", count: 10, block: .milliseconds(500))
+        let entries = try await reader.read(stream: "empty:events", after: "0", count: 10, block: .milliseconds(1500))
         #expect(entries.isEmpty)
         await reader.shutdown()
         await harness.stop()
