@@ -48,6 +48,17 @@ def presignd_binary() -> str:
     return str(candidate)
 
 
+def presignctl_binary() -> str:
+    """The presignctl executable built by scripts/test (PRESIGNCTL_BIN), or the debug build."""
+    explicit = os.environ.get("PRESIGNCTL_BIN")
+    if explicit:
+        return explicit
+    candidate = ROOT / ".build" / "debug" / "presignctl"
+    if not candidate.exists():
+        raise RuntimeError("presignctl is not built: run scripts/test (or swift build) first")
+    return str(candidate)
+
+
 def wait_for(predicate, timeout: float, what: str):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
