@@ -89,7 +89,9 @@ package enum AdminOutput {
         }
         guard let parsed else { return [eventID, payload].compactMap { $0 }.joined(separator: "  ") }
         let field = { (name: String) in parsed[name].map { "\($0)" } ?? "?" }
-        var words = [eventID ?? "live", field("event"), field("id"), "\(field("bucket"))/\(field("key"))", "by \(field("by"))"]
+        var words = [
+            eventID ?? "live", field("event"), field("id"), "\(field("bucket"))/\(field("key"))", "by \(field("by"))",
+        ]
         if let reason = parsed["reason"] as? String, !reason.isEmpty { words.append("reason: \(reason)") }
         if let at = parsed["at"] as? Int { words.insert(timestamp(seconds: at / 1000), at: 1) }
         return words.joined(separator: "  ")
@@ -103,7 +105,9 @@ package enum AdminOutput {
     /// A failure, for stderr or (with --json) stdout.
     package static func failure(_ failure: AdminFailure, json: Bool) -> String {
         if json {
-            return encode(["ok": false, "denied": failure.status == .denied, "code": failure.code, "message": failure.message])
+            return encode([
+                "ok": false, "denied": failure.status == .denied, "code": failure.code, "message": failure.message,
+            ])
         }
         return "\(failure.status == .denied ? "denied" : "error"): \(failure.message)"
     }
@@ -161,7 +165,9 @@ package enum AdminOutput {
     }
 
     private static func encode(_ object: Any) -> String {
-        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+        guard
+            let data = try? JSONSerialization.data(
+                withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
         else { return "{}" }
         return String(decoding: data, as: UTF8.self)
     }

@@ -27,7 +27,9 @@ package struct CheckCommand: AsyncParsableCommand {
         var inactive: AdminFailure?
         try await AdminConnection.run(connection) { connection throws(AdminFailure) in
             let reply = try await connection.send(["CHECK", target], name: "CHECK")
-            if reply == .null { throw AdminFailure(code: "UNKNOWN", message: "UNKNOWN token not issued here", status: .denied) }
+            if reply == .null {
+                throw AdminFailure(code: "UNKNOWN", message: "UNKNOWN token not issued here", status: .denied)
+            }
             let state = try AdminOutput.record(reply, of: "CHECK").first { $0.0 == "state" }?.1.string
             if state != "active" {
                 inactive = AdminFailure(code: state?.uppercased() ?? "UNKNOWN", message: "not active", status: .denied)

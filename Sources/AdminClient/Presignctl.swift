@@ -60,7 +60,8 @@ package struct Presignctl: AsyncParsableCommand {
                 return AdminExitStatus.ok.rawValue
             }
             if !message.isEmpty { AdminOutput.emitError(message) }
-            return code == ExitCode(AdminExitStatus.denied.rawValue) ? AdminExitStatus.denied.rawValue : AdminExitStatus.error.rawValue
+            return code == ExitCode(AdminExitStatus.denied.rawValue)
+                ? AdminExitStatus.denied.rawValue : AdminExitStatus.error.rawValue
         }
     }
 }

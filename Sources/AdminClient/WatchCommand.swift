@@ -12,7 +12,8 @@ package struct WatchCommand: AsyncParsableCommand {
         discussion: """
             With an event id (--from, or the one saved in --state-file) it first replays what \
             happened after that id (REPLAY), then follows live, printing each event with its id and \
-            saving the last id seen to --state-file, so the next run resumes there. If presignd's \
+            saving the last id seen to --state-file, so the next run resumes there (a new \
+            state file starts from now). If presignd's \
             event stream no longer reaches back that far it says RESYNC: events were missed and \
             anything cached from before must be treated as stale. Without an id, live events are \
             printed as they come (without ids), and a lost connection is reported as a possible gap. \
@@ -37,7 +38,10 @@ package struct WatchCommand: AsyncParsableCommand {
 
     package func run() async throws {
         let json = connection.json
-        var lastID = from ?? savedID()
+        // With a state file but nothing saved yet, start from now: Stream ids begin with the time in
+        // ms, so REPLAY of that id returns exactly what happens from here on, with ids to save.
+        let now = "\(Int64(Date().timeIntervalSince1970 * 1000))-0"
+        var lastID = from ?? savedID() ?? (stateFile == nil ? nil : now)
         let admin = try await AdminConnection.open(connection)
         let subscriber: RedisSubscriber
         do {
@@ -65,7 +69,10 @@ package struct WatchCommand: AsyncParsableCommand {
                         note("reconnected", "catching up after event \(id)", json: json)
                         lastID = try await replay(after: id, on: admin, json: json)
                     } else {
-                        note("gap", "events published while not listening were missed (use --from or --state-file to catch up)", json: json)
+                        note(
+                            "gap",
+                            "events published while not listening were missed (use --from or --state-file to catch up)",
+                            json: json)
                     }
                 }
             }
@@ -86,7 +93,7 @@ package struct WatchCommand: AsyncParsableCommand {
             let reply: RESPValue
             do {
                 reply = try await admin.send(["REPLAY", last, "COUNT", String(Self.replayPage)], name: "REPLAY")
-            } catch where error.code == "RESYNC" {
+            } catch  where error.code == "RESYNC" {
                 note(
                     "RESYNC",
                     "presignd's event stream no longer reaches back to \(last): events were missed; treat anything cached before now as stale",
@@ -118,7 +125,8 @@ package struct WatchCommand: AsyncParsableCommand {
         } catch {
             await subscriber.shutdown()
             if let refused = error as? RedisClientError, refused.message.contains("SUBSCRIBE answered") {
-                throw AdminFailure(code: "SUBSCRIBE", message: "presignd refused SUBSCRIBE invalidations", status: .error)
+                throw AdminFailure(
+                    code: "SUBSCRIBE", message: "presignd refused SUBSCRIBE invalidations", status: .error)
             }
             throw authentication.failure(connecting: connection.endpoint)
         }

@@ -44,7 +44,8 @@ package final class RedisStreamReader: Sendable {
     package func read(
         stream: String, after: String, count: Int, block: Duration
     ) async throws(RedisClientError) -> [RedisStreamEntry] {
-        let milliseconds = max(1, block.components.seconds * 1000 + block.components.attoseconds / 1_000_000_000_000_000)
+        let milliseconds = max(
+            1, block.components.seconds * 1000 + block.components.attoseconds / 1_000_000_000_000_000)
         let reply = try await send(
             ["XREAD", "BLOCK", String(milliseconds), "COUNT", String(count), "STREAMS", stream, after], blocking: block)
         switch reply {

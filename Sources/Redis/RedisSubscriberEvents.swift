@@ -16,6 +16,7 @@ package final class RedisSubscriberEvents: AsyncSequence, Sendable {
         var waiter: CheckedContinuation<RedisSubscriberEvent?, Never>?
         var finished = false
         var subscribedBefore = false
+        var dropped = 0
     }
 
     /// How many unread messages are kept before new ones are dropped.
@@ -29,6 +30,9 @@ package final class RedisSubscriberEvents: AsyncSequence, Sendable {
 
     /// Events waiting to be read (messages and markers).
     package var bufferedCount: Int { state.withLock { $0.events.count } }
+
+    /// Messages dropped so far because the consumer was behind (worth exporting as a metric).
+    package var droppedCount: Int { state.withLock { $0.dropped } }
 
     package func makeAsyncIterator() -> Iterator { Iterator(events: self) }
 
@@ -45,7 +49,8 @@ package final class RedisSubscriberEvents: AsyncSequence, Sendable {
     /// Returns false when the event was dropped.
     @discardableResult
     func deliver(_ event: RedisSubscriberEvent) -> Bool {
-        let (waiter, delivered) = state.withLock { state -> (CheckedContinuation<RedisSubscriberEvent?, Never>?, Bool) in
+        let (waiter, delivered) = state.withLock {
+            state -> (CheckedContinuation<RedisSubscriberEvent?, Never>?, Bool) in
             if state.finished { return (nil, false) }
             if let waiter = state.waiter {
                 // The consumer is waiting, so the buffer is empty: hand the event over directly.
@@ -58,6 +63,7 @@ package final class RedisSubscriberEvents: AsyncSequence, Sendable {
                     state.messages += 1
                 } else {
                     stored = .overflowed
+                    state.dropped += 1
                 }
             }
             if stored.isGap, state.events.last?.isGap == true { return (nil, stored == event) }

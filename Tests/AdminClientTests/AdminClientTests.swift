@@ -10,11 +10,13 @@ struct RequestTests {
         (["get", "reports", "q3.pdf"], ["ISSUE", "GET", "reports", "q3.pdf"]),
         (
             [
-                "PUT", "up", "users/7/a b.png", "--ttl", "600", "--uses", "3", "--content-type", "image/png", "--tag", "t1",
+                "PUT", "up", "users/7/a b.png", "--ttl", "600", "--uses", "3", "--content-type", "image/png", "--tag",
+                "t1",
                 "--tag", "t2", "--param", "x-id=a=b", "--profile", "eu",
             ],
             [
-                "ISSUE", "PUT", "up", "users/7/a b.png", "TTL", "600", "USES", "3", "CONTENT-TYPE", "image/png", "TAG", "t1",
+                "ISSUE", "PUT", "up", "users/7/a b.png", "TTL", "600", "USES", "3", "CONTENT-TYPE", "image/png", "TAG",
+                "t1",
                 "TAG", "t2", "PARAM", "x-id", "a=b", "PROFILE", "eu",
             ]
         ),
@@ -166,7 +168,8 @@ struct OutputTests {
     func statsJSON() throws {
         let info = RESPValue.bulkString(Array("# Server\r\nversion:1.0\r\n\r\n# Commands\r\ncmd_consume:OK=3\r\n".utf8))
         #expect(
-            try AdminOutput.stats(info, json: true) == #"{"commands":{"cmd_consume":"OK=3"},"server":{"version":"1.0"}}"#)
+            try AdminOutput.stats(info, json: true)
+                == #"{"commands":{"cmd_consume":"OK=3"},"server":{"version":"1.0"}}"#)
     }
 
     @Test("an event line shows id, time, kind, token, object, who and why; unparsable payloads pass through")
