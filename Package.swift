@@ -60,10 +60,12 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ] + nio,
             swiftSettings: strict),
-        .executableTarget(
-            name: "presignctl",
-            dependencies: ["Redis", .product(name: "ArgumentParser", package: "swift-argument-parser")] + nio,
+        // presignctl's commands, requests and output, in a library so tests can reach them.
+        .target(
+            name: "AdminClient",
+            dependencies: ["Redis", log, .product(name: "ArgumentParser", package: "swift-argument-parser")] + nio,
             swiftSettings: strict),
+        .executableTarget(name: "presignctl", dependencies: ["AdminClient"], swiftSettings: strict),
         .executableTarget(
             name: "PresignBench", dependencies: ["SigV4", "Redis", "Tokens", log] + nio,
             path: "Sources/PresignBench", swiftSettings: strict),
@@ -93,6 +95,10 @@ let package = Package(
         .testTarget(
             name: "ServerTests",
             dependencies: ["Server", "Broker", .product(name: "NIOHTTP1", package: "swift-nio")] + nio,
+            swiftSettings: strict),
+        .testTarget(
+            name: "AdminClientTests",
+            dependencies: ["AdminClient", "Redis", "TestSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: strict),
         .testTarget(name: "BrokerTests", dependencies: ["Broker", "Tokens", "Redis", "SigV4", "Wire", "TestSupport", log] + nio, swiftSettings: strict),
     ]

@@ -29,6 +29,9 @@ final class RedisChannelHandler: ChannelInboundHandler {
     private var deadlineTimer: Scheduled<Void>?
     /// Set once the connection is going away: nothing more is accepted.
     private var closing = false
+    /// Receives pub/sub `message` pushes once the connection subscribes (`RedisSubscriber`); nil on
+    /// ordinary connections, where every value is a reply.
+    var onPush: ((RedisPubSubMessage) -> Void)?
 
     init(commandTimeout: Duration, maxInFlight: Int, maxReplyBytes: Int) {
         self.commandTimeout = TimeAmount(commandTimeout)
@@ -39,8 +42,9 @@ final class RedisChannelHandler: ChannelInboundHandler {
     /// Requests sent or queued on this connection and not yet answered.
     var inFlight: Int { pending.count }
 
-    /// Queues one request; it goes out with the next flush, at the end of this loop tick.
-    func enqueue(_ arguments: [String], promise: EventLoopPromise<RESPValue>) {
+    /// Queues one request; it goes out with the next flush, at the end of this loop tick. `timeout`
+    /// replaces the command timeout for this request (a blocking `XREAD` needs its block time more).
+    func enqueue(_ arguments: [String], timeout: TimeAmount? = nil, promise: EventLoopPromise<RESPValue>) {
         guard let context, !closing else {
             promise.fail(RedisClientError(code: .unavailable, message: "connection is closing; command not sent"))
             return
@@ -52,7 +56,7 @@ final class RedisChannelHandler: ChannelInboundHandler {
             return
         }
         RESPRequestEncoder.encode(arguments, into: &output)
-        let deadline = context.eventLoop.now + commandTimeout
+        let deadline = context.eventLoop.now + (timeout ?? commandTimeout)
         pending.append(Pending(promise: promise, deadline: deadline))
         unflushed += 1
         if deadlineTimer == nil { armDeadline(at: deadline, on: context.eventLoop) }
@@ -89,6 +93,12 @@ final class RedisChannelHandler: ChannelInboundHandler {
         do throws(RESPReader.Failure) {
             try reader.feed(bytes)
             while let value = try reader.next() {
+                // A subscribed connection also receives values nobody asked for; in RESP2 they are
+                // told apart only by their shape (`["message", channel, payload]`).
+                if let onPush, let message = RedisPubSubMessage(value) {
+                    onPush(message)
+                    continue
+                }
                 guard pending.count > unflushed, let head = pending.popFirst() else {
                     throw RESPReader.Failure(message: "reply with no request waiting for it")
                 }

@@ -18,6 +18,9 @@ package struct RedisClientError: Error, Sendable, CustomStringConvertible {
         case protocolError
         /// The client was shut down: NOT sent.
         case shutdown
+        /// Redis answered, but not in the shape a typed call (e.g. `RedisStreamReader.read`) expects:
+        /// an error reply such as `WRONGTYPE`, or another kind of value. The connection stays up.
+        case unexpectedReply
     }
 
     /// A stable, matchable reason.
@@ -31,4 +34,12 @@ package struct RedisClientError: Error, Sendable, CustomStringConvertible {
     }
 
     package var description: String { "Redis \(code): \(message)" }
+
+    /// A typed call's reply that it cannot read. Only Redis's error text is kept, never data.
+    static func unexpected(_ reply: RESPValue, from call: String) -> RedisClientError {
+        if let message = reply.errorMessage {
+            return RedisClientError(code: .unexpectedReply, message: "\(call) answered \(message)")
+        }
+        return RedisClientError(code: .unexpectedReply, message: "\(call) answered with an unexpected reply")
+    }
 }

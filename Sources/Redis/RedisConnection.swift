@@ -23,6 +23,7 @@ final class RedisConnection: @unchecked Sendable {
     /// A request waiting for the first connect of a cycle.
     private struct Waiter {
         let arguments: [String]
+        let timeout: TimeAmount?
         let promise: EventLoopPromise<RESPValue>
         let deadline: NIODeadline
     }
@@ -70,12 +71,13 @@ final class RedisConnection: @unchecked Sendable {
         eventLoop.execute { self.connect(acceptsWaiters: true) }
     }
 
-    /// Sends one request on this connection, or fails it at once when it cannot be sent.
-    func send(_ arguments: [String], promise: EventLoopPromise<RESPValue>) {
+    /// Sends one request on this connection, or fails it at once when it cannot be sent. `timeout`
+    /// replaces the command timeout for this request once it is sent.
+    func send(_ arguments: [String], timeout: TimeAmount? = nil, promise: EventLoopPromise<RESPValue>) {
         if eventLoop.inEventLoop {
-            enqueue(arguments, promise: promise)
+            enqueue(arguments, timeout: timeout, promise: promise)
         } else {
-            eventLoop.execute { self.enqueue(arguments, promise: promise) }
+            eventLoop.execute { self.enqueue(arguments, timeout: timeout, promise: promise) }
         }
     }
 
@@ -131,11 +133,11 @@ final class RedisConnection: @unchecked Sendable {
 
     // MARK: Requests
 
-    private func enqueue(_ arguments: [String], promise: EventLoopPromise<RESPValue>) {
+    private func enqueue(_ arguments: [String], timeout: TimeAmount?, promise: EventLoopPromise<RESPValue>) {
         eventLoop.assertInEventLoop()
         switch state {
         case .ready(_, let handler):
-            handler.enqueue(arguments, promise: promise)
+            handler.enqueue(arguments, timeout: timeout, promise: promise)
         case .connecting(acceptsWaiters: true):
             guard waiters.count < configuration.maxInFlight else {
                 promise.fail(
@@ -145,7 +147,7 @@ final class RedisConnection: @unchecked Sendable {
                 return
             }
             let deadline = eventLoop.now + TimeAmount(configuration.commandTimeout)
-            waiters.append(Waiter(arguments: arguments, promise: promise, deadline: deadline))
+            waiters.append(Waiter(arguments: arguments, timeout: timeout, promise: promise, deadline: deadline))
             if waiterTimer == nil { armWaiterTimer(at: deadline) }
         case .connecting(acceptsWaiters: false), .waitingToReconnect:
             promise.fail(
@@ -305,7 +307,9 @@ final class RedisConnection: @unchecked Sendable {
             waiterTimer = nil
             let queued = waiters
             waiters.removeAll()
-            for waiter in queued { handler.enqueue(waiter.arguments, promise: waiter.promise) }
+            for waiter in queued {
+                handler.enqueue(waiter.arguments, timeout: waiter.timeout, promise: waiter.promise)
+            }
             let ready = readinessWaiters.values
             readinessWaiters.removeAll()
             for promise in ready { promise.succeed() }

@@ -20,4 +20,12 @@ package struct RedisConnectionSetup: Sendable {
         }
         return try await promise.futureResult.redisReply()
     }
+
+    /// Routes the pub/sub pushes of this connection to `onPush` (on its event loop) before it subscribes.
+    func receivePushes(_ onPush: @escaping @Sendable (RedisPubSubMessage) -> Void) async throws {
+        let channel = self.channel
+        try await channel.eventLoop.submit {
+            try channel.pipeline.syncOperations.handler(type: RedisChannelHandler.self).onPush = onPush
+        }.get()
+    }
 }

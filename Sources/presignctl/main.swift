@@ -1,1 +1,4 @@
-print("presignctl")
+import AdminClient
+import Foundation
+
+exit(await Presignctl.run(arguments: Array(CommandLine.arguments.dropFirst())))

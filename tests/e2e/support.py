@@ -37,15 +37,25 @@ def free_port_pair(offset: int) -> int:
     raise RuntimeError("no free port pair found")
 
 
-def presignd_binary() -> str:
-    """The presignd executable built by scripts/test (PRESIGND_BIN), or the debug build."""
-    explicit = os.environ.get("PRESIGND_BIN")
+def built_binary(name: str, variable: str) -> str:
+    """An executable built by scripts/test (named by `variable`), or the debug build."""
+    explicit = os.environ.get(variable)
     if explicit:
         return explicit
-    candidate = ROOT / ".build" / "debug" / "presignd"
+    candidate = ROOT / ".build" / "debug" / name
     if not candidate.exists():
-        raise RuntimeError("presignd is not built: run scripts/test (or swift build) first")
+        raise RuntimeError(f"{name} is not built: run scripts/test (or swift build) first")
     return str(candidate)
+
+
+def presignd_binary() -> str:
+    """The presignd executable (PRESIGND_BIN or the debug build)."""
+    return built_binary("presignd", "PRESIGND_BIN")
+
+
+def presignctl_binary() -> str:
+    """The presignctl executable (PRESIGNCTL_BIN or the debug build)."""
+    return built_binary("presignctl", "PRESIGNCTL_BIN")
 
 
 def wait_for(predicate, timeout: float, what: str):

@@ -1,0 +1,67 @@
+import ArgumentParser
+import Foundation
+
+/// `presignctl`: the admin CLI of presignd.
+package struct Presignctl: AsyncParsableCommand {
+    package static let configuration = CommandConfiguration(
+        commandName: "presignctl",
+        abstract: "Issue, check, consume and revoke presigned S3 URLs on a presignd daemon, and watch revocations.",
+        discussion: """
+            presignctl talks to presignd's line protocol (RESP, like redis-cli) at 127.0.0.1:7379 by \
+            default. Authenticate as a configured client with --client-id and the secret in \
+            PRESIGND_SECRET or --secret-file; an open listener (presignd dev) needs neither.
+
+            A <target> is a token id (22 characters, printed by `issue`) or the presigned URL itself.
+
+            ENVIRONMENT
+              PRESIGND_CLIENT_ID  client id, when --client-id is not given
+              PRESIGND_SECRET     the secret, when --secret/--secret-file are not
+
+            EXIT CODES
+              0  ok: the command succeeded (use allowed, URL issued, ...)
+              1  denied: a denial code (USED, RESERVED, REVOKED, EXPIRED,
+                 UNKNOWN, MISMATCH, BADSIG, NOAUTH, WRONGPASS, NOPERM),
+                 or `check` of a token that is not active
+              2  error: bad usage, presignd unreachable, UNAVAILABLE, ERR
+
+            EXAMPLES
+              presignctl issue GET reports q3.pdf --ttl 600
+              presignctl check 3q2-7wEjRkuWcnpVtaSfNg
+              PRESIGND_CLIENT_ID=ops PRESIGND_SECRET=... \\
+                presignctl revoke --tag customer-42
+            """,
+        subcommands: [
+            IssueCommand.self, ConsumeCommand.self, CheckCommand.self, RevokeCommand.self, WatchCommand.self,
+            StatsCommand.self,
+        ])
+
+    package init() {}
+
+    /// Parses `arguments`, runs the command and returns the exit status: unlike ArgumentParser's
+    /// default (64 for usage errors), every usage error is 2, as the help promises.
+    package static func run(arguments: [String]) async -> Int32 {
+        do {
+            var command = try parseAsRoot(arguments)
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+            return AdminExitStatus.ok.rawValue
+        } catch let failure as AdminFailure {
+            let line = AdminOutput.failure(failure, json: arguments.contains("--json"))
+            if arguments.contains("--json") { AdminOutput.emit(line) } else { AdminOutput.emitError(line) }
+            return failure.status.rawValue
+        } catch {
+            let code = exitCode(for: error)
+            let message = fullMessage(for: error)
+            if code == .success {
+                AdminOutput.emit(message)
+                return AdminExitStatus.ok.rawValue
+            }
+            if !message.isEmpty { AdminOutput.emitError(message) }
+            return code == ExitCode(AdminExitStatus.denied.rawValue)
+                ? AdminExitStatus.denied.rawValue : AdminExitStatus.error.rawValue
+        }
+    }
+}
