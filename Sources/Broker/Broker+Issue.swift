@@ -108,9 +108,9 @@ struct IssueRequest: Sendable {
             case "TAG":
                 let tag = try arguments.string("TAG")
                 guard !tag.isEmpty, tag.utf8.count <= Broker.maxTagBytes,
-                    tag.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value != 0x7f })
+                    tag.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value != 0x7f && $0 != "," })
                 else {
-                    throw BrokerError(.err, "TAG must be 1 to \(Broker.maxTagBytes) bytes without spaces or control characters")
+                    throw BrokerError(.err, "TAG must be 1 to \(Broker.maxTagBytes) bytes without spaces, commas or control characters")
                 }
                 guard tags.count < Broker.maxTags else { throw BrokerError(.err, "at most \(Broker.maxTags) TAGs per URL") }
                 if !tags.contains(tag) { tags.append(tag) }
