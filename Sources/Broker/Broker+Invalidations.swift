@@ -13,11 +13,12 @@ extension Broker {
     static let defaultReplayCount = 100
     static let maxReplayCount = 10_000
 
-    /// `message` pushes carrying events, as Redis sends published messages, each with its
-    /// payload's size (what a subscriber's bound counts).
+    /// `message` pushes carrying events (with their `event_id`), as Redis sends published
+    /// messages, each with its payload's size (what a subscriber's bound counts).
     package static func messages(_ events: [TokenEvent]) -> [(reply: Reply, bytes: Int)] {
         events.map { event in
-            (.push([.bulk("message"), .bulk(invalidationsChannel), .bulk(event.payload)]), event.payload.utf8.count)
+            let payload = event.payloadWithID
+            return (.push([.bulk("message"), .bulk(invalidationsChannel), .bulk(payload)]), payload.utf8.count)
         }
     }
 
@@ -100,7 +101,7 @@ extension Broker {
             }
             switch found {
             case .events(let list):
-                return .array(list.map { .array([.bulk($0.id.description), .bulk($0.payload)]) })
+                return .array(list.map { .array([.bulk($0.id.description), .bulk($0.payloadWithID)]) })
             case .resync(let reason):
                 throw BrokerError(.resync, "\(reason); treat every cached decision as unknown and resubscribe")
             }

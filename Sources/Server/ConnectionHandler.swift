@@ -209,8 +209,14 @@ final class ConnectionHandler: ChannelDuplexHandler {
 
     // MARK: subscribed mode
 
+    /// A subscriber's socket send buffer. Linux would otherwise grow it to `tcp_wmem`'s maximum
+    /// (4 MiB measured here) for a client that does not read, hiding that many bytes from the
+    /// subscriber bound.
+    private static let subscriberSendBuffer = 128 * 1024
+
     private func startSubscription(context: ChannelHandlerContext) {
         guard let hub = broker.invalidations else { return }
+        _ = context.channel.setOption(.socketOption(.so_sndbuf), value: Self.subscriberSendBuffer)
         let bound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
         let eventLoop = context.eventLoop
         subscription = hub.subscribe { events in
@@ -231,11 +237,16 @@ final class ConnectionHandler: ChannelDuplexHandler {
     private func deliver(_ messages: [(reply: Reply, bytes: Int)], context: ChannelHandlerContext) {
         guard subscription != nil, !closing else { return }
         for (message, bytes) in messages {
-            guard queuedEvents < configuration.subscriberMaxEvents,
-                queuedEventBytes + bytes <= configuration.subscriberMaxBytes
-            else {
-                disconnectSlowSubscriber(context: context)
-                return
+            if !withinSubscriberBound(adding: bytes) {
+                // A batch from the hub can be larger than the bound: hand what is queued to the
+                // socket first (write promises complete during the flush), so only what the
+                // client really leaves unread counts.
+                needsFlush = false
+                context.flush()
+                guard withinSubscriberBound(adding: bytes) else {
+                    disconnectSlowSubscriber(context: context)
+                    return
+                }
             }
             queuedEvents += 1
             queuedEventBytes += bytes
@@ -246,6 +257,10 @@ final class ConnectionHandler: ChannelDuplexHandler {
             }
         }
         flushIfNeeded(context: context)
+    }
+
+    private func withinSubscriberBound(adding bytes: Int) -> Bool {
+        queuedEvents < configuration.subscriberMaxEvents && queuedEventBytes + bytes <= configuration.subscriberMaxBytes
     }
 
     private func disconnectSlowSubscriber(context: ChannelHandlerContext) {

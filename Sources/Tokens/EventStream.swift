@@ -28,10 +28,12 @@ package final class EventStream: Sendable {
     /// The events after `id` (exclusive), oldest first, at most `count` of them; or `.resync`
     /// when events after `id` may be missing:
     ///
-    /// - Redis has deleted (trimmed) an entry newer than `id`: `max-deleted-entry-id > id` in
-    ///   `XINFO STREAM` (Redis 7). Trimming removes the oldest entries first, so this is exactly
-    ///   "the Stream no longer reaches back to `id`". `0-0` is no exception: it asks for
-    ///   everything, and something is gone.
+    /// - Entries were trimmed (`entries-added` exceeds `length` in `XINFO STREAM`, Redis 7) and
+    ///   `id` is older than the oldest entry kept (`recorded-first-entry-id`): trimming removes the
+    ///   oldest entries first, so the ones between `id` and the oldest kept may be gone. `0-0` is
+    ///   no exception: it asks for everything, and something is gone. (A caller whose id is
+    ///   exactly the last entry trimmed gets a RESYNC it did not strictly need: safe, and rare.)
+    /// - An entry newer than `id` was deleted by `XDEL` (`max-deleted-entry-id > id`).
     /// - `id` is newer than the last id the Stream ever generated: it did not come from this
     ///   Stream (or Redis lost data), so nothing can be said about what the caller missed.
     /// - The Stream does not exist and `id` is not `0-0`: same reason.
@@ -51,11 +53,13 @@ package final class EventStream: Sendable {
         }
         let fields = try Self.fields(info)
         guard let last = fields["last-generated-id"]?.string.flatMap(EventID.init),
-            let deleted = fields["max-deleted-entry-id"]?.string.flatMap(EventID.init)
-        else { throw TokenError(.unavailable, "XINFO STREAM lacks last-generated-id or max-deleted-entry-id (Redis 7 needed)") }
+            let deleted = fields["max-deleted-entry-id"]?.string.flatMap(EventID.init),
+            let first = fields["recorded-first-entry-id"]?.string.flatMap(EventID.init),
+            let added = fields["entries-added"]?.integer, let length = fields["length"]?.integer
+        else { throw TokenError(.unavailable, "XINFO STREAM lacks the Redis 7 fields REPLAY needs") }
         if id > last { return .resync("the event id \(id) is newer than the stream's last event \(last)") }
-        if id < deleted {
-            return .resync("the event stream no longer reaches back to \(id): events up to \(deleted) were trimmed")
+        if (added > length && id < first) || id < deleted {
+            return .resync("the event stream no longer reaches back to \(id); its oldest event is \(first)")
         }
         return .events(events)
     }

@@ -10,4 +10,15 @@ package struct TokenEvent: Sendable, Hashable {
         self.id = id
         self.payload = payload
     }
+
+    /// The payload with the event id as its first field, `{"event_id":"<id>",…}`: what presignd
+    /// hands to its subscribers, so that a subscriber knows which id to `REPLAY` from after a
+    /// disconnect. (The Function library writes the payload before `XADD` picks the id, so the
+    /// stored payload cannot hold it.)
+    package var payloadWithID: String {
+        guard payload.utf8.first == UInt8(ascii: "{") else { return payload }
+        let rest = payload.utf8.dropFirst()
+        let separator = rest.first == UInt8(ascii: "}") ? "" : ","
+        return "{\"event_id\":\"\(id)\"" + separator + String(decoding: rest, as: UTF8.self)
+    }
 }
