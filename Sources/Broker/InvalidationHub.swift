@@ -1,6 +1,7 @@
 import Logging
 import Synchronization
 import Tokens
+import Wire
 
 /// Follows the Stream of invalidation events for one presignd instance and fans every event out to
 /// this instance's `SUBSCRIBE invalidations` connections.
@@ -17,9 +18,10 @@ package final class InvalidationHub: Sendable {
         fileprivate let number: Int
     }
 
-    /// Receives events in Stream order, on the hub's task: a sink hands them over to its own
-    /// thread and returns at once.
-    package typealias Sink = @Sendable ([TokenEvent]) -> Void
+    /// Receives events in Stream order as `message` replies with their payload sizes, built once
+    /// per batch for every subscriber; called on the hub's task, so a sink hands them over to its
+    /// own thread and returns at once.
+    package typealias Sink = @Sendable (_ messages: [(reply: Reply, bytes: Int)]) -> Void
 
     private struct State {
         var sinks: [Int: Sink] = [:]
@@ -107,7 +109,8 @@ package final class InvalidationHub: Sendable {
                     state.lastDelivered = last.id
                     return Array(state.sinks.values)
                 }
-                for sink in sinks { sink(events) }
+                let messages = Broker.messages(events)
+                for sink in sinks { sink(messages) }
             } catch {
                 if Task.isCancelled { break }
                 // The first failure of an outage is a warning; the retries are debug, so a long

@@ -192,14 +192,19 @@ final class ConnectionHandler: ChannelDuplexHandler {
     private func write(_ reply: Reply, version: RESPVersion, eventBytes: Int? = nil, context: ChannelHandlerContext) {
         var buffer = context.channel.allocator.buffer(capacity: 64)
         ReplyEncoder(version: version).encode(reply, into: &buffer)
+        write(buffer, events: eventBytes == nil ? 0 : 1, eventBytes: eventBytes ?? 0, context: context)
+    }
+
+    /// Writes encoded replies holding `events` events of `eventBytes` payload bytes in all.
+    private func write(_ buffer: ByteBuffer, events: Int, eventBytes: Int, context: ChannelHandlerContext) {
         var promise: EventLoopPromise<Void>?
-        if let eventBytes {
-            // The write completes when the socket took the bytes: only then is the event off
+        if events > 0 {
+            // The write completes when the socket took the bytes: only then are the events off
             // presignd's hands.
             promise = context.eventLoop.makePromise()
             let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
             promise!.futureResult.whenComplete { _ in
-                handler.value.queuedEvents -= 1
+                handler.value.queuedEvents -= events
                 handler.value.queuedEventBytes -= eventBytes
             }
         }
@@ -219,8 +224,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
         _ = context.channel.setOption(.socketOption(.so_sndbuf), value: Self.subscriberSendBuffer)
         let bound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
         let eventLoop = context.eventLoop
-        subscription = hub.subscribe { events in
-            let messages = Broker.messages(events)
+        subscription = hub.subscribe { messages in
             eventLoop.execute { bound.value.handler.deliver(messages, context: bound.value.context) }
         }
     }
@@ -236,11 +240,25 @@ final class ConnectionHandler: ChannelDuplexHandler {
     /// that does not keep up.
     private func deliver(_ messages: [(reply: Reply, bytes: Int)], context: ChannelHandlerContext) {
         guard subscription != nil, !closing else { return }
+        // Events that can go out now are encoded into one buffer: one write per batch, not per
+        // event, keeps fan-out to many subscribers cheap.
+        let encoder = ReplyEncoder(version: session.protocolVersion)
+        var batch = context.channel.allocator.buffer(capacity: 0)
+        var batchEvents = 0
+        var batchBytes = 0
+        func writeBatch() {
+            guard batchEvents > 0 else { return }
+            write(batch, events: batchEvents, eventBytes: batchBytes, context: context)
+            batch = context.channel.allocator.buffer(capacity: 0)
+            batchEvents = 0
+            batchBytes = 0
+        }
         for (message, bytes) in messages {
             if !withinSubscriberBound(adding: bytes) {
                 // A batch from the hub can be larger than the bound: hand what is queued to the
                 // socket first (write promises complete during the flush), so only what the
                 // client really leaves unread counts.
+                writeBatch()
                 needsFlush = false
                 context.flush()
                 guard withinSubscriberBound(adding: bytes) else {
@@ -251,11 +269,14 @@ final class ConnectionHandler: ChannelDuplexHandler {
             queuedEvents += 1
             queuedEventBytes += bytes
             if pending.isEmpty {
-                write(message, version: session.protocolVersion, eventBytes: bytes, context: context)
+                encoder.encode(message, into: &batch)
+                batchEvents += 1
+                batchBytes += bytes
             } else {
                 pending.append(Slot(reply: message, version: session.protocolVersion, close: false, eventBytes: bytes))
             }
         }
+        writeBatch()
         flushIfNeeded(context: context)
     }
 
