@@ -16,16 +16,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "e2e"))
 from support import Presignd, RedisProc  # noqa: E402
+# The same clients and profile as the end-to-end tests of invalidations.
+from test_invalidations import CLIENTS, PROFILE  # noqa: E402
 
-PROFILE = {
-    "name": "main", "region": "us-east-1", "endpoint": "http://127.0.0.1:9000",
-    "public_base_url": "http://127.0.0.1:8080",
-    "access_key_id": "AKIAPRESIGNDBENCH001", "secret_access_key": "bench-secret-key/for+invalidations",
-}
-CLIENTS = {
-    "uploader": {"secret": "uploader-secret-0123456789abcdef", "roles": ["issue"]},
-    "admin": {"secret": "admin-secret-0123456789abcdef012", "roles": ["admin"]},
-}
 MARK = b'{"event_id":'
 
 
@@ -35,7 +28,7 @@ def issue(d, n, tag=None):
     for start in range(0, n, 500):
         pipe = client.pipeline(transaction=False)
         for _ in range(min(500, n - start)):
-            pipe.execute_command("ISSUE", "GET", "bench", f"o-{uuid.uuid4().hex}", *(["TAG", tag] if tag else []))
+            pipe.execute_command("ISSUE", "GET", "bucket-a", f"o-{uuid.uuid4().hex}", *(["TAG", tag] if tag else []))
         for fields in pipe.execute():
             record = fields if isinstance(fields, dict) else dict(zip(fields[0::2], fields[1::2]))
             ids.append(record[b"id"].decode())
