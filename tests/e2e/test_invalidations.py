@@ -102,6 +102,8 @@ def test_revoke_through_a_reaches_a_subscriber_on_b(pair):
     assert event["event_id"].count("-") == 1
     # The same event, by the same id, is in the Stream.
     assert b.client("admin").execute_command("REPLAY", "0-0", "COUNT", "10000")[-1][0].decode() == event["event_id"]
+    info = b.client("admin").info()  # redis-py parses the field:value lines
+    assert info["last_event_id"] == event["event_id"] and info["subscribers"] == 1
     p.close()
 
 
