@@ -14,6 +14,10 @@ extension Broker {
             "clients:\(settings.clients.count)",
             "enforcing_profiles:\(settings.profiles.values.filter { $0.publicBaseURL != nil }.count)",
             "",
+            "# Invalidations",
+            "subscribers:\(invalidations?.subscriberCount ?? 0)",
+            "last_event_id:\(invalidations?.lastDelivered?.description ?? "")",
+            "",
             "# Commands",
         ]
         lines += counters.snapshot.map { "\($0.0):\($0.1)" }

@@ -21,6 +21,9 @@ package final class Broker: Sendable {
         case now(Reply)
         /// The reply arrives when Redis answers.
         case later(EventLoopFuture<Reply>)
+        /// Several replies to one request, written in order (SUBSCRIBE and UNSUBSCRIBE answer once
+        /// per channel, as Redis does).
+        case replies([Reply])
     }
 
     let store: any TokenStore
@@ -31,13 +34,20 @@ package final class Broker: Sendable {
     let version: String
     let startedAt: Int64
     let counters = BrokerCounters()
+    /// This instance's fan-out of invalidation events; nil turns SUBSCRIBE off.
+    package let invalidations: InvalidationHub?
+    /// The event Stream for REPLAY; nil turns REPLAY off.
+    let events: EventStream?
 
     package init(
         settings: BrokerSettings, store: any TokenStore, logger: Logger, version: String = "0.1.0",
+        invalidations: InvalidationHub? = nil, events: EventStream? = nil,
         clock: @escaping @Sendable () -> Int64 = Broker.systemClock
     ) {
         self.settingsBox = Mutex(settings)
         self.store = store
+        self.invalidations = invalidations
+        self.events = events
         self.logger = logger
         self.clock = clock
         self.version = version
@@ -78,6 +88,11 @@ package final class Broker: Sendable {
         name: String, _ arguments: CommandArguments, session: inout Session, on eventLoop: any EventLoop
     ) throws(BrokerError) -> Outcome {
         var arguments = arguments
+        if session.subscribed && session.protocolVersion == .resp2,
+            let reply = try subscribedModeReply(name: name, &arguments)
+        {
+            return .now(reply)
+        }
         switch name {
         case "PING": return .now(try ping(&arguments))
         case "HELLO": return .now(try hello(&arguments, session: &session))
@@ -115,6 +130,14 @@ package final class Broker: Sendable {
         case "INFO":
             try require(.admin, of: client, for: name)
             return .now(info(settings: settings))
+        case "SUBSCRIBE":
+            try require(.admin, of: client, for: name)
+            return .replies(try subscribe(&arguments, session: &session))
+        case "UNSUBSCRIBE":
+            return .replies(try unsubscribe(&arguments, session: &session))
+        case "REPLAY":
+            try require(.admin, of: client, for: name)
+            return later(on: eventLoop, command: name, try replay(&arguments))
         default:
             throw BrokerError(.err, "unknown command '\(Self.printable(name, limit: 32))'")
         }

@@ -19,6 +19,8 @@ package struct BrokerError: Error, Sendable, Equatable, CustomStringConvertible 
         package static let noPerm = Code(rawValue: "NOPERM")
         package static let unavailable = Code(rawValue: "UNAVAILABLE")
         package static let err = Code(rawValue: "ERR")
+        /// REPLAY cannot tell what came after the given event: the caller must start over.
+        package static let resync = Code(rawValue: "RESYNC")
     }
 
     package var code: Code

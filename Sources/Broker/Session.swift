@@ -10,6 +10,9 @@ package struct Session: Sendable {
     package var protocolVersion: RESPVersion = .resp2
     /// Set by QUIT: the connection closes after this reply.
     package var closeAfterReply = false
+    /// Subscribed to `invalidations`. Under RESP2 the connection then only takes the commands
+    /// Redis allows in subscribed mode.
+    package var subscribed = false
 
     package init(client: ClientPolicy? = nil) {
         self.client = client

@@ -12,6 +12,12 @@ import Wire
 /// reading from the socket, so a connection holds at most one read's worth of undecoded bytes.
 /// That is why it drives the decoder itself rather than sitting behind a ByteToMessageHandler,
 /// which would decode every buffered request regardless.
+///
+/// Subscribed mode (`SUBSCRIBE invalidations`): the connection registers with the broker's
+/// `InvalidationHub` and writes each event as a `message` push, after any reply still owed. Events
+/// written but not yet taken by the socket are counted; a subscriber that lets more than
+/// `subscriberMaxEvents` or `subscriberMaxBytes` pile up is told why and disconnected, so it
+/// neither slows the other subscribers nor grows presignd's memory.
 final class ConnectionHandler: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = ByteBuffer
@@ -22,7 +28,12 @@ final class ConnectionHandler: ChannelDuplexHandler {
         var reply: Reply?
         var version: RESPVersion
         var close: Bool
+        /// Payload bytes when the slot is an event, counted against the subscriber's bound.
+        var eventBytes: Int? = nil
     }
+
+    /// How long a too-slow subscriber gets to read the error that explains its disconnection.
+    private static let slowSubscriberGrace = TimeAmount.seconds(5)
 
     private let broker: Broker
     private let configuration: LineServerConfiguration
@@ -40,6 +51,10 @@ final class ConnectionHandler: ChannelDuplexHandler {
     private var closing = false
     private var draining = false
     private var counted = false
+    private var subscription: InvalidationHub.Subscription?
+    /// Events handed to the channel (or waiting in `pending`) and not yet written to the socket.
+    private var queuedEvents = 0
+    private var queuedEventBytes = 0
 
     init(broker: Broker, session: Session, configuration: LineServerConfiguration, counter: ConnectionCounter, logger: Logger) {
         self.broker = broker
@@ -62,6 +77,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        endSubscription()
         if counted {
             counter.release()
             counted = false
@@ -108,13 +124,19 @@ final class ConnectionHandler: ChannelDuplexHandler {
         // HELLO answers in the protocol it switches to, as Redis does.
         let version = session.protocolVersion
         let close = session.closeAfterReply
+        // Registered before the confirmation is written: an event that arrives meanwhile queues
+        // behind it.
+        if session.subscribed && subscription == nil {
+            startSubscription(context: context)
+        } else if !session.subscribed && subscription != nil {
+            endSubscription()
+        }
         switch outcome {
         case .now(let reply):
-            if pending.isEmpty {
-                write(reply, version: version, context: context)
-                if close { closeAfterFlush(context: context) }
-            } else {
-                pending.append(Slot(reply: reply, version: version, close: close))
+            answer(reply, version: version, close: close, context: context)
+        case .replies(let replies):
+            for (index, reply) in replies.enumerated() {
+                answer(reply, version: version, close: close && index == replies.count - 1, context: context)
             }
         case .later(let future):
             let number = firstSlotNumber + pending.count
@@ -134,6 +156,16 @@ final class ConnectionHandler: ChannelDuplexHandler {
         if close { closing = true }
     }
 
+    /// Writes a reply that is known now, or queues it behind replies still owed.
+    private func answer(_ reply: Reply, version: RESPVersion, close: Bool, context: ChannelHandlerContext) {
+        if pending.isEmpty {
+            write(reply, version: version, context: context)
+            if close { closeAfterFlush(context: context) }
+        } else {
+            pending.append(Slot(reply: reply, version: version, close: close))
+        }
+    }
+
     func channelReadComplete(context: ChannelHandlerContext) {
         flushIfNeeded(context: context)
         context.fireChannelReadComplete()
@@ -146,7 +178,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
         while let head = pending.first, let ready = head.reply {
             pending.removeFirst()
             firstSlotNumber += 1
-            write(ready, version: head.version, context: context)
+            write(ready, version: head.version, eventBytes: head.eventBytes, context: context)
             if head.close {
                 closeAfterFlush(context: context)
                 return
@@ -157,11 +189,114 @@ final class ConnectionHandler: ChannelDuplexHandler {
         if draining && pending.isEmpty { closeAfterFlush(context: context) }
     }
 
-    private func write(_ reply: Reply, version: RESPVersion, context: ChannelHandlerContext) {
+    private func write(_ reply: Reply, version: RESPVersion, eventBytes: Int? = nil, context: ChannelHandlerContext) {
         var buffer = context.channel.allocator.buffer(capacity: 64)
         ReplyEncoder(version: version).encode(reply, into: &buffer)
-        context.write(wrapOutboundOut(buffer), promise: nil)
+        write(buffer, events: eventBytes == nil ? 0 : 1, eventBytes: eventBytes ?? 0, context: context)
+    }
+
+    /// Writes encoded replies holding `events` events of `eventBytes` payload bytes in all.
+    private func write(_ buffer: ByteBuffer, events: Int, eventBytes: Int, context: ChannelHandlerContext) {
+        var promise: EventLoopPromise<Void>?
+        if events > 0 {
+            // The write completes when the socket took the bytes: only then are the events off
+            // presignd's hands.
+            promise = context.eventLoop.makePromise()
+            let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+            promise!.futureResult.whenComplete { _ in
+                handler.value.queuedEvents -= events
+                handler.value.queuedEventBytes -= eventBytes
+            }
+        }
+        context.write(wrapOutboundOut(buffer), promise: promise)
         needsFlush = true
+    }
+
+    // MARK: subscribed mode
+
+    /// A subscriber's socket send buffer. Linux would otherwise grow it to `tcp_wmem`'s maximum
+    /// (4 MiB measured here) for a client that does not read, hiding that many bytes from the
+    /// subscriber bound.
+    private static let subscriberSendBuffer = 128 * 1024
+
+    private func startSubscription(context: ChannelHandlerContext) {
+        guard let hub = broker.invalidations else { return }
+        _ = context.channel.setOption(.socketOption(.so_sndbuf), value: Self.subscriberSendBuffer)
+        let bound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
+        let eventLoop = context.eventLoop
+        subscription = hub.subscribe { messages in
+            eventLoop.execute { bound.value.handler.deliver(messages, context: bound.value.context) }
+        }
+    }
+
+    private func endSubscription() {
+        if let subscription {
+            broker.invalidations?.unsubscribe(subscription)
+            self.subscription = nil
+        }
+    }
+
+    /// Writes events as `message` pushes, after any reply still owed; disconnects a subscriber
+    /// that does not keep up.
+    private func deliver(_ messages: [(reply: Reply, bytes: Int)], context: ChannelHandlerContext) {
+        guard subscription != nil, !closing else { return }
+        // Events that can go out now are encoded into one buffer: one write per batch, not per
+        // event, keeps fan-out to many subscribers cheap.
+        let encoder = ReplyEncoder(version: session.protocolVersion)
+        var batch = context.channel.allocator.buffer(capacity: 0)
+        var batchEvents = 0
+        var batchBytes = 0
+        func writeBatch() {
+            guard batchEvents > 0 else { return }
+            write(batch, events: batchEvents, eventBytes: batchBytes, context: context)
+            batch = context.channel.allocator.buffer(capacity: 0)
+            batchEvents = 0
+            batchBytes = 0
+        }
+        for (message, bytes) in messages {
+            if !withinSubscriberBound(adding: bytes) {
+                // A batch from the hub can be larger than the bound: hand what is queued to the
+                // socket first (write promises complete during the flush), so only what the
+                // client really leaves unread counts.
+                writeBatch()
+                needsFlush = false
+                context.flush()
+                guard withinSubscriberBound(adding: bytes) else {
+                    disconnectSlowSubscriber(context: context)
+                    return
+                }
+            }
+            queuedEvents += 1
+            queuedEventBytes += bytes
+            if pending.isEmpty {
+                encoder.encode(message, into: &batch)
+                batchEvents += 1
+                batchBytes += bytes
+            } else {
+                pending.append(Slot(reply: message, version: session.protocolVersion, close: false, eventBytes: bytes))
+            }
+        }
+        writeBatch()
+        flushIfNeeded(context: context)
+    }
+
+    private func withinSubscriberBound(adding bytes: Int) -> Bool {
+        queuedEvents < configuration.subscriberMaxEvents && queuedEventBytes + bytes <= configuration.subscriberMaxBytes
+    }
+
+    private func disconnectSlowSubscriber(context: ChannelHandlerContext) {
+        let reason =
+            "subscriber too slow: more than \(configuration.subscriberMaxEvents) events or \(configuration.subscriberMaxBytes) bytes waiting to be read"
+        logger.warning(
+            "subscriber disconnected", metadata: ["reason": "\(reason)", "events.queued": "\(queuedEvents)"])
+        endSubscription()
+        // The reason goes after what is queued; a client that never reads will not see it, so
+        // the connection closes after the grace period whether or not it was flushed.
+        write(.error(code: "ERR", message: reason), version: session.protocolVersion, context: context)
+        let channel = context.channel
+        let timer = context.eventLoop.scheduleTask(in: Self.slowSubscriberGrace) { channel.close(promise: nil) }
+        channel.closeFuture.whenComplete { _ in timer.cancel() }
+        closeAfterFlush(context: context)
     }
 
     private func flushIfNeeded(context: ChannelHandlerContext) {
@@ -225,7 +360,8 @@ final class ConnectionHandler: ChannelDuplexHandler {
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let idle = event as? IdleStateHandler.IdleStateEvent, idle == .read {
-            if pending.isEmpty {
+            // A subscriber listens; it has nothing to send.
+            if pending.isEmpty && subscription == nil {
                 logger.debug("closing idle connection")
                 context.close(promise: nil)
             }

@@ -18,6 +18,10 @@ package struct LineServerConfiguration: Sendable {
     package var maxConnections = 10_000
     /// A connection with no request for this long is closed.
     package var idleTimeout: Duration = .seconds(300)
+    /// Events a subscriber may leave unread before it is disconnected.
+    package var subscriberMaxEvents = 10_000
+    /// Event payload bytes a subscriber may leave unread before it is disconnected.
+    package var subscriberMaxBytes = 8 << 20
 
     package init() {}
 }

@@ -24,9 +24,9 @@ struct Daemon {
     func run() async throws {
         let group = MultiThreadedEventLoopGroup.singleton
         let redis = RedisClient(configuration: settings.redis, eventLoopGroup: group, logger: logger)
+        let keyspace = try TokenKeyspace(prefix: settings.keyPrefix)
         let store = RedisTokenStore(
-            client: redis, keyspace: try TokenKeyspace(prefix: settings.keyPrefix),
-            eventStreamMaxLength: settings.eventsMaxLen, logger: logger)
+            client: redis, keyspace: keyspace, eventStreamMaxLength: settings.eventsMaxLen, logger: logger)
         do {
             try await store.prepare()
             logger.info("redis ready", metadata: ["redis.endpoint": "\(settings.redis.endpoint)"])
@@ -41,14 +41,24 @@ struct Daemon {
                 metadata: ["profile": "\(profile)"])
         }
 
-        let broker = Broker(settings: settings.broker, store: store, logger: logger)
+        let hub = makeInvalidationHub(keyspace: keyspace, group: group)
+        hub.start()
+        let broker = Broker(
+            settings: settings.broker, store: store, logger: logger, invalidations: hub,
+            events: EventStream(client: redis, keyspace: keyspace))
         let server = LineServer(broker: broker, configuration: settings.server, group: group, logger: logger)
-        try await server.start()
+        do {
+            try await server.start()
+        } catch {
+            await hub.stop()
+            throw error
+        }
         let http: HTTPServer?
         do {
             http = try await startHTTP(broker: broker, store: store, lineServer: server, group: group)
         } catch {
             await server.shutdown()
+            await hub.stop()
             throw error
         }
         onReady(server.tcpPort)
@@ -66,8 +76,25 @@ struct Daemon {
         async let lineStopped: Void = server.shutdown()
         async let httpStopped: Void? = http?.shutdown()
         _ = await (lineStopped, httpStopped)
+        await hub.stop()
         await redis.shutdown()
         logger.info("presignd stopped")
+    }
+
+    /// The hub following the event Stream, on a Redis client of its own: `XREAD BLOCK` holds its
+    /// connection for up to the block time, which would stall every request multiplexed behind it.
+    private func makeInvalidationHub(keyspace: TokenKeyspace, group: any EventLoopGroup) -> InvalidationHub {
+        let blockMilliseconds = 2000
+        var configuration = settings.redis
+        configuration.connectionCount = 1
+        configuration.clientName = "presignd-events"
+        configuration.onConnect = nil
+        configuration.maxInFlight = 4
+        // Longer than the block, or every quiet period would look like a dead connection.
+        configuration.commandTimeout = .milliseconds(blockMilliseconds) + max(settings.redis.commandTimeout, .seconds(1))
+        let client = RedisClient(configuration: configuration, eventLoopGroup: group, logger: logger)
+        return InvalidationHub(
+            stream: EventStream(client: client, keyspace: keyspace), blockMilliseconds: blockMilliseconds, logger: logger)
     }
 
     /// The HTTP authorize endpoint, when `listen.http` is set.

@@ -41,6 +41,7 @@ final class BrokerFixture: Sendable {
         switch broker.dispatch(arguments, session: &session, on: loop) {
         case .now(let reply): return reply
         case .later(let future): return try await future.get()
+        case .replies(let replies): return replies.count == 1 ? replies[0] : .array(replies)
         }
     }
 

@@ -214,7 +214,8 @@ class Presignd:
     """presignd serve with a generated configuration, against a given Redis."""
 
     def __init__(self, redis: RedisProc, clients: dict, profile: dict, limits: dict | None = None,
-                 listen: dict | None = None, extra_yaml: str = "", http: bool = False):
+                 listen: dict | None = None, extra_yaml: str = "", http: bool = False,
+                 redis_config: dict | None = None):
         import yaml  # PyYAML comes with the test requirements
         self.dir = Path(tempfile.mkdtemp(prefix="presignd."))
         self.port = free_port()
@@ -226,7 +227,8 @@ class Presignd:
         self.config = {
             "listen": {"tcp": f"127.0.0.1:{self.port}",
                        "http": f"127.0.0.1:{self.http_port}" if http else "", **(listen or {})},
-            "redis": {"address": f"127.0.0.1:{redis.port}", "prefix": f"presign-{self.port}:"},
+            # redis_config adds or overrides keys, e.g. one prefix shared by several daemons.
+            "redis": {"address": f"127.0.0.1:{redis.port}", "prefix": f"presign-{self.port}:", **(redis_config or {})},
             "profiles": [profile],
             "clients": [
                 {"id": cid, "secret_sha256": sha256_hex(spec["secret"]),

@@ -189,6 +189,8 @@ struct ConfigFile: Decodable, Sendable {
         var maxTTL = 604_800
         var maxUses = 1_000_000
         var defaultLeaseMs = 60_000
+        var subscriberMaxEvents = 10_000
+        var subscriberMaxBytes = 8 << 20
 
         enum CodingKeys: String, CodingKey, CaseIterable {
             case maxInlineBytes = "max_inline_bytes", maxBulkBytes = "max_bulk_bytes"
@@ -196,6 +198,7 @@ struct ConfigFile: Decodable, Sendable {
             case maxConnections = "max_connections", idleTimeoutS = "idle_timeout_s"
             case defaultTTL = "default_ttl", maxTTL = "max_ttl", maxUses = "max_uses"
             case defaultLeaseMs = "default_lease_ms"
+            case subscriberMaxEvents = "subscriber_max_events", subscriberMaxBytes = "subscriber_max_bytes"
         }
 
         init() {}
@@ -215,6 +218,8 @@ struct ConfigFile: Decodable, Sendable {
             maxTTL = try int(.maxTTL, maxTTL)
             maxUses = try int(.maxUses, maxUses)
             defaultLeaseMs = try int(.defaultLeaseMs, defaultLeaseMs)
+            subscriberMaxEvents = try int(.subscriberMaxEvents, subscriberMaxEvents)
+            subscriberMaxBytes = try int(.subscriberMaxBytes, subscriberMaxBytes)
         }
     }
 }

@@ -60,6 +60,8 @@ struct DaemonSettings: Sendable {
         try positive(limits.maxConnections, "limits.max_connections")
         try positive(limits.idleTimeoutS, "limits.idle_timeout_s")
         try positive(limits.defaultLeaseMs, "limits.default_lease_ms")
+        try positive(limits.subscriberMaxEvents, "limits.subscriber_max_events")
+        try positive(limits.subscriberMaxBytes, "limits.subscriber_max_bytes")
         guard (1...604_800).contains(limits.maxTTL) else {
             throw ConfigurationError(key: "limits.max_ttl", problem: "must be from 1 to 604800 seconds")
         }
@@ -90,6 +92,8 @@ struct DaemonSettings: Sendable {
         server.maxPipelined = limits.maxPipelined
         server.maxConnections = limits.maxConnections
         server.idleTimeout = .seconds(limits.idleTimeoutS)
+        server.subscriberMaxEvents = limits.subscriberMaxEvents
+        server.subscriberMaxBytes = limits.subscriberMaxBytes
         var http: HTTPServerConfiguration?
         if !file.listen.http.isEmpty {
             let (host, port) = try hostPort(file.listen.http, key: "listen.http")

@@ -1,0 +1,96 @@
+import Redis
+import Testing
+import Tokens
+
+@Suite("EventStream: event ids, following, REPLAY and RESYNC on real Redis")
+struct EventStreamTests {
+    @Test(
+        "event ids parse as XRANGE takes them and nothing else",
+        arguments: [
+            ("0-0", EventID.zero), ("0", EventID.zero), ("1764403200123-7", EventID(milliseconds: 1_764_403_200_123, sequence: 7)),
+            ("18446744073709551615-18446744073709551615", EventID(milliseconds: .max, sequence: .max)),
+        ])
+    func parses(text: String, expected: EventID) {
+        #expect(EventID(text) == expected)
+        #expect(EventID(expected.description) == expected)
+    }
+
+    @Test(
+        "malformed event ids are refused",
+        arguments: ["", "-", "1-", "-1", "1-2-3", "+1", "1 ", "a-1", "18446744073709551616-0", "٣-0"])
+    func refuses(text: String) {
+        #expect(EventID(text) == nil)
+    }
+
+    @Test("ids order by time, then sequence")
+    func orders() {
+        #expect(EventID(milliseconds: 1, sequence: 9) < EventID(milliseconds: 2, sequence: 0))
+        #expect(EventID(milliseconds: 2, sequence: 0) < EventID(milliseconds: 2, sequence: 1))
+    }
+
+    @Test("delivered payloads carry their event id first")
+    func payloadWithID() {
+        let id = EventID(milliseconds: 5, sequence: 1)
+        #expect(TokenEvent(id: id, payload: #"{"event":"revoked"}"#).payloadWithID == #"{"event_id":"5-1","event":"revoked"}"#)
+        #expect(TokenEvent(id: id, payload: "{}").payloadWithID == #"{"event_id":"5-1"}"#)
+    }
+
+    @Test("replay returns the events after an id in order; read follows from the last id")
+    func replayAndRead() async throws {
+        try await TokenFixture.with { fixture in
+            let stream = EventStream(client: fixture.client, keyspace: fixture.store.keyspace)
+            #expect(try await stream.lastID() == .zero)
+            #expect(try await stream.replay(after: .zero, count: 100) == .events([]))
+            guard case .resync = try await stream.replay(after: EventID(milliseconds: 1, sequence: 0), count: 100) else {
+                Issue.record("an id with no stream behind it must RESYNC")
+                return
+            }
+            var tokens: [String] = []
+            for _ in 0..<4 {
+                let token = try await fixture.created()
+                #expect(try await fixture.store.revoke(id: token.id, by: "admin", reason: "test"))
+                tokens.append(token.id)
+            }
+            guard case .events(let all) = try await stream.replay(after: .zero, count: 100) else {
+                Issue.record("expected events")
+                return
+            }
+            #expect(all.map { $0.payload.contains(#""id":"\#(tokens[0])""#) } == [true, false, false, false])
+            #expect(all.map(\.id) == all.map(\.id).sorted())
+            #expect(try await stream.replay(after: all[1].id, count: 100) == .events(Array(all[2...])))
+            #expect(try await stream.replay(after: all[1].id, count: 1) == .events([all[2]]))
+            #expect(try await stream.lastID() == all[3].id)
+            // Something already there comes at once, without blocking.
+            #expect(try await stream.read(after: all[2].id, count: 10, blockMilliseconds: 100) == [all[3]])
+            #expect(try await stream.read(after: all[3].id, count: 10, blockMilliseconds: 10) == [])
+            guard case .resync = try await stream.replay(after: EventID(milliseconds: .max, sequence: 0), count: 1) else {
+                Issue.record("an id newer than the stream must RESYNC")
+                return
+            }
+        }
+    }
+
+    @Test("replay answers RESYNC once the stream is trimmed past the id, and not for ids it still reaches")
+    func resyncAfterTrim() async throws {
+        try await TokenFixture.with { fixture in
+            let stream = EventStream(client: fixture.client, keyspace: fixture.store.keyspace)
+            let key = fixture.store.keyspace.events
+            var ids: [String] = []
+            for index in 0..<10 {
+                ids.append(try await fixture.client.send(["XADD", key, "*", "event", "{\"n\":\(index)}"]).string ?? "")
+            }
+            _ = try await fixture.client.send(["XTRIM", key, "MAXLEN", "=", "5"])
+            for stale in [EventID.zero, EventID(ids[0])!, EventID(ids[3])!] {
+                guard case .resync = try await stream.replay(after: stale, count: 100) else {
+                    Issue.record("\(stale) is past the trim and must RESYNC")
+                    return
+                }
+            }
+            guard case .events(let kept) = try await stream.replay(after: EventID(ids[5])!, count: 100) else {
+                Issue.record("the stream still reaches back to \(ids[5])")
+                return
+            }
+            #expect(kept.map(\.id.description) == Array(ids[6...]))
+        }
+    }
+}
