@@ -13,7 +13,7 @@ package struct WatchCommand: AsyncParsableCommand {
             With an event id (--from, or the one saved in --state-file) it first replays what \
             happened after that id (REPLAY), then follows live, printing each event with its id and \
             saving the last id seen to --state-file, so the next run resumes there (a new \
-            state file starts from now). If presignd's \
+            state file starts with the first event seen). If presignd's \
             event stream no longer reaches back that far it says RESYNC: events were missed and \
             anything cached from before must be treated as stale. Without an id, live events are \
             printed as they come (without ids), and a lost connection is reported as a possible gap. \
@@ -38,15 +38,14 @@ package struct WatchCommand: AsyncParsableCommand {
 
     package func run() async throws {
         let json = connection.json
-        // With a state file but nothing saved yet, start from now: Stream ids begin with the time in
-        // ms, so REPLAY of that id returns exactly what happens from here on, with ids to save.
-        let now = "\(Int64(Date().timeIntervalSince1970 * 1000))-0"
-        var lastID = from ?? savedID() ?? (stateFile == nil ? nil : now)
+        var lastID = from ?? savedID()
         let admin = try await AdminConnection.open(connection)
         let subscriber: RedisSubscriber
         do {
-            if let id = lastID { lastID = try await replay(after: id, on: admin, json: json) }
+            // Subscribe first, then catch up: an event revoked in between then arrives twice (once
+            // replayed, once live) rather than not at all, and the live copy is skipped by its id.
             subscriber = try await subscribe()
+            if let id = lastID { lastID = try await replay(after: id, on: admin, json: json) }
         } catch {
             await admin.close()
             throw error
@@ -57,12 +56,13 @@ package struct WatchCommand: AsyncParsableCommand {
                 case .subscribed:
                     note("watching", "following live events", json: json)
                 case .message(let message):
-                    // A live event does not carry its stream id; with a resume point, fetch it (and
-                    // anything before it) by REPLAY so ids stay exact and the state file current.
-                    if let id = lastID {
-                        lastID = try await replay(after: id, on: admin, json: json)
-                    } else {
-                        AdminOutput.emit(AdminOutput.event(message.text, eventID: nil, json: json))
+                    // presignd puts each event's stream id first in the event (`event_id`).
+                    let eventID = Self.eventID(in: message.text)
+                    if let eventID, let last = lastID, !Self.isAfter(eventID, last) { continue }
+                    AdminOutput.emit(AdminOutput.event(message.text, eventID: eventID, json: json))
+                    if let eventID, stateFile != nil || lastID != nil {
+                        lastID = eventID
+                        save(eventID)
                     }
                 case .reconnected, .overflowed:
                     if let id = lastID {
@@ -83,6 +83,24 @@ package struct WatchCommand: AsyncParsableCommand {
         }
         await subscriber.shutdown()
         await admin.close()
+    }
+
+    /// The `event_id` presignd puts in each event it delivers.
+    static func eventID(in payload: String) -> String? {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(payload.utf8)) as? [String: Any] else {
+            return nil
+        }
+        return object["event_id"] as? String
+    }
+
+    /// Whether stream id `a` (`ms-seq`) comes after `b`.
+    static func isAfter(_ a: String, _ b: String) -> Bool {
+        func parts(_ id: String) -> (UInt64, UInt64) {
+            let pieces = id.split(separator: "-", maxSplits: 1)
+            return (UInt64(pieces.first ?? "") ?? 0, pieces.count > 1 ? UInt64(pieces[1]) ?? 0 : 0)
+        }
+        let (x, y) = (parts(a), parts(b))
+        return x.0 != y.0 ? x.0 > y.0 : x.1 > y.1
     }
 
     /// Prints the events after `id`, oldest first, and returns the last id printed (or `id` when none);

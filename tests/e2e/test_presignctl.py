@@ -216,7 +216,6 @@ def test_watch_follows_live_events_and_reports_a_gap(redis_server):
         stop_process(proc)
 
 
-@pytest.mark.xfail(reason="presignd does not serve SUBSCRIBE/REPLAY yet", strict=True)
 def test_watch_replays_then_follows_and_keeps_the_state_file(daemon, tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("PRESIGND_")}
     env.update(PRESIGND_CLIENT_ID="admin", PRESIGND_SECRET=CLIENTS["admin"]["secret"])
