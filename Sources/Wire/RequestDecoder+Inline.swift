@@ -64,10 +64,17 @@ extension RequestDecoder {
     ///   any other byte stands for that byte (`\"`, `\\`);
     /// - `'…'` is literal except `\'`;
     /// - a quote may start mid-word (`a"b c"` is one word `ab c`), but a closing quote must be followed
-    ///   by whitespace or the end of the line, and an unclosed quote is an error;
-    /// - a NUL byte ends the line, since `sdssplitargs` reads a C string.
+    ///   by whitespace or the end of the line, and an unclosed quote is an error.
+    ///
+    /// A NUL byte anywhere in the line is an error. Redis looks for the line's end with `strchr`, which
+    /// stops at a NUL, so such a line never ends there: the connection hangs until the 64 KiB inline
+    /// limit. A clear error is better than imitating that.
     static func splitInline(_ line: UnsafeRawBufferPointer, maxArguments: Int) -> Result<[InlineWord], WireError> {
-        // Past the end reads as NUL, the C string terminator `sdssplitargs` relies on.
+        if line.contains(0) {
+            return .failure(WireError(.nulInInline, "Protocol error: NUL byte in inline request"))
+        }
+        // Past the end reads as NUL, the C string terminator `sdssplitargs` relies on; with no NUL
+        // inside the line, a 0 read here always means the end.
         func at(_ index: Int) -> UInt8 { index < line.count ? line[index] : 0 }
         let unbalanced = WireError(.unbalancedQuotes, "Protocol error: unbalanced quotes in request")
 
