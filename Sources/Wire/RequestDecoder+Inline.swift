@@ -29,7 +29,8 @@ extension RequestDecoder {
             var end = newline
             if end > 0 && bytes[end - 1] == UInt8(ascii: "\r") { end -= 1 }
             guard end <= limit else { return .failure(self.inlineTooLong()) }
-            return Self.splitInline(UnsafeRawBufferPointer(rebasing: bytes[0..<end]), maxArguments: self.limits.maxArguments)
+            return Self.splitInline(
+                UnsafeRawBufferPointer(rebasing: bytes[0..<end]), maxArguments: self.limits.maxArguments)
         }
         let words = try split.get()
         let base = buffer.readerIndex
