@@ -90,35 +90,26 @@ extension RequestDecoder {
             // Stays nil while the word is a plain run of the line; holds the unquoted bytes once a
             // quote is seen.
             var unquoted: [UInt8]? = nil
-            var inDouble = false
-            var inSingle = false
+            // The open quote, `"` or `'`, while inside one.
+            var quote: UInt8? = nil
             var done = false
             var plainEnd = start
             while !done {
                 let byte = at(index)
-                if inDouble {
-                    if byte == UInt8(ascii: "\\") && at(index + 1) == UInt8(ascii: "x")
+                if let quote {
+                    let double = quote == UInt8(ascii: "\"")
+                    if double && byte == UInt8(ascii: "\\") && at(index + 1) == UInt8(ascii: "x")
                         && isHexDigit(at(index + 2)) && isHexDigit(at(index + 3))
                     {
                         unquoted!.append(hexValue(at(index + 2)) << 4 | hexValue(at(index + 3)))
                         index += 3
-                    } else if byte == UInt8(ascii: "\\") && at(index + 1) != 0 {
+                    } else if double && byte == UInt8(ascii: "\\") && at(index + 1) != 0 {
                         index += 1
                         unquoted!.append(unescaped(at(index)))
-                    } else if byte == UInt8(ascii: "\"") {
-                        let next = at(index + 1)
-                        if next != 0 && !isSpace(next) { return .failure(unbalanced) }
-                        done = true
-                    } else if byte == 0 {
-                        return .failure(unbalanced)
-                    } else {
-                        unquoted!.append(byte)
-                    }
-                } else if inSingle {
-                    if byte == UInt8(ascii: "\\") && at(index + 1) == UInt8(ascii: "'") {
+                    } else if !double && byte == UInt8(ascii: "\\") && at(index + 1) == UInt8(ascii: "'") {
                         index += 1
                         unquoted!.append(UInt8(ascii: "'"))
-                    } else if byte == UInt8(ascii: "'") {
+                    } else if byte == quote {
                         let next = at(index + 1)
                         if next != 0 && !isSpace(next) { return .failure(unbalanced) }
                         done = true
@@ -133,8 +124,7 @@ extension RequestDecoder {
                         done = true
                         plainEnd = index
                     case UInt8(ascii: "\""), UInt8(ascii: "'"):
-                        inDouble = byte == UInt8(ascii: "\"")
-                        inSingle = !inDouble
+                        quote = byte
                         if unquoted == nil { unquoted = Array(line[start..<index]) }
                     default:
                         unquoted?.append(byte)
