@@ -29,7 +29,8 @@ extension RequestDecoder {
             var end = newline
             if end > 0 && bytes[end - 1] == UInt8(ascii: "\r") { end -= 1 }
             guard end <= limit else { return .failure(self.inlineTooLong()) }
-            return Self.splitInline(UnsafeRawBufferPointer(rebasing: bytes[0..<end]), maxArguments: self.limits.maxArguments)
+            return Self.splitInline(
+                UnsafeRawBufferPointer(rebasing: bytes[0..<end]), maxArguments: self.limits.maxArguments)
         }
         let words = try split.get()
         let base = buffer.readerIndex
@@ -64,10 +65,17 @@ extension RequestDecoder {
     ///   any other byte stands for that byte (`\"`, `\\`);
     /// - `'…'` is literal except `\'`;
     /// - a quote may start mid-word (`a"b c"` is one word `ab c`), but a closing quote must be followed
-    ///   by whitespace or the end of the line, and an unclosed quote is an error;
-    /// - a NUL byte ends the line, since `sdssplitargs` reads a C string.
+    ///   by whitespace or the end of the line, and an unclosed quote is an error.
+    ///
+    /// A NUL byte anywhere in the line is an error. Redis looks for the line's end with `strchr`, which
+    /// stops at a NUL, so such a line never ends there: the connection hangs until the 64 KiB inline
+    /// limit. A clear error is better than imitating that.
     static func splitInline(_ line: UnsafeRawBufferPointer, maxArguments: Int) -> Result<[InlineWord], WireError> {
-        // Past the end reads as NUL, the C string terminator `sdssplitargs` relies on.
+        if line.contains(0) {
+            return .failure(WireError(.nulInInline, "Protocol error: NUL byte in inline request"))
+        }
+        // Past the end reads as NUL, the C string terminator `sdssplitargs` relies on; with no NUL
+        // inside the line, a 0 read here always means the end.
         func at(_ index: Int) -> UInt8 { index < line.count ? line[index] : 0 }
         let unbalanced = WireError(.unbalancedQuotes, "Protocol error: unbalanced quotes in request")
 
@@ -82,35 +90,26 @@ extension RequestDecoder {
             // Stays nil while the word is a plain run of the line; holds the unquoted bytes once a
             // quote is seen.
             var unquoted: [UInt8]? = nil
-            var inDouble = false
-            var inSingle = false
+            // The open quote, `"` or `'`, while inside one.
+            var quote: UInt8? = nil
             var done = false
             var plainEnd = start
             while !done {
                 let byte = at(index)
-                if inDouble {
-                    if byte == UInt8(ascii: "\\") && at(index + 1) == UInt8(ascii: "x")
+                if let quote {
+                    let double = quote == UInt8(ascii: "\"")
+                    if double && byte == UInt8(ascii: "\\") && at(index + 1) == UInt8(ascii: "x")
                         && isHexDigit(at(index + 2)) && isHexDigit(at(index + 3))
                     {
                         unquoted!.append(hexValue(at(index + 2)) << 4 | hexValue(at(index + 3)))
                         index += 3
-                    } else if byte == UInt8(ascii: "\\") && at(index + 1) != 0 {
+                    } else if double && byte == UInt8(ascii: "\\") && at(index + 1) != 0 {
                         index += 1
                         unquoted!.append(unescaped(at(index)))
-                    } else if byte == UInt8(ascii: "\"") {
-                        let next = at(index + 1)
-                        if next != 0 && !isSpace(next) { return .failure(unbalanced) }
-                        done = true
-                    } else if byte == 0 {
-                        return .failure(unbalanced)
-                    } else {
-                        unquoted!.append(byte)
-                    }
-                } else if inSingle {
-                    if byte == UInt8(ascii: "\\") && at(index + 1) == UInt8(ascii: "'") {
+                    } else if !double && byte == UInt8(ascii: "\\") && at(index + 1) == UInt8(ascii: "'") {
                         index += 1
                         unquoted!.append(UInt8(ascii: "'"))
-                    } else if byte == UInt8(ascii: "'") {
+                    } else if byte == quote {
                         let next = at(index + 1)
                         if next != 0 && !isSpace(next) { return .failure(unbalanced) }
                         done = true
@@ -125,8 +124,7 @@ extension RequestDecoder {
                         done = true
                         plainEnd = index
                     case UInt8(ascii: "\""), UInt8(ascii: "'"):
-                        inDouble = byte == UInt8(ascii: "\"")
-                        inSingle = !inDouble
+                        quote = byte
                         if unquoted == nil { unquoted = Array(line[start..<index]) }
                     default:
                         unquoted?.append(byte)

@@ -14,6 +14,7 @@ package struct WireError: Error, Sendable, Hashable, CustomStringConvertible {
             case expectedBulk = "expected-bulk"
             case missingBulkTerminator = "missing-bulk-terminator"
             case unbalancedQuotes = "unbalanced-quotes"
+            case nulInInline = "nul-in-inline"
             case inlineTooLong = "inline-too-long"
             case bulkTooLong = "bulk-too-long"
             case tooManyArguments = "too-many-arguments"
@@ -34,6 +35,8 @@ package struct WireError: Error, Sendable, Hashable, CustomStringConvertible {
         package static let missingBulkTerminator = Code(.missingBulkTerminator)
         /// An inline command with an unterminated quote, or a closing quote followed by a non-space.
         package static let unbalancedQuotes = Code(.unbalancedQuotes)
+        /// An inline command line holding a NUL byte (send binary arguments as RESP, or as `"\x00"`).
+        package static let nulInInline = Code(.nulInInline)
         /// An inline command line longer than ``WireLimits/maxInlineBytes``.
         package static let inlineTooLong = Code(.inlineTooLong)
         /// A bulk string longer than ``WireLimits/maxBulkBytes``.

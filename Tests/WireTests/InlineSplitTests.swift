@@ -50,7 +50,6 @@ struct InlineSplitTests {
         InlineCase(#"a'b c' d"#, ["ab c", "d"], "a single quote may start in the middle of a word"),
         InlineCase("\"a\"\tb", ["a", "b"], "a tab may follow a closing quote"),
         InlineCase(#""a" 'b'"#, ["a", "b"], "quoted words side by side"),
-        InlineCase(bytes: Array("a") + [0] + Array("b c"), [Array("a")], "a NUL byte ends the line"),
         InlineCase(bytes: Array(#""\x00" b"#), [[0], Array("b")], #"\x00 gives a NUL byte"#),
         InlineCase(bytes: [0xFF, 0xC3, 0x28], [[0xFF, 0xC3, 0x28]], "bytes are bytes, not UTF-8"),
     ]
@@ -63,7 +62,6 @@ struct InlineSplitTests {
         InlineCase("'a'b", nil, "a closing single quote must be followed by whitespace"),
         InlineCase(#"'a\\'"#, nil, #"\' closes nothing even after a backslash in single quotes"#),
         InlineCase(#""\"#, nil, "a backslash at the end of the line"),
-        InlineCase(bytes: Array("\"a") + [0] + Array("b\""), nil, "a NUL byte inside quotes ends the line"),
     ]
 
     @Test("splits words", arguments: words, Feeding.allCases)
@@ -79,5 +77,16 @@ struct InlineSplitTests {
         #expect(outcome.requests.isEmpty)
         #expect(outcome.error?.code == .unbalancedQuotes)
         #expect(outcome.error?.message == "Protocol error: unbalanced quotes in request")
+    }
+
+    @Test(
+        "rejects a NUL byte anywhere in the line (Redis never finds such a line's end)",
+        arguments: [Array("a") + [0] + Array("b c"), Array("\"a") + [0] + Array("b\""), [0], Array("a ") + [0]],
+        Feeding.allCases)
+    func rejectsNUL(_ line: [UInt8], _ feeding: Feeding) {
+        let outcome = feeding.decode(line + Array("\r\n"))
+        #expect(outcome.requests.isEmpty)
+        #expect(outcome.error?.code == .nulInInline)
+        #expect(outcome.error?.message == "Protocol error: NUL byte in inline request")
     }
 }

@@ -21,12 +21,15 @@ struct RequestDecoderErrorTests {
 
     static let cases: [ErrorCase] = [
         ErrorCase(name: "*abc", input: Array("*abc\r\n"), code: .invalidMultibulkLength, message: invalidMultibulk),
-        ErrorCase(name: "* without digits", input: Array("*\r\n"), code: .invalidMultibulkLength, message: invalidMultibulk),
+        ErrorCase(
+            name: "* without digits", input: Array("*\r\n"), code: .invalidMultibulkLength, message: invalidMultibulk),
         ErrorCase(name: "*-5", input: Array("*-5\r\n"), code: .invalidMultibulkLength, message: invalidMultibulk),
         ErrorCase(name: "*+1", input: Array("*+1\r\n"), code: .invalidMultibulkLength, message: invalidMultibulk),
         ErrorCase(name: "*01", input: Array("*01\r\n"), code: .invalidMultibulkLength, message: invalidMultibulk),
         ErrorCase(name: "*-0", input: Array("*-0\r\n"), code: .invalidMultibulkLength, message: invalidMultibulk),
-        ErrorCase(name: "*1 then CR without LF", input: Array("*1\rx"), code: .invalidMultibulkLength, message: invalidMultibulk),
+        ErrorCase(
+            name: "*1 then CR without LF", input: Array("*1\rx"), code: .invalidMultibulkLength,
+            message: invalidMultibulk),
         ErrorCase(
             name: "count past Int64", input: Array("*99999999999999999999\r\n"), code: .invalidMultibulkLength,
             message: invalidMultibulk),
@@ -34,11 +37,13 @@ struct RequestDecoderErrorTests {
             name: "garbage after * fails at its first byte", input: [0x2A, 0xFF], code: .invalidMultibulkLength,
             message: invalidMultibulk),
         ErrorCase(name: "$-5", input: Array("*1\r\n$-5\r\n"), code: .invalidBulkLength, message: invalidBulk),
-        ErrorCase(name: "$-1 as an argument", input: Array("*1\r\n$-1\r\n"), code: .invalidBulkLength, message: invalidBulk),
+        ErrorCase(
+            name: "$-1 as an argument", input: Array("*1\r\n$-1\r\n"), code: .invalidBulkLength, message: invalidBulk),
         ErrorCase(name: "$3x", input: Array("*1\r\n$3x\r\n"), code: .invalidBulkLength, message: invalidBulk),
         ErrorCase(name: "$ 3", input: Array("*1\r\n$ 3\r\n"), code: .invalidBulkLength, message: invalidBulk),
         ErrorCase(name: "$03", input: Array("*1\r\n$03\r\n"), code: .invalidBulkLength, message: invalidBulk),
-        ErrorCase(name: "$ without digits", input: Array("*1\r\n$\r\n"), code: .invalidBulkLength, message: invalidBulk),
+        ErrorCase(
+            name: "$ without digits", input: Array("*1\r\n$\r\n"), code: .invalidBulkLength, message: invalidBulk),
         ErrorCase(
             name: "missing $", input: Array("*1\r\nPING\r\n"), code: .expectedBulk,
             message: "Protocol error: expected '$', got 'P'"),
@@ -73,7 +78,8 @@ struct RequestDecoderErrorTests {
         ErrorCase(
             name: "configured limits are named with their values",
             input: multibulk("OK", "12345678") + Array("*2\r\n$9\r\n"), code: .bulkTooLong,
-            message: "Protocol error: bulk length 9 exceeds max-bulk-bytes (8)", before: [[Array("OK"), Array("12345678")]],
+            message: "Protocol error: bulk length 9 exceeds max-bulk-bytes (8)",
+            before: [[Array("OK"), Array("12345678")]],
             limits: WireLimits(maxInlineBytes: 16, maxBulkBytes: 8, maxArguments: 3)),
         ErrorCase(
             name: "configured inline limit, no newline yet", input: Array("PING\n") + Array("x234567890123456789"),

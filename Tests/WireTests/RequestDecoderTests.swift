@@ -67,10 +67,11 @@ struct RequestDecoderTests {
         let input = multibulk("CONSUME", String(repeating: "u", count: 100), "METHOD", "GET") + Array("PING\r\n")
         let outcome = Feeding.decode(input, chunkSizes: [chunk, 1, chunk * 3])
         #expect(outcome.error == nil)
-        #expect(outcome.requests == [
-            ["CONSUME", String(repeating: "u", count: 100), "METHOD", "GET"].map { Array($0) },
-            [Array("PING")],
-        ])
+        #expect(
+            outcome.requests == [
+                ["CONSUME", String(repeating: "u", count: 100), "METHOD", "GET"].map { Array($0) },
+                [Array("PING")],
+            ])
     }
 
     @Test("an incomplete request is not a request, at the end of input either")
