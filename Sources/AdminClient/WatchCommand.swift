@@ -59,11 +59,12 @@ package struct WatchCommand: AsyncParsableCommand {
                     // presignd puts each event's stream id first in the event (`event_id`).
                     let eventID = Self.eventID(in: message.text)
                     if let eventID, let last = lastID, !Self.isAfter(eventID, last) { continue }
-                    AdminOutput.emit(AdminOutput.event(message.text, eventID: eventID, json: json))
+                    // Saved before it is printed: whoever reads the line finds the state file current.
                     if let eventID, stateFile != nil || lastID != nil {
                         lastID = eventID
                         save(eventID)
                     }
+                    AdminOutput.emit(AdminOutput.event(message.text, eventID: eventID, json: json))
                 case .reconnected, .overflowed:
                     if let id = lastID {
                         note("reconnected", "catching up after event \(id)", json: json)
