@@ -39,9 +39,28 @@ package struct Presignctl: AsyncParsableCommand {
 
     /// Parses `arguments`, runs the command and returns the exit status: unlike ArgumentParser's
     /// default (64 for usage errors), every usage error is 2, as the help promises.
+    /// A token id is 22 base64url characters and one in 64 starts with `-`, which the argument
+    /// parser would take for an option. Such an id is moved behind `--`, where it is positional.
+    package static func protectingTokenIDs(_ arguments: [String]) -> [String] {
+        guard !arguments.contains("--"),
+            let index = arguments.indices.dropFirst().first(where: { isDashedTokenID(arguments[$0]) })
+        else { return arguments }
+        var rest = arguments
+        let id = rest.remove(at: index)
+        return rest + ["--", id]
+    }
+
+    static func isDashedTokenID(_ text: String) -> Bool {
+        text.utf8.count == 22 && text.hasPrefix("-")
+            && text.utf8.allSatisfy { byte in
+                (byte >= 0x41 && byte <= 0x5a) || (byte >= 0x61 && byte <= 0x7a) || (byte >= 0x30 && byte <= 0x39)
+                    || byte == 0x2d || byte == 0x5f
+            }
+    }
+
     package static func run(arguments: [String]) async -> Int32 {
         do {
-            var command = try parseAsRoot(arguments)
+            var command = try parseAsRoot(Self.protectingTokenIDs(arguments))
             if var asyncCommand = command as? any AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {

@@ -67,6 +67,19 @@ struct RequestTests {
     }
 }
 
+@Suite("presignctl token ids that start with a dash")
+struct DashedTokenIDTests {
+    @Test("an id starting with '-' is a target, not an option, wherever it stands")
+    func dashedID() throws {
+        let id = "-0fIwuvw59gJKXcpLZ4O1w"
+        let moved = Presignctl.protectingTokenIDs(["consume", id, "--method", "get"])
+        #expect(moved == ["consume", "--method", "get", "--", id])
+        #expect(try ConsumeCommand.parse(Array(moved.dropFirst())).request == ["CONSUME", id, "METHOD", "GET"])
+        #expect(Presignctl.protectingTokenIDs(["consume", "--json", "abc"]) == ["consume", "--json", "abc"])
+        #expect(Presignctl.protectingTokenIDs(["check", "--", id]) == ["check", "--", id])
+    }
+}
+
 @Suite("presignctl credentials")
 struct CredentialTests {
     @Test("the flag wins over the environment, the environment over the secret file; no id means no AUTH")
