@@ -99,3 +99,14 @@ package struct ChildProcess: Sendable {
         return 128 + (status & 0x7f)
     }
 }
+
+extension ChildProcess {
+    /// The first executable called `name` on PATH, then in the usual system folders (Debian puts
+    /// redis-server in /usr/bin, which a minimal PATH may lack).
+    package static func find(_ name: String) -> String? {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
+        let folders = path.split(separator: ":").map(String.init) + ["/usr/local/bin", "/usr/bin", "/usr/sbin", "/bin"]
+        return folders.map { "\($0)/\(name)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+}
+

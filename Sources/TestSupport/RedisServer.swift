@@ -66,7 +66,7 @@ package final class RedisServer: Sendable {
         let configPath = directory + "/redis.conf"
         try (lines.joined(separator: "\n") + "\n").write(toFile: configPath, atomically: true, encoding: .utf8)
 
-        guard let executable = Self.which("redis-server") else {
+        guard let executable = ChildProcess.find("redis-server") else {
             throw Failure(
                 description: "redis-server is not on PATH: install it (apt-get install -y redis-server) "
                     + "or run scripts/test, which installs it")
@@ -98,7 +98,7 @@ package final class RedisServer: Sendable {
     /// Runs `redis-cli` against this server and returns its trimmed standard output.
     @discardableResult
     package func cli(arguments: [String]) throws -> String {
-        guard let executable = Self.which("redis-cli") else {
+        guard let executable = ChildProcess.find("redis-cli") else {
             throw Failure(description: "redis-cli is not on PATH: install it (apt-get install -y redis-tools)")
         }
         let result = try ChildProcess.run(executable, ["-h", "127.0.0.1", "-p", String(port)] + arguments)
@@ -129,19 +129,6 @@ package final class RedisServer: Sendable {
     package func restart() throws {
         process.terminate(signal: SIGTERM)
         try launch()
-    }
-
-    private static func which(_ name: String) -> String? {
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
-        for directory in path.split(separator: ":") {
-            let candidate = "\(directory)/\(name)"
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-        }
-        for directory in ["/usr/bin", "/usr/sbin", "/usr/local/bin"] {
-            let candidate = "\(directory)/\(name)"
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-        }
-        return nil
     }
 }
 

@@ -93,7 +93,7 @@ struct DevCommand: AsyncParsableCommand {
     }
 
     private func startRedis(directory: String, socket: String) throws -> ChildProcess {
-        guard let executable = findExecutable("redis-server") else {
+        guard let executable = ChildProcess.find("redis-server") else {
             throw ValidationError("redis-server is not on PATH: install it (apt-get install -y redis-server)")
         }
         let config = """
@@ -114,10 +114,4 @@ struct DevCommand: AsyncParsableCommand {
         }
         return child
     }
-}
-
-/// The first executable called `name` on PATH.
-func findExecutable(_ name: String) -> String? {
-    let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
-    return path.split(separator: ":").map { "\($0)/\(name)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
 }

@@ -1,4 +1,3 @@
-import SigV4
 
 #if canImport(Glibc)
     import Glibc
@@ -24,11 +23,4 @@ func randomSecret() -> String {
         index += 3
     }
     return String(decoding: out, as: UTF8.self)
-}
-
-func sha256Bytes(_ text: String) -> [UInt8] { sha256(Array(text.utf8)) }
-
-func hex(_ bytes: [UInt8]) -> String {
-    let digits = Array("0123456789abcdef".utf8)
-    return String(decoding: bytes.flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 15)]] }, as: UTF8.self)
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Logging
+import SigV4
 
 /// `presignd serve --config FILE`: the daemon.
 struct ServeCommand: AsyncParsableCommand {
@@ -75,7 +76,7 @@ struct HashSecretCommand: ParsableCommand {
             secret = randomSecret()
             print("secret: \(secret)")
         }
-        print("secret_sha256: \(hex(sha256Bytes(secret)))")
+        print("secret_sha256: \(Digest.sha256(Array(secret.utf8)).hex)")
     }
 }
 
