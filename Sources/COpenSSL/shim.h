@@ -1,5 +1,8 @@
-// OpenSSL 3 libcrypto (Debian libssl-dev): EVP_MAC for HMAC-SHA256, EVP_MD for SHA-256,
-// CRYPTO_memcmp for constant-time comparison.
+// OpenSSL 3 libcrypto (Debian libssl-dev): the low-level SHA256_* calls for SHA-256 and
+// HMAC-SHA256 (deprecated in 3.0 but present; SigV4's HMACKey says why), CRYPTO_memcmp for
+// constant-time comparison.
+#define OPENSSL_SUPPRESS_DEPRECATED 1
+#include <openssl/sha.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/params.h>

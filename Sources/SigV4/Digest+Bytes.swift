@@ -1,5 +1,5 @@
 /// SHA-256 and constant-time comparison for other modules (client secrets, object-set names),
-/// on the same kept OpenSSL contexts as signing.
+/// on the same libcrypto calls as signing.
 extension Digest {
     /// SHA-256 of `bytes`.
     package static func sha256(_ bytes: [UInt8]) -> Digest {

@@ -39,45 +39,29 @@ package struct Digest: Sendable, Hashable {
     }
 }
 
-/// SHA-256 and HMAC-SHA256 on the calling thread's kept OpenSSL contexts.
+/// SHA-256 and HMAC-SHA256 on caller-owned OpenSSL states (see `HMACKey` for why the low-level calls).
 enum Crypto {
     /// SHA-256 of `data`.
     static func sha256(_ data: UnsafeRawBufferPointer) -> Digest {
-        let ctx = CryptoContexts.current.md
+        var context = SHA256_CTX()
+        guard SHA256_Init(&context) == 1 else { fatalError("SHA-256 failed in libcrypto") }
+        return finish(&context, data)
+    }
+
+    /// Absorbs `data` into `context` and returns the final hash.
+    static func finish(_ context: inout SHA256_CTX, _ data: UnsafeRawBufferPointer) -> Digest {
         var out = Digest()
         out.withUnsafeMutableBytes { out in
-            var length: UInt32 = 0
-            guard EVP_DigestInit_ex2(ctx, CryptoAlgorithms.shared.sha256, nil) == 1,
-                EVP_DigestUpdate(ctx, data.baseAddress, data.count) == 1,
-                EVP_DigestFinal_ex(ctx, out.baseAddress?.assumingMemoryBound(to: UInt8.self), &length) == 1,
-                length == 32
+            guard SHA256_Update(&context, data.baseAddress, data.count) == 1,
+                SHA256_Final(out.baseAddress?.assumingMemoryBound(to: UInt8.self), &context) == 1
             else { fatalError("SHA-256 failed in libcrypto") }
         }
         return out
     }
 
-    /// HMAC-SHA256 of `data` under `key`.
+    /// HMAC-SHA256 of `data` under `key` (for keys used once; keep an `HMACKey` for keys used often).
     static func hmac(key: UnsafeRawBufferPointer, _ data: UnsafeRawBufferPointer) -> Digest {
-        let contexts = CryptoContexts.current
-        contexts.initMAC(key: key)
-        var out = Digest()
-        out.withUnsafeMutableBytes { out in
-            var length = 0
-            guard EVP_MAC_update(contexts.mac, data.baseAddress?.assumingMemoryBound(to: UInt8.self), data.count) == 1,
-                EVP_MAC_final(contexts.mac, out.baseAddress?.assumingMemoryBound(to: UInt8.self), &length, 32) == 1,
-                length == 32
-            else { fatalError("HMAC-SHA256 failed in libcrypto") }
-        }
-        return out
-    }
-
-    static func hmac(key: Digest, _ data: UnsafeRawBufferPointer) -> Digest {
-        key.withUnsafeBytes { hmac(key: $0, data) }
-    }
-
-    static func hmac(key: Digest, _ text: String) -> Digest {
-        var text = text
-        return text.withUTF8 { hmac(key: key, UnsafeRawBufferPointer($0)) }
+        HMACKey(key).authenticate(data)
     }
 
     /// Constant-time equality of two byte ranges of the same length (CRYPTO_memcmp), so that a

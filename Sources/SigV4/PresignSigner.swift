@@ -63,7 +63,9 @@ package final class PresignSigner: Sendable {
             stringToSign = String(decoding: toSign, as: UTF8.self)
         }
         let key = keys.key(secret: credentials.secretAccessKey, date: url.amzDate, region: endpoint.region)
-        return (url, SigningDetails(canonicalRequest: canonicalRequest, stringToSign: stringToSign, signingKey: key))
+        return (
+            url, SigningDetails(canonicalRequest: canonicalRequest, stringToSign: stringToSign, signingKey: key.digest)
+        )
     }
 
     /// Refuses what S3 would refuse, or what would produce a URL that cannot work.
@@ -329,7 +331,7 @@ package final class PresignSigner: Sendable {
                             fields.writeDate(to: &toSign)
                             toSign.append(scopeSuffix)
                             toSign.appendHex(requestHash)
-                            signature = Crypto.hmac(key: signingKey, UnsafeRawBufferPointer(toSign.written))
+                            signature = signingKey.mac.authenticate(UnsafeRawBufferPointer(toSign.written))
                             observe?(canonical.written, toSign.written)
                         }
                     }

@@ -86,7 +86,7 @@ package final class PresignVerifier: Sendable {
         toSign += "\(scope[1])/\(scope[2])/s3/aws4_request\n".utf8
         toSign += requestHash.hex.utf8
         let key = keys.key(secret: secret.secretAccessKey, date: url.amzDate, region: secret.region)
-        let expected = toSign.withUnsafeBytes { Crypto.hmac(key: key, $0) }
+        let expected = toSign.withUnsafeBytes { key.mac.authenticate($0) }
         var expectedHex = expected.hex
         var givenHex = url.signatureHex
         let matches = expectedHex.withUTF8 { a in

@@ -8,7 +8,7 @@ final class SigningKeyCache: Sendable {
         let day: Int64
         let region: String
         let secret: String
-        let key: Digest
+        let key: SigningKey
     }
 
     /// A handful of entries covers a signer (today, and yesterday around midnight) and a verifier
@@ -20,13 +20,14 @@ final class SigningKeyCache: Sendable {
         self.capacity = capacity
     }
 
-    func key(secret: String, date: AmzDate, region: String) -> Digest {
+    func key(secret: String, date: AmzDate, region: String) -> SigningKey {
         let day = date.day
         let cached = entries.withLock { entries in
             entries.first { $0.day == day && $0.region == region && $0.secret == secret }?.key
         }
         if let cached { return cached }
-        let key = Self.derive(secret: secret, date: date, region: region)
+        let derived = Self.derive(secret: secret, date: date, region: region)
+        let key = SigningKey(digest: derived, mac: HMACKey(derived))
         entries.withLock { entries in
             if entries.count >= capacity { entries.removeFirst() }
             entries.append(Entry(day: day, region: region, secret: secret, key: key))
@@ -44,8 +45,14 @@ final class SigningKeyCache: Sendable {
         }
         let seed = Array("AWS4".utf8) + Array(secret.utf8)
         let kDate = seed.withUnsafeBytes { seed in dateText.withUnsafeBytes { Crypto.hmac(key: seed, $0) } }
-        let kRegion = Crypto.hmac(key: kDate, region)
-        let kService = Crypto.hmac(key: kRegion, "s3")
-        return Crypto.hmac(key: kService, "aws4_request")
+        let kRegion = HMACKey(kDate).authenticate(region)
+        let kService = HMACKey(kRegion).authenticate("s3")
+        return HMACKey(kService).authenticate("aws4_request")
     }
+}
+
+/// kSigning, and the same key made ready for HMAC.
+struct SigningKey: Sendable {
+    let digest: Digest
+    let mac: HMACKey
 }
