@@ -123,7 +123,7 @@ extension Broker {
             throw BrokerError(.mismatch, "the original method is not GET, PUT, HEAD or DELETE")
         }
         // Only origin-form URLs: a bare token id would skip verification.
-        guard request.uri.hasPrefix("/"), request.uri.contains("?") else {
+        guard request.uri.hasPrefix("/"), request.uri.utf8.contains(UInt8(ascii: "?")) else {
             throw BrokerError(.badSignature, "the original URI is not a presigned URL")
         }
         let headers = request.headers

@@ -21,7 +21,7 @@ struct ParsedPresignedURL {
 
     init(_ url: String) throws(Rejection) {
         var target = Substring(url)
-        guard !target.contains("#") else { throw .malformed("URL has a fragment") }
+        guard !target.utf8.contains(UInt8(ascii: "#")) else { throw .malformed("URL has a fragment") }
         for scheme in ["http://", "https://"] where target.lowercased().hasPrefix(scheme) {
             let rest = target.dropFirst(scheme.count)
             let authorityEnd = rest.firstIndex { $0 == "/" || $0 == "?" } ?? rest.endIndex
