@@ -61,7 +61,7 @@ extension Broker {
         }
         let settings = self.settings
         let counters = self.counters
-        return eventLoop.makeFutureWithTask { [self] in
+        return eventLoop.makeFutureWithImmediateTask { [self] in
             let result: AuthorizeResult
             do throws(BrokerError) {
                 switch request.mode {
@@ -84,7 +84,7 @@ extension Broker {
     package func settle(lease: String, commit: Bool, on eventLoop: any EventLoop) -> EventLoopFuture<BrokerError?> {
         let command = commit ? "COMMIT" : "RELEASE"
         let counters = self.counters
-        return eventLoop.makeFutureWithTask { [self] in
+        return eventLoop.makeFutureWithImmediateTask { [self] in
             do throws(BrokerError) {
                 try await settle(lease: lease, commit: commit)
             } catch {
@@ -99,7 +99,7 @@ extension Broker {
     /// Whether the store can serve requests (Redis reachable, Function library loaded); the
     /// reason when not.
     package func readiness(on eventLoop: any EventLoop) -> EventLoopFuture<BrokerError?> {
-        eventLoop.makeFutureWithTask { [store] in
+        eventLoop.makeFutureWithImmediateTask { [store] in
             do throws(TokenError) {
                 try await store.ready()
                 return nil

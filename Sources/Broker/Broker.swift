@@ -149,7 +149,7 @@ package final class Broker: Sendable {
     ) -> Outcome {
         let counters = self.counters
         return .later(
-            eventLoop.makeFutureWithTask {
+            eventLoop.makeFutureWithImmediateTask {
                 do throws(BrokerError) {
                     let reply = try await work()
                     counters.record(command: command, outcome: "OK")
