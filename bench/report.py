@@ -12,6 +12,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker  # noqa: E402
 
 CLIENTS = [1, 10, 50, 200]
 
@@ -135,6 +136,12 @@ def ratio(value, anchor):
     return value / anchor
 
 
+def times(q):
+    if q is None:
+        return "—"
+    return f"{q:.0f}×" if q >= 10 else f"{q:.2f}×"
+
+
 def figures_table(r):
     lines = ["| figure | presignd | anchor | anchor's value | presignd ÷ anchor | goal | met? |",
              "|---|---:|---|---:|---:|---|---|"]
@@ -144,7 +151,7 @@ def figures_table(r):
             q = None  # a count of failures: the ratio says nothing
         lines.append(f"| {figure} | {shown(value, unit)} | {anchor} | "
                      f"{shown(anchor_value, unit) if anchor_value is not None else '—'} | "
-                     f"{f'{q:.2f}×' if q is not None else '—'} | {goal.describe()} | {goal.met(value, q)} |")
+                     f"{times(q)} | {goal.describe()} | {goal.met(value, q)} |")
     return lines
 
 
@@ -173,7 +180,7 @@ def sweep_table(r):
     return lines
 
 
-def chart(r, path):
+def chart(r, m, loaded, path):
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.4))
     styles = {"presignd": ("tab:blue", "o"), "FCALL": ("tab:gray", "s"), "hand-written": ("tab:red", "^")}
     for ax, kind, title in ((axes[0], "issue", "Issue a one-time URL"), (axes[1], "consume", "Consume a use")):
@@ -189,12 +196,15 @@ def chart(r, path):
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xticks(CLIENTS, [str(c) for c in CLIENTS])
+        ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
         ax.set_xlabel("concurrent clients")
         ax.set_ylabel("requests per second")
         ax.set_title(title)
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=8)
-    fig.suptitle("presignd against Redis alone and the hand-written approach (same machine, same run)", fontsize=10)
+    when = f"{m.get('date', '?')}, {m.get('cores', '?')} cores" + (", loaded machine: noisy" if loaded else "")
+    fig.suptitle("presignd against Redis alone and the hand-written approach, one run on one machine "
+                 f"({when})", fontsize=10)
     fig.tight_layout()
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
@@ -203,9 +213,10 @@ def chart(r, path):
 def main():
     results_path, markdown_path, chart_path = sys.argv[1:4]
     r, m = load(results_path)
-    chart(r, chart_path)
     chart_link = os.path.relpath(chart_path, os.path.dirname(os.path.abspath(markdown_path)))
+    # Above half a core's worth of waiting work per core, other processes took a visible share.
     loaded = float(m.get("load_before", "0")) > 0.5 * float(m.get("cores", "1") or 1)
+    chart(r, m, loaded, chart_path)
     lines = ["# presignd benchmarks", "",
              "Written by `bench/run` (do not edit by hand; run it again). Every figure is measured in the same "
              "run as its anchor, on the same machine; compare the ratios, not the absolute numbers.", ""]
