@@ -12,24 +12,17 @@ import Redis
 /// redis-benchmark's clients has one connection and one request in flight at `-P 1`, so this load
 /// generator (compiled, no interpreter) costs the anchor no more than redis-benchmark costs presignd.
 struct RecipeBenchmark {
-    var mode = ""
-    var port = 6379
-    var urls = 100_000
-    var clients = 50
+    var mode: String
+    var port: Int
+    var urls: Int
+    var clients: Int
 
-    init(arguments: [String]) throws {
-        var rest = arguments[...]
-        mode = rest.popFirst() ?? ""
-        while let argument = rest.popFirst() {
-            guard let value = rest.popFirst().flatMap(Int.init), value > 0 else { PresignBench.usage() }
-            switch argument {
-            case "--port": port = value
-            case "--urls": urls = value
-            case "--clients": clients = value
-            default: PresignBench.usage()
-            }
-        }
-        guard mode == "preload" || mode == "run" else { PresignBench.usage() }
+    init(arguments: [String]) {
+        let parsed = ModeArguments(arguments, names: ["--port", "--urls", "--clients"])
+        mode = parsed.mode
+        port = parsed["--port", default: 6379]
+        urls = parsed["--urls", default: 100_000]
+        clients = parsed["--clients", default: 50]
     }
 
     static func key(_ index: Int) -> String { "status:recipe\(index)" }
