@@ -105,7 +105,7 @@ def rows(r):
         ("CONSUME latency p99, 50 clients", v("daemon.consume.presignd.c50.p99_ms"), " ms",
          "consume `FCALL` straight to Redis", v("daemon.consume.direct.c50.p99_ms"), Goal()),
         ("CONSUME latency p99 at about half the peak rate "
-         f"({shown(v('daemon.half_peak.rps'))}/s, {shown(v('daemon.half_peak.clients'))} clients)",
+         f"({shown(v('daemon.half_peak.rps'))}/s, -c {shown(v('daemon.half_peak.clients'))})",
          v("daemon.half_peak.p99_ms"), " ms", "—", None, Goal("at_most", 2, "≤ 2 ms")),
         ("ISSUE latency p50, 50 clients", v("daemon.issue.presignd.c50.p50_ms"), " ms",
          "create `FCALL` straight to Redis", v("daemon.issue.direct.c50.p50_ms"), Goal()),
