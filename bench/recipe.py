@@ -140,6 +140,7 @@ def race(args):
             record = fields if isinstance(fields, dict) else dict(zip(fields[0::2], fields[1::2]))
             ids.append(record[b"id"].decode())
 
+    failures = 0
     for name, target, args_for, tokens in (
         ("recipe", recipe_gateway, (args.port, keys), keys),
         ("presignd", presignd_gateway, (args.presignd_port, args.client, args.secret, ids), ids),
@@ -152,8 +153,12 @@ def race(args):
         print(f"RESULT race.{name}.extra_uses={sum(c - 1 for c in counts.values())}")
         print(f"RESULT race.{name}.never_allowed={len(tokens) - len(counts)}")
         print(f"RESULT race.{name}.seconds={elapsed:.2f}")
+        if name == "presignd":
+            failures = reused + len(tokens) - len(counts)
     print(f"RESULT race.urls={args.urls}")
     print(f"RESULT race.gateways={args.gateways}")
+    if failures:
+        raise SystemExit(f"presignd let {failures} one-time URLs through other than exactly once")
 
 
 def main():
