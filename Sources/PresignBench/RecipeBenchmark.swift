@@ -57,7 +57,9 @@ struct RecipeBenchmark {
                 group.addTask {
                     for index in stride(from: lane, to: urls, by: lanes) {
                         let reply = try await client.send(["SET", Self.key(index), "unused", "EX", "3600"])
-                        guard reply.string == "OK" else { throw PresignBenchError(message: "preload SET was refused: \(reply)") }
+                        guard reply.string == "OK" else {
+                            throw PresignBenchError(message: "preload SET was refused: \(reply)")
+                        }
                     }
                 }
             }
@@ -97,7 +99,8 @@ struct RecipeBenchmark {
         latencies.sort()
         func microseconds(_ quantile: Double) -> Int {
             let duration = latencies[min(latencies.count - 1, Int(quantile * Double(latencies.count - 1)))]
-            return Int(duration.components.seconds) * 1_000_000 + Int(duration.components.attoseconds / 1_000_000_000_000)
+            return Int(duration.components.seconds) * 1_000_000
+                + Int(duration.components.attoseconds / 1_000_000_000_000)
         }
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
         print(
