@@ -64,6 +64,9 @@ def latency(a, b, n):
     print(f"latency   revocations={n}  revoke->delivery on the other instance: "
           f"p50={percentile(ms, 50):.2f} ms  p99={percentile(ms, 99):.2f} ms  max={max(ms):.2f} ms  "
           f"(REVOKE reply alone p50={percentile([s * 1000 for s in revoke_only], 50):.2f} ms)  goal p99 <= 10 ms")
+    print(f"RESULT invalidations.delivery.p50_ms={percentile(ms, 50):.2f}")
+    print(f"RESULT invalidations.delivery.p99_ms={percentile(ms, 99):.2f}")
+    print(f"RESULT invalidations.revoke_reply.p50_ms={percentile([s * 1000 for s in revoke_only], 50):.2f}")
     return percentile(ms, 99)
 
 
@@ -116,6 +119,7 @@ def fan_out(a, b, subscribers, events):
     print(f"fan-out   {events} events (one REVOKE TAG) x {subscribers} subscribers on the other instance: "
           f"{total / elapsed:,.0f} events/s delivered in total, {events / elapsed:,.0f} events/s per subscriber "
           f"({elapsed:.2f} s until the last subscriber had the last event)")
+    print(f"RESULT invalidations.fanout.events_per_s={total / elapsed:.0f}")
 
 
 def main():

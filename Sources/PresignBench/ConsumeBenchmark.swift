@@ -11,26 +11,19 @@ import Tokens
 /// its own object, and loads the Function library. `run` spends `--calls` uses on random tokens
 /// from `--callers` concurrent tasks and prints `consume calls_per_s=…`.
 struct ConsumeBenchmark {
-    var mode = ""
-    var port = 6379
-    var tokens = 10_000
-    var calls = 200_000
-    var callers = 50
+    var mode: String
+    var port: Int
+    var tokens: Int
+    var calls: Int
+    var callers: Int
 
-    init(arguments: [String]) throws {
-        var rest = arguments[...]
-        mode = rest.popFirst() ?? ""
-        while let argument = rest.popFirst() {
-            guard let value = rest.popFirst().flatMap(Int.init), value > 0 else { PresignBench.usage() }
-            switch argument {
-            case "--port": port = value
-            case "--tokens": tokens = value
-            case "--calls": calls = value
-            case "--callers": callers = value
-            default: PresignBench.usage()
-            }
-        }
-        guard mode == "preload" || mode == "run" else { PresignBench.usage() }
+    init(arguments: [String]) {
+        let parsed = ModeArguments(arguments, names: ["--port", "--tokens", "--calls", "--callers"])
+        mode = parsed.mode
+        port = parsed["--port", default: 6379]
+        tokens = parsed["--tokens", default: 10_000]
+        calls = parsed["--calls", default: 200_000]
+        callers = parsed["--callers", default: 50]
     }
 
     /// The id of token `index`: `benchtoken` and 12 digits, as redis-benchmark pads `__rand_int__`.

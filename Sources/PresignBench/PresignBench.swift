@@ -8,6 +8,7 @@
 ///
 ///     PresignBench sign [--seconds S]
 ///     PresignBench consume preload|run [--port P] [--tokens N] [--calls N] [--callers N]
+///     PresignBench recipe preload|run [--port P] [--urls N] [--clients N]
 @main
 struct PresignBench {
     static func main() async throws {
@@ -17,6 +18,7 @@ struct PresignBench {
         switch mode {
         case "sign": try SignBenchmark(arguments: arguments).run()
         case "consume": try await ConsumeBenchmark(arguments: arguments).run()
+        case "recipe": try await RecipeBenchmark(arguments: arguments).run()
         default: usage()
         }
     }
@@ -24,6 +26,7 @@ struct PresignBench {
     static func usage() -> Never {
         print("usage: PresignBench sign [--seconds S]")
         print("       PresignBench consume preload|run [--port P] [--tokens N] [--calls N] [--callers N]")
+        print("       PresignBench recipe preload|run [--port P] [--urls N] [--clients N]")
         exit(2)
     }
 }
