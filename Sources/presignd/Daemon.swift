@@ -20,6 +20,8 @@ struct Daemon {
     var logger: Logger
     /// Called once the listeners are bound, with the TCP port (dev mode prints its examples).
     var onReady: @Sendable (Int?) -> Void = { _ in }
+    /// systemd's `Type=notify` readiness protocol; does nothing outside systemd.
+    var notifier = SystemdNotifier.fromEnvironment
 
     func run() async throws {
         let group = MultiThreadedEventLoopGroup.singleton
@@ -63,13 +65,17 @@ struct Daemon {
         }
         onReady(server.tcpPort)
         logger.info("presignd ready")
+        notifier.ready(status: "serving")
 
         for await signal in SignalStream([SIGTERM, SIGINT, SIGHUP]) {
             if signal == SIGHUP {
+                notifier.reloading()
                 reload(into: broker)
+                notifier.ready(status: "serving")
                 continue
             }
             logger.info("shutting down", metadata: ["signal": "\(signal)"])
+            notifier.stopping()
             break
         }
         // Both listeners drain at once: each lets its requests in flight finish.
