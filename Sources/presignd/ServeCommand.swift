@@ -20,6 +20,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
+    @Option(name: .long, help: "text (key=value, escaped) or json (one object per line).")
+    var logFormat: LogLineHandler.Format = .text
+
     func run() async throws {
         let settings: DaemonSettings
         do {
@@ -27,7 +30,7 @@ struct ServeCommand: AsyncParsableCommand {
         } catch {
             throw ValidationError("configuration \(config): \(error)")
         }
-        let logger = makeLogger(level: logLevel)
+        let logger = makeLogger(level: logLevel, format: logFormat)
         try await Daemon(settings: settings, configurationPath: config, logger: logger).run()
     }
 }
@@ -80,9 +83,9 @@ struct HashSecretCommand: ParsableCommand {
     }
 }
 
-func makeLogger(level: String) -> Logger {
+func makeLogger(level: String, format: LogLineHandler.Format = .text) -> Logger {
     LoggingSystem.bootstrap { label in
-        var handler = StreamLogHandler.standardError(label: label)
+        var handler = LogLineHandler(label: label, format: format)
         handler.logLevel = Logger.Level(rawValue: level.lowercased()) ?? .info
         return handler
     }
