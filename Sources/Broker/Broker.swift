@@ -172,7 +172,7 @@ package final class Broker: Sendable {
         guard let client = session.client else { throw BrokerError(.noAuth, "Authentication required.") }
         if client.secretSHA256.isEmpty { return client }  // the open client of an open listener
         // Reloads apply to live sessions: a removed client loses access at once.
-        guard let current = settings.clients[client.id], current.secretSHA256 == client.secretSHA256 else {
+        guard let current = settings.clients[client.id], current.accepts(secretSHA256: client.secretSHA256) else {
             throw BrokerError(.noAuth, "Authentication required: the client's credentials changed.")
         }
         return current
