@@ -20,7 +20,18 @@ package struct AuditTrail: Sendable {
         }
     }
 
+    /// How much of the trail is written.
+    package enum Mode: String, Sendable, CaseIterable {
+        /// Every line (the default).
+        case all
+        /// Only the reuse tripwires (warnings): for when the info lines cost too much.
+        case tripwires
+        /// Nothing.
+        case off
+    }
+
     let logger: Logger
+    let mode: Mode
 
     /// One line. `outcome` is `OK` or a denial code; `reason` is the denial's message (or the
     /// REVOKE reason). Values may hold any bytes: escaping them is the log handler's job.
@@ -30,6 +41,11 @@ package struct AuditTrail: Sendable {
     ) {
         let reused = (action == .consume || action == .reserve) && (outcome == "USED" || outcome == "REVOKED")
         let level: Logger.Level = reused ? .warning : .info
+        switch mode {
+        case .all: break
+        case .tripwires where reused: break
+        case .tripwires, .off: return
+        }
         guard logger.logLevel <= level else { return }
         var metadata = extra
         metadata["audit"] = "\(action.rawValue)"

@@ -43,7 +43,7 @@ package final class Broker: Sendable {
 
     package init(
         settings: BrokerSettings, store: any TokenStore, logger: Logger, version: String = "0.1.0",
-        invalidations: InvalidationHub? = nil, events: EventStream? = nil,
+        invalidations: InvalidationHub? = nil, events: EventStream? = nil, audit: AuditTrail.Mode = .all,
         clock: @escaping @Sendable () -> Int64 = Broker.systemClock
     ) {
         self.settingsBox = Mutex(settings)
@@ -51,7 +51,7 @@ package final class Broker: Sendable {
         self.invalidations = invalidations
         self.events = events
         self.logger = logger
-        self.audit = AuditTrail(logger: logger)
+        self.audit = AuditTrail(logger: logger, mode: audit)
         self.clock = clock
         self.version = version
         self.startedAt = clock()

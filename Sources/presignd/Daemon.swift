@@ -22,6 +22,8 @@ struct Daemon {
     var onReady: @Sendable (Int?) -> Void = { _ in }
     /// systemd's `Type=notify` readiness protocol; does nothing outside systemd.
     var notifier = SystemdNotifier.fromEnvironment
+    /// How much of the audit trail is written.
+    var audit: AuditTrail.Mode = .all
 
     func run() async throws {
         let group = MultiThreadedEventLoopGroup.singleton
@@ -47,7 +49,7 @@ struct Daemon {
         hub.start()
         let broker = Broker(
             settings: settings.broker, store: store, logger: logger, invalidations: hub,
-            events: EventStream(client: redis, keyspace: keyspace))
+            events: EventStream(client: redis, keyspace: keyspace), audit: audit)
         let server = LineServer(broker: broker, configuration: settings.server, group: group, logger: logger)
         do {
             try await server.start()

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Broker
 import Logging
 import SigV4
 
@@ -23,6 +24,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "text (key=value, escaped) or json (one object per line).")
     var logFormat: LogLineHandler.Format = .text
 
+    @Option(name: .long, help: "all (a line per ISSUE/CONSUME/RESERVE/COMMIT/RELEASE/REVOKE), tripwires (only reuse warnings) or off.")
+    var audit: AuditTrail.Mode = .all
+
     func run() async throws {
         let settings: DaemonSettings
         do {
@@ -31,7 +35,9 @@ struct ServeCommand: AsyncParsableCommand {
             throw ValidationError("configuration \(config): \(error)")
         }
         let logger = makeLogger(level: logLevel, format: logFormat)
-        try await Daemon(settings: settings, configurationPath: config, logger: logger).run()
+        var daemon = Daemon(settings: settings, configurationPath: config, logger: logger)
+        daemon.audit = audit
+        try await daemon.run()
     }
 }
 
@@ -91,3 +97,5 @@ func makeLogger(level: String, format: LogLineHandler.Format = .text) -> Logger 
     }
     return Logger(label: "presignd")
 }
+
+extension AuditTrail.Mode: ExpressibleByArgument {}

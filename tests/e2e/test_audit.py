@@ -77,3 +77,15 @@ def test_json_format(redis_server):
     assert audit[0]["key"] == KEY and audit[0]["token.id"] == token_id
     assert audit[2]["tripwire"] == "reused-url"
     assert "\u202e" not in log and "\\u202e" in log
+
+
+def test_tripwires_only(redis_server):
+    """`--audit tripwires`: the info lines go, the reuse warning stays."""
+    daemon = Presignd(redis_server, CLIENTS, PROFILE, http=True, args=["--audit", "tripwires"])
+    try:
+        exercise(daemon)
+        log = daemon.log_text()
+    finally:
+        daemon.stop()
+    audit = [line for line in log.splitlines() if " audit audit=" in line]
+    assert len(audit) == 1 and "tripwire=reused-url" in audit[0] and " warning " in audit[0]
