@@ -78,47 +78,42 @@ struct LogLineHandler: LogHandler {
     /// `text` with backslashes and unsafe characters escaped (`\n`, `\t`, `\r`, `\u{…}`).
     static func escapedText(_ text: String) -> String {
         guard text.unicodeScalars.contains(where: { needsEscape($0) || $0 == "\\" }) else { return text }
-        var out = ""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where needsEscape(scalar): out += "\\u{" + String(scalar.value, radix: 16) + "}"
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out
+        return escaped(text, quote: false) { "\\u{" + String($0, radix: 16) + "}" }
     }
 
     /// A metadata value for the text format: quoted (with `"` escaped) when it is empty or holds
     /// a space, `=`, `"` or anything escaped, so fields always split unambiguously.
     static func quotedText(_ value: String) -> String {
-        let escaped = escapedText(value)
-        let plain = !escaped.isEmpty && escaped == value
-            && !value.unicodeScalars.contains { $0 == " " || $0 == "=" || $0 == "\"" }
+        let plain = !value.isEmpty
+            && !value.unicodeScalars.contains { needsEscape($0) || " =\"\\".unicodeScalars.contains($0) }
         if plain { return value }
-        return "\"" + escaped.replacingQuotes() + "\""
+        return "\"" + escaped(value, quote: true) { "\\u{" + String($0, radix: 16) + "}" } + "\""
     }
 
     /// A JSON string literal.
     static func jsonString(_ text: String) -> String {
-        var out = "\""
+        "\"" + escaped(text, quote: true) { value in
+            let hex = String(value, radix: 16)
+            return "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+        } + "\""
+    }
+
+    /// Backslash, newline, return and tab escaped as in C, `"` too when `quote`, and every other
+    /// character `needsEscape` names through `unicode` (given its scalar value).
+    private static func escaped(_ text: String, quote: Bool, unicode: (UInt32) -> String) -> String {
+        var out = ""
         for scalar in text.unicodeScalars {
             switch scalar {
-            case "\"": out += "\\\""
             case "\\": out += "\\\\"
+            case "\"" where quote: out += "\\\""
             case "\n": out += "\\n"
             case "\r": out += "\\r"
             case "\t": out += "\\t"
-            case _ where needsEscape(scalar):
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            case _ where needsEscape(scalar): out += unicode(scalar.value)
             default: out.unicodeScalars.append(scalar)
             }
         }
-        return out + "\""
+        return out
     }
 
     /// Now in UTC, RFC 3339 with milliseconds.
@@ -133,16 +128,5 @@ struct LogLineHandler: LogHandler {
         let millisText = millis < 10 ? "00\(millis)" : millis < 100 ? "0\(millis)" : "\(millis)"
         return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T\(two(parts.tm_hour)):"
             + "\(two(parts.tm_min)):\(two(parts.tm_sec)).\(millisText)Z"
-    }
-}
-
-extension String {
-    /// `"` escaped as `\"` (backslashes are already escaped by `escapedText`).
-    fileprivate func replacingQuotes() -> String {
-        var out = ""
-        for character in self {
-            if character == "\"" { out += "\\\"" } else { out.append(character) }
-        }
-        return out
     }
 }

@@ -1,49 +1,13 @@
 import Broker
 import Logging
 import NIOCore
-import Synchronization
+import TestSupport
 import Testing
 import Wire
 
-/// Every audit line the broker writes, as level and fields.
-final class AuditRecorder: Sendable {
-    struct Line: Sendable {
-        var level: Logger.Level
-        var message: String
-        var fields: [String: String]
-    }
-
-    private let lines = Mutex<[Line]>([])
-
-    var logger: Logger {
-        var logger = Logger(label: "audit-test") { _ in RecordingHandler(recorder: self) }
-        logger.logLevel = .trace
-        return logger
-    }
-
-    var all: [Line] { lines.withLock { $0 } }
-    var audit: [Line] { all.filter { $0.fields["audit"] != nil } }
-
-    func clear() { lines.withLock { $0.removeAll() } }
-
-    fileprivate func append(_ line: Line) { lines.withLock { $0.append(line) } }
-}
-
-private struct RecordingHandler: LogHandler {
-    let recorder: AuditRecorder
-    var metadata: Logger.Metadata = [:]
-    var logLevel: Logger.Level = .trace
-
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
-    func log(event: LogEvent) {
-        let merged = metadata.merging(event.metadata ?? [:]) { $1 }
-        recorder.append(
-            .init(level: event.level, message: event.message.description, fields: merged.mapValues { "\($0)" }))
-    }
+extension LogRecorder {
+    /// The audit trail's lines.
+    var audit: [Record] { records.filter { $0.fields["audit"] != nil } }
 }
 
 @Suite("Audit trail: one line per state-changing decision, tripwire on reuse, no URL or signature")
@@ -56,7 +20,7 @@ struct AuditTrailTests {
 
     @Test("issue, consume, reuse, reserve, commit, release, revoke and denials each write one audit line")
     func lines() async throws {
-        let recorder = AuditRecorder()
+        let recorder = LogRecorder(label: "audit-test")
         let fixture = try await BrokerFixture(logger: recorder.logger)
         var session = Session(client: .open(id: "svc"))
         let key = "reports/q3\nfake=line.pdf"
@@ -108,7 +72,7 @@ struct AuditTrailTests {
         #expect(lines[9].fields["key"] == key)
         // Nothing anywhere in the log holds the URL, its signature or a lease's secret part.
         let nonce = String(leaseText.split(separator: ".")[1])
-        for line in recorder.all {
+        for line in recorder.records {
             let text = line.message + " " + line.fields.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
             #expect(!text.contains(signature) && !text.contains("X-Amz-") && !text.contains(nonce), "\(text)")
         }
@@ -117,7 +81,7 @@ struct AuditTrailTests {
 
     @Test("refusals before Redis are audited too; a revoked URL's use is a tripwire; the HTTP path names its caller")
     func refusalsAndHTTP() async throws {
-        let recorder = AuditRecorder()
+        let recorder = LogRecorder(label: "audit-test")
         let gateway = ClientPolicy(id: "gw", secretSHA256: [UInt8](repeating: 1, count: 32), roles: [.gateway])
         let fixture = try await BrokerFixture(clients: [gateway], logger: recorder.logger)
         var admin = Session(client: .open(id: "ops"))
@@ -148,7 +112,7 @@ struct AuditTrailTests {
 
     @Test("CHECK is not audited")
     func checkIsNotAudited() async throws {
-        let recorder = AuditRecorder()
+        let recorder = LogRecorder(label: "audit-test")
         let fixture = try await BrokerFixture(logger: recorder.logger)
         var session = Session(client: .open(id: "svc"))
         _ = try await fixture.run("CHECK", "AAAAAAAAAAAAAAAAAAAAAA", session: &session)
