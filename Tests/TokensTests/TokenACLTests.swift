@@ -18,15 +18,18 @@ struct TokenACLTests {
         let server: RedisServer
         let presignd: RedisServer.User
         let deployer: RedisServer.User
+        /// Not in the example: a test-only user that can do what an operator's mistake would.
+        let admin: RedisServer.User
 
         static func start() throws -> ACLServer {
             let presignd = RedisServer.User(name: "presignd", password: randomTokenID())
             let deployer = RedisServer.User(name: "deployer", password: randomTokenID())
+            let admin = RedisServer.User(name: "test-admin", password: randomTokenID())
             let server = try RedisServer.start(
                 configFile: TokenACLTests.exampleFile,
                 replacing: ["CHANGE_ME_PRESIGND": presignd.password, "CHANGE_ME_DEPLOYER": deployer.password],
-                cliUser: presignd)
-            return ACLServer(server: server, presignd: presignd, deployer: deployer)
+                config: ["user \(admin.name) on >\(admin.password) ~* &* +@all"], cliUser: presignd)
+            return ACLServer(server: server, presignd: presignd, deployer: deployer, admin: admin)
         }
 
         /// A client of `user`, over the Unix socket when `unix`.
@@ -81,6 +84,22 @@ struct TokenACLTests {
                     == "presignd_v1")
             try await store.prepare()
             try await store.ready()
+
+            // The library vanishes (FUNCTION FLUSH): the reload on "Function not found" meets the
+            // same NOPERM and fails closed, until the deploy user loads it again.
+            let now = try #require(Int64(try acl.server.cli("TIME").split(separator: "\n")[0])) * 1000
+            let token = NewToken(
+                id: randomTokenID(), method: "GET", bucket: "b", key: "k", profile: "main", uses: 1, issuedAt: now,
+                expiresAt: now + 600_000, issuer: "svc", tags: [])
+            try await store.create(token)
+            let admin = try await acl.client(acl.admin)
+            #expect(try await admin.send(["FUNCTION", "FLUSH"]).string == "OK")
+            await admin.shutdown()
+            let flushed = try #require(
+                await failure { () async throws(TokenError) in _ = try await store.consume(id: token.id, method: nil) })
+            #expect(flushed.code == .unavailable && flushed.message.contains("is not loaded"))
+            _ = try await deployer.send(["FUNCTION", "LOAD", "REPLACE", FunctionLibrary.standard.source])
+            #expect(try await store.consume(id: token.id, method: nil) == 0)
         } catch {
             await presignd.shutdown()
             await deployer.shutdown()
