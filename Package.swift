@@ -71,7 +71,7 @@ let package = Package(
             path: "Sources/PresignBench", swiftSettings: strict),
 
         // Test support: starts a private redis-server on a free port.
-        .target(name: "TestSupport", dependencies: ["Subprocesses"], swiftSettings: strict),
+        .target(name: "TestSupport", dependencies: ["Subprocesses", log], swiftSettings: strict),
         // Child processes (redis-server for dev mode and tests) without Foundation's Process.
         .target(name: "Subprocesses", swiftSettings: strict),
 

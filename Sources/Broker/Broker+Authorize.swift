@@ -22,12 +22,19 @@ package struct AuthorizeRequest: Sendable, Equatable {
     /// (e.g. `content-type`). Host never comes from here: it comes from the URL's profile.
     package var headers: [String: String]
     package var mode: AuthorizeMode
+    /// Who asks, for the audit trail: the endpoint has no client authentication, so this is the
+    /// transport's notion of the caller (the HTTP endpoint uses `http:<peer address>`).
+    package var client: String
 
-    package init(method: String, uri: String, headers: [String: String] = [:], mode: AuthorizeMode = .consume) {
+    package init(
+        method: String, uri: String, headers: [String: String] = [:], mode: AuthorizeMode = .consume,
+        client: String = "http"
+    ) {
         self.method = method
         self.uri = uri
         self.headers = headers
         self.mode = mode
+        self.client = client
     }
 }
 
@@ -57,6 +64,7 @@ extension Broker {
             resolved = try resolveOriginal(request)
         } catch {
             counters.record(command: command, outcome: error.code.rawValue)
+            audit.record(request.mode == .consume ? .consume : .reserve, client: request.client, denied: error)
             return eventLoop.makeSucceededFuture(.denied(error))
         }
         let settings = self.settings
@@ -66,10 +74,11 @@ extension Broker {
             do throws(BrokerError) {
                 switch request.mode {
                 case .consume:
-                    result = .allowed(id: resolved.id, usesLeft: try await spend(resolved))
+                    result = .allowed(id: resolved.id, usesLeft: try await spend(resolved, client: request.client))
                 case .reserve(let lease):
                     let millis = lease ?? settings.limits.defaultLeaseMs
-                    result = .reserved(id: resolved.id, lease: try await hold(resolved, leaseMillis: millis))
+                    result = .reserved(
+                        id: resolved.id, lease: try await hold(resolved, leaseMillis: millis, client: request.client))
                 }
             } catch {
                 counters.record(command: command, outcome: error.code.rawValue)
@@ -81,12 +90,14 @@ extension Broker {
     }
 
     /// Commits (spends) or releases (gives back) the use a reserve held. `nil` on success.
-    package func settle(lease: String, commit: Bool, on eventLoop: any EventLoop) -> EventLoopFuture<BrokerError?> {
+    package func settle(
+        lease: String, commit: Bool, client: String = "http", on eventLoop: any EventLoop
+    ) -> EventLoopFuture<BrokerError?> {
         let command = commit ? "COMMIT" : "RELEASE"
         let counters = self.counters
         return eventLoop.makeFutureWithImmediateTask { [self] in
             do throws(BrokerError) {
-                try await settle(lease: lease, commit: commit)
+                try await settle(lease: lease, commit: commit, client: client)
             } catch {
                 counters.record(command: command, outcome: error.code.rawValue)
                 return error

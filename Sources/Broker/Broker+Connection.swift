@@ -61,16 +61,26 @@ extension Broker {
         return .simple("OK")
     }
 
-    /// Checks a client's secret against the stored SHA-256 in constant time. An unknown id costs
-    /// the same work as a known one, so timing does not tell which ids exist.
+    /// Checks a client's secret against its stored SHA-256 (and, during a rotation, the second
+    /// one) in constant time. Every attempt compares against two hashes, known id or not, so
+    /// timing tells neither which ids exist nor which are being rotated.
+    ///
+    /// The session keeps the hash that matched: once a reload drops that hash, the session's
+    /// next command needs a new AUTH (`authenticated`).
     private func authenticate(id: String, secret: String) throws(BrokerError) -> ClientPolicy {
         let client = settings.clients[id]
-        let expected = client?.secretSHA256 ?? [UInt8](repeating: 0, count: 32)
-        let matches = constantTimeEqual(sha256(Array(secret.utf8)), expected)
-        guard let client, matches else {
+        let zero = [UInt8](repeating: 0, count: 32)
+        let offered = sha256(Array(secret.utf8))
+        let first = client?.secretSHA256 ?? zero
+        let second = client?.alternateSecretSHA256 ?? zero
+        let matchesFirst = constantTimeEqual(offered, first)
+        let matchesSecond = constantTimeEqual(offered, second) && client?.alternateSecretSHA256 != nil
+        guard var client, matchesFirst || matchesSecond else {
             logger.warning("authentication failed", metadata: ["client.id": "\(Self.printable(id, limit: 64))"])
             throw BrokerError(.wrongPass, "invalid username-password pair or user is disabled.")
         }
+        client.secretSHA256 = matchesFirst ? first : second
+        client.alternateSecretSHA256 = nil
         return client
     }
 

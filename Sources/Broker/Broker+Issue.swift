@@ -42,13 +42,18 @@ extension Broker {
                         presign.expires -= 1
                         continue
                     }
-                    throw BrokerError(tokenError: error)
+                    let converted = BrokerError(tokenError: error)
+                    audit.record(
+                        .issue, client: client.id, bucket: presign.bucket, key: presign.key,
+                        outcome: converted.code.rawValue, reason: converted.message)
+                    throw converted
                 }
-                logger.info(
-                    "issued",
-                    metadata: [
-                        "client.id": "\(client.id)", "token.id": "\(signed.tokenId)", "bucket": "\(presign.bucket)",
-                        "key": "\(presign.key)", "method": "\(presign.method.rawValue)", "uses": "\(request.uses)",
+                audit.record(
+                    .issue, client: client.id, token: signed.tokenId, bucket: presign.bucket, key: presign.key,
+                    outcome: "OK",
+                    extra: [
+                        "method": "\(presign.method.rawValue)", "uses": "\(request.uses)",
+                        "expires_at": "\(signed.expiresAt)", "profile": "\(profile.name)",
                     ])
                 return .record([
                     "id": .bulk(signed.tokenId),

@@ -1,3 +1,4 @@
+import Logging
 import Tokens
 import Wire
 
@@ -37,22 +38,38 @@ extension Broker {
         }
         try arguments.expectEnd()
         return { [self, reason] () async throws(BrokerError) -> Reply in
+            // One audit line per command, with how many URLs it revoked (the event Stream has one
+            // entry per URL).
+            var token: String?
+            var bucket: String?
+            var key: String?
+            var extra: Logger.Metadata = [:]
+            switch what {
+            case .one(let target): token = target.id
+            case .object(let objectBucket, let objectKey): (bucket, key) = (objectBucket, objectKey)
+            case .tag(let tag): extra["tag"] = "\(tag)"
+            }
             do throws(TokenError) {
                 let count: Int
                 switch what {
                 case .one(let target):
                     count = try await store.revoke(id: target.id, by: client.id, reason: reason) ? 1 : 0
-                    logger.info("revoked", metadata: ["client.id": "\(client.id)", "token.id": "\(target.id)", "revoked.count": "\(count)"])
                 case .object(let bucket, let key):
                     count = try await store.revokeObject(bucket: bucket, key: key, by: client.id, reason: reason)
-                    logger.info("revoked", metadata: ["client.id": "\(client.id)", "bucket": "\(bucket)", "key": "\(key)", "revoked.count": "\(count)"])
                 case .tag(let tag):
                     count = try await store.revokeTag(tag, by: client.id, reason: reason)
-                    logger.info("revoked", metadata: ["client.id": "\(client.id)", "tag": "\(tag)", "revoked.count": "\(count)"])
                 }
+                extra["revoked.count"] = "\(count)"
+                audit.record(
+                    .revoke, client: client.id, token: token, bucket: bucket, key: key, outcome: "OK", reason: reason,
+                    extra: extra)
                 return .integer(count)
             } catch {
-                throw BrokerError(tokenError: error)
+                let converted = BrokerError(tokenError: error)
+                audit.record(
+                    .revoke, client: client.id, token: token, bucket: bucket, key: key,
+                    outcome: converted.code.rawValue, reason: converted.message, extra: extra)
+                throw converted
             }
         }
     }

@@ -7,7 +7,7 @@ import Wire
 extension Broker {
     /// `CONSUME <target> [METHOD m]` → `:<uses left>`.
     func consume(
-        _ arguments: inout CommandArguments, settings: BrokerSettings
+        _ arguments: inout CommandArguments, client: ClientPolicy, settings: BrokerSettings
     ) throws(BrokerError) -> @Sendable () async throws(BrokerError) -> Reply {
         let target = try Target(arguments.string("target"))
         var method: String?
@@ -18,12 +18,12 @@ extension Broker {
             }
         }
         let resolved = try resolve(target, method: method, settings: settings)
-        return { [self] () async throws(BrokerError) -> Reply in .integer(try await spend(resolved)) }
+        return { [self] () async throws(BrokerError) -> Reply in .integer(try await spend(resolved, client: client.id)) }
     }
 
     /// `RESERVE <target> [METHOD m] [LEASE ms]` → `$<lease>`.
     func reserve(
-        _ arguments: inout CommandArguments, settings: BrokerSettings
+        _ arguments: inout CommandArguments, client: ClientPolicy, settings: BrokerSettings
     ) throws(BrokerError) -> @Sendable () async throws(BrokerError) -> Reply {
         let target = try Target(arguments.string("target"))
         var method: String?
@@ -37,59 +37,66 @@ extension Broker {
         }
         let resolved = try resolve(target, method: method, settings: settings)
         return { [self, lease] () async throws(BrokerError) -> Reply in
-            .bulk(try await hold(resolved, leaseMillis: lease))
+            .bulk(try await hold(resolved, leaseMillis: lease, client: client.id))
         }
     }
 
     /// `COMMIT <lease>` / `RELEASE <lease>` → `+OK`.
     func settle(
-        _ arguments: inout CommandArguments, commit: Bool
+        _ arguments: inout CommandArguments, client: ClientPolicy, commit: Bool
     ) throws(BrokerError) -> @Sendable () async throws(BrokerError) -> Reply {
         let lease = try arguments.string("lease")
         try arguments.expectEnd()
         return { [self] () async throws(BrokerError) -> Reply in
-            try await settle(lease: lease, commit: commit)
+            try await settle(lease: lease, commit: commit, client: client.id)
             return .simple("OK")
         }
     }
 
     // MARK: the store calls, shared by the line protocol and the HTTP authorize endpoint
 
-    /// Spends one use of a resolved target; returns the uses left.
-    func spend(_ resolved: ResolvedTarget) async throws(BrokerError) -> Int {
+    /// Spends one use of a resolved target for `client`; returns the uses left.
+    func spend(_ resolved: ResolvedTarget, client: String) async throws(BrokerError) -> Int {
         do throws(TokenError) {
             let left = try await store.consume(id: resolved.id, method: resolved.method)
-            logger.info("consumed", metadata: ["token.id": "\(resolved.id)", "uses.left": "\(left)"])
+            audit.record(.consume, client: client, token: resolved.id, outcome: "OK", extra: ["uses.left": "\(left)"])
             return left
         } catch {
-            throw denial(error, id: resolved.id, operation: "consume")
+            throw denial(error, .consume, id: resolved.id, client: client)
         }
     }
 
     /// Holds one use of a resolved target for `leaseMillis`; returns the lease.
-    func hold(_ resolved: ResolvedTarget, leaseMillis: Int) async throws(BrokerError) -> String {
+    func hold(_ resolved: ResolvedTarget, leaseMillis: Int, client: String) async throws(BrokerError) -> String {
         do throws(TokenError) {
             let handle = try await store.reserve(id: resolved.id, method: resolved.method, leaseMillis: Int64(leaseMillis))
-            logger.info("reserved", metadata: ["token.id": "\(resolved.id)"])
+            audit.record(.reserve, client: client, token: resolved.id, outcome: "OK", extra: ["lease.ms": "\(leaseMillis)"])
             return handle
         } catch {
-            throw denial(error, id: resolved.id, operation: "reserve")
+            throw denial(error, .reserve, id: resolved.id, client: client)
         }
     }
 
     /// Spends (`commit`) or gives back the use a lease holds.
-    func settle(lease: String, commit: Bool) async throws(BrokerError) {
+    func settle(lease: String, commit: Bool, client: String) async throws(BrokerError) {
+        // A lease is `<token id>.<nonce>`: only the id part is logged, the nonce is the secret.
+        let id = Self.leaseTokenID(lease)
         do throws(TokenError) {
             if commit {
                 try await store.commit(lease: lease)
             } else {
                 try await store.release(lease: lease)
             }
-            // A lease is `<token id>.<nonce>`: only the id part is logged, the nonce is the secret.
-            logger.info(commit ? "committed" : "released", metadata: ["token.id": "\(lease.prefix(22))"])
+            audit.record(commit ? .commit : .release, client: client, token: id, outcome: "OK")
         } catch {
-            throw denial(error, id: String(lease.prefix(22)), operation: commit ? "commit" : "release")
+            throw denial(error, commit ? .commit : .release, id: id, client: client)
         }
+    }
+
+    /// The token id part of a lease, nil when the lease is not even shaped like one.
+    static func leaseTokenID(_ lease: String) -> String? {
+        guard let dot = lease.firstIndex(of: "."), TokenKeyspace.isTokenID(String(lease[..<dot])) else { return nil }
+        return String(lease[..<dot])
     }
 
     /// `CHECK <target>` → the token's record, or nil when unknown.
@@ -123,18 +130,11 @@ extension Broker {
         }
     }
 
-    /// A denial, logged as the audit trail wants it: a second use of a spent URL is a warning,
-    /// since it often means a leaked link.
-    func denial(_ error: TokenError, id: String, operation: String) -> BrokerError {
+    /// A denial from the store, written to the audit trail (where a second use of a spent or
+    /// revoked URL is a tripwire warning).
+    func denial(_ error: TokenError, _ action: AuditTrail.Action, id: String?, client: String) -> BrokerError {
         let converted = BrokerError(tokenError: error)
-        let metadata: Logger.Metadata = [
-            "token.id": "\(id)", "operation": "\(operation)", "outcome": "\(converted.code.rawValue)",
-        ]
-        if converted.code == .used {
-            logger.warning("replay of a spent URL", metadata: metadata)
-        } else {
-            logger.info("denied", metadata: metadata)
-        }
+        audit.record(action, client: client, token: id, denied: converted)
         return converted
     }
 }

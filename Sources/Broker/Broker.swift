@@ -28,6 +28,8 @@ package final class Broker: Sendable {
 
     let store: any TokenStore
     let logger: Logger
+    /// One line per state-changing decision (ISSUE, CONSUME, RESERVE, COMMIT, RELEASE, REVOKE).
+    let audit: AuditTrail
     /// Unix time in milliseconds; injected so tests can move the clock.
     let clock: @Sendable () -> Int64
     private let settingsBox: Mutex<BrokerSettings>
@@ -41,7 +43,7 @@ package final class Broker: Sendable {
 
     package init(
         settings: BrokerSettings, store: any TokenStore, logger: Logger, version: String = "0.1.0",
-        invalidations: InvalidationHub? = nil, events: EventStream? = nil,
+        invalidations: InvalidationHub? = nil, events: EventStream? = nil, audit: AuditTrail.Mode = .all,
         clock: @escaping @Sendable () -> Int64 = Broker.systemClock
     ) {
         self.settingsBox = Mutex(settings)
@@ -49,6 +51,7 @@ package final class Broker: Sendable {
         self.invalidations = invalidations
         self.events = events
         self.logger = logger
+        self.audit = AuditTrail(logger: logger, mode: audit)
         self.clock = clock
         self.version = version
         self.startedAt = clock()
@@ -80,6 +83,10 @@ package final class Broker: Sendable {
             return try dispatch(name: name, CommandArguments(arguments), session: &session, on: eventLoop)
         } catch {
             counters.record(command: name, outcome: error.code.rawValue)
+            // Refused before reaching Redis (authentication, role, scope, syntax, signature).
+            if let action = AuditTrail.Action(command: name) {
+                audit.record(action, client: session.client?.id, denied: error)
+            }
             return .now(error.reply)
         }
     }
@@ -112,13 +119,13 @@ package final class Broker: Sendable {
             return later(on: eventLoop, command: name, try issue(&arguments, client: client, settings: settings))
         case "CONSUME":
             try require(.gateway, of: client, for: name)
-            return later(on: eventLoop, command: name, try consume(&arguments, settings: settings))
+            return later(on: eventLoop, command: name, try consume(&arguments, client: client, settings: settings))
         case "RESERVE":
             try require(.gateway, of: client, for: name)
-            return later(on: eventLoop, command: name, try reserve(&arguments, settings: settings))
+            return later(on: eventLoop, command: name, try reserve(&arguments, client: client, settings: settings))
         case "COMMIT", "RELEASE":
             try require(.gateway, of: client, for: name)
-            return later(on: eventLoop, command: name, try settle(&arguments, commit: name == "COMMIT"))
+            return later(on: eventLoop, command: name, try settle(&arguments, client: client, commit: name == "COMMIT"))
         case "CHECK":
             guard client.roles.contains(.gateway) || client.roles.contains(.admin) else {
                 throw noPermission(client, name)
@@ -165,7 +172,7 @@ package final class Broker: Sendable {
         guard let client = session.client else { throw BrokerError(.noAuth, "Authentication required.") }
         if client.secretSHA256.isEmpty { return client }  // the open client of an open listener
         // Reloads apply to live sessions: a removed client loses access at once.
-        guard let current = settings.clients[client.id], current.secretSHA256 == client.secretSHA256 else {
+        guard let current = settings.clients[client.id], current.accepts(secretSHA256: client.secretSHA256) else {
             throw BrokerError(.noAuth, "Authentication required: the client's credentials changed.")
         }
         return current

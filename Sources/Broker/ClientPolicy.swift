@@ -3,6 +3,9 @@ package struct ClientPolicy: Sendable {
     package var id: String
     /// SHA-256 of the secret; the secret itself is never stored.
     package var secretSHA256: [UInt8]
+    /// A second accepted SHA-256 while the client's secret is rotated (old and new both work);
+    /// nil outside a rotation.
+    package var alternateSecretSHA256: [UInt8]?
     package var roles: Set<Role>
     /// Buckets it may issue URLs for and revoke objects in; nil means any.
     package var buckets: Set<String>?
@@ -20,10 +23,11 @@ package struct ClientPolicy: Sendable {
     package init(
         id: String, secretSHA256: [UInt8], roles: Set<Role>, buckets: Set<String>? = nil,
         keyPrefixes: [String]? = nil, methods: Set<String>? = nil, maxTTL: Int? = nil, maxUses: Int? = nil,
-        profiles: [String]? = nil
+        profiles: [String]? = nil, alternateSecretSHA256: [UInt8]? = nil
     ) {
         self.id = id
         self.secretSHA256 = secretSHA256
+        self.alternateSecretSHA256 = alternateSecretSHA256
         self.roles = roles
         self.buckets = buckets
         self.keyPrefixes = keyPrefixes
@@ -37,6 +41,11 @@ package struct ClientPolicy: Sendable {
     /// acts as: every role, no scopes.
     package static func open(id: String) -> ClientPolicy {
         ClientPolicy(id: id, secretSHA256: [], roles: Set(Role.allCases))
+    }
+
+    /// Whether `hash` is one of the accepted secret hashes.
+    func accepts(secretSHA256 hash: [UInt8]) -> Bool {
+        hash == secretSHA256 || hash == alternateSecretSHA256
     }
 
     /// Whether this client may issue a URL for `bucket`/`key`.

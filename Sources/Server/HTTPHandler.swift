@@ -64,6 +64,12 @@ final class HTTPHandler: ChannelInboundHandler {
         }
     }
 
+    /// Who asks, for the audit trail: the endpoint has no client authentication, so the gateway is
+    /// known by its address (`http:10.0.0.7`).
+    static func auditName(of channel: any Channel) -> String {
+        "http:" + (channel.remoteAddress?.ipAddress ?? "unix")
+    }
+
     private func answer(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
         let route = GatewayRoute(method: head.method, uri: head.uri, headers: head.headers)
         let started = NIODeadline.now()
@@ -74,12 +80,16 @@ final class HTTPHandler: ChannelInboundHandler {
             bound.value.handler.respond(answer, to: head, context: bound.value.context)
         }
         switch route {
-        case .authorize(let request):
+        case .authorize(var request):
+            request.client = Self.auditName(of: context.channel)
             broker.authorize(request, on: context.eventLoop).whenComplete { result in
                 finish(HTTPAnswer(result))
             }
         case .commit(let lease), .release(let lease):
-            broker.settle(lease: lease, commit: route == .commit(lease: lease), on: context.eventLoop).whenComplete {
+            broker.settle(
+                lease: lease, commit: route == .commit(lease: lease), client: Self.auditName(of: context.channel),
+                on: context.eventLoop
+            ).whenComplete {
                 result in
                 switch result {
                 case .success(nil): finish(HTTPAnswer(status: .ok, outcome: "OK", timed: true))

@@ -18,26 +18,65 @@ package final class RedisServer: Sendable {
     package let directory: String
     /// The Unix socket path, when one was asked for.
     package let unixSocket: String?
+    /// The ACL user `cli` (and the start-up `PING`) authenticates as; nil for none.
+    package let cliUser: User?
+    private let baseConfig: String?
     private let config: [String]
     private let process: LockedProcess
+
+    /// An ACL user name and password.
+    package struct User: Sendable {
+        package var name: String
+        package var password: String
+
+        package init(name: String, password: String) {
+            self.name = name
+            self.password = password
+        }
+    }
 
     /// Starts a server. `config` lines are appended to the generated `redis.conf`
     /// (for example `appendonly yes`).
     package static func start(config: [String] = [], unixSocket: Bool = false) throws -> RedisServer {
+        try start(baseConfig: nil, config: config, unixSocket: unixSocket, cliUser: nil)
+    }
+
+    /// Starts a server from an existing configuration file such as `redis.conf.example`: its text,
+    /// with each `replacing` key replaced by its value (passwords), then this fixture's own `bind`,
+    /// `port`, `dir`, `logfile` and `unixsocket` (in the temporary directory) on top, since later
+    /// lines win, then `config`. `cliUser` is who `cli` runs as, for files with `user default off`.
+    package static func start(
+        configFile: String, replacing: [String: String] = [:], config: [String] = [], cliUser: User? = nil
+    ) throws -> RedisServer {
+        var text = try String(contentsOfFile: configFile, encoding: .utf8)
+        for (placeholder, value) in replacing {
+            guard text.contains(placeholder) else {
+                throw Failure(description: "\(configFile) does not contain \(placeholder)")
+            }
+            text = text.replacingOccurrences(of: placeholder, with: value)
+        }
+        return try start(baseConfig: text, config: config, unixSocket: true, cliUser: cliUser)
+    }
+
+    private static func start(baseConfig: String?, config: [String], unixSocket: Bool, cliUser: User?) throws
+        -> RedisServer
+    {
         let directory = try makeTemporaryDirectory(prefix: "presignd-redis")
         let port = try freePort()
         let server = RedisServer(
-            port: port, directory: directory,
-            unixSocket: unixSocket ? directory + "/redis.sock" : nil, config: config)
+            port: port, directory: directory, unixSocket: unixSocket ? directory + "/redis.sock" : nil,
+            baseConfig: baseConfig, config: config, cliUser: cliUser)
         try server.launch()
         return server
     }
 
-    private init(port: Int, directory: String, unixSocket: String?, config: [String]) {
+    private init(port: Int, directory: String, unixSocket: String?, baseConfig: String?, config: [String], cliUser: User?) {
         self.port = port
         self.directory = directory
         self.unixSocket = unixSocket
+        self.baseConfig = baseConfig
         self.config = config
+        self.cliUser = cliUser
         self.process = LockedProcess()
     }
 
@@ -50,14 +89,14 @@ package final class RedisServer: Sendable {
     package var pid: Int32? { process.pid }
 
     private func launch() throws {
-        var lines = [
+        // A base file keeps its own persistence settings; only where the server lives is ours.
+        var lines = baseConfig.map { [$0] } ?? ["save \"\"", "appendonly no"]
+        lines += [
             "bind 127.0.0.1",
             "port \(port)",
             "dir \(directory)",
             "logfile \(directory)/redis.log",
             "daemonize no",
-            "save \"\"",
-            "appendonly no",
         ]
         if let unixSocket {
             lines += ["unixsocket \(unixSocket)", "unixsocketperm 700"]
@@ -101,7 +140,9 @@ package final class RedisServer: Sendable {
         guard let executable = ChildProcess.find("redis-cli") else {
             throw Failure(description: "redis-cli is not on PATH: install it (apt-get install -y redis-tools)")
         }
-        let result = try ChildProcess.run(executable, ["-h", "127.0.0.1", "-p", String(port)] + arguments)
+        var options = ["-h", "127.0.0.1", "-p", String(port)]
+        if let cliUser { options += ["--user", cliUser.name, "--pass", cliUser.password, "--no-auth-warning"] }
+        let result = try ChildProcess.run(executable, options + arguments)
         return result.output.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 

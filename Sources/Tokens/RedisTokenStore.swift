@@ -31,12 +31,50 @@ package final class RedisTokenStore: TokenStore {
     }
 
     /// Loads the Function library with `FUNCTION LOAD REPLACE` (the same source loads idempotently).
+    ///
+    /// A Redis user restricted to what presignd needs may not run `FUNCTION LOAD` (NOPERM): then
+    /// the library must already be loaded, by a deploy user, with exactly this source (`FUNCTION
+    /// LIST … WITHCODE`). Anything else fails closed with a message saying how to load it.
     package func prepare() async throws(TokenError) {
         let reply = try await send(["FUNCTION", "LOAD", "REPLACE", library.source])
-        if case .error(let message) = reply {
+        guard let message = reply.errorMessage else {
+            logger.info("token function library loaded", metadata: ["redis.library": "\(library.name)"])
+            return
+        }
+        guard message.hasPrefix("NOPERM") else {
             throw TokenError(.unavailable, "Redis refused the function library: \(message)")
         }
-        logger.info("token function library loaded", metadata: ["redis.library": "\(library.name)"])
+        switch try await loadedSource() {
+        case .some(let source) where source == library.source:
+            logger.info(
+                "token function library already loaded by someone else; this Redis user may not load it",
+                metadata: ["redis.library": "\(library.name)"])
+        case .some:
+            throw notLoadable("is loaded with different code (another presignd version?)")
+        case .none:
+            throw notLoadable("is not loaded")
+        }
+    }
+
+    /// The source of this store's library as Redis holds it, nil when it is not loaded.
+    private func loadedSource() async throws(TokenError) -> String? {
+        let reply = try await send(["FUNCTION", "LIST", "LIBRARYNAME", library.name, "WITHCODE"])
+        if let message = reply.errorMessage {
+            throw notLoadable("cannot be checked (FUNCTION LIST: \(message))")
+        }
+        return Self.libraryFields(in: reply, named: library.name)?["library_code"]?.string
+    }
+
+    /// The fail-closed error when this Redis user cannot load the library itself; logged at error
+    /// level, since nothing works until an operator acts.
+    private func notLoadable(_ problem: String) -> TokenError {
+        let error = TokenError(
+            .unavailable,
+            "the Redis user may not run FUNCTION LOAD and the token function library \(library.name) \(problem): "
+                + "load it as a user allowed to, e.g. `presignd function-library | redis-cli --user <deploy user> "
+                + "--askpass -x FUNCTION LOAD REPLACE`")
+        logger.error("\(error.message)", metadata: ["redis.library": "\(library.name)"])
+        return error
     }
 
     /// Asks Redis whether this store's Function library is loaded (`FUNCTION LIST LIBRARYNAME`).
@@ -45,14 +83,23 @@ package final class RedisTokenStore: TokenStore {
         if let message = reply.errorMessage {
             throw TokenError(.unavailable, "Redis refused FUNCTION LIST: \(message)")
         }
-        // The pattern could match a longer name too: look for this exact library.
-        let loaded = reply.array?.contains { entry in
-            guard let fields = entry.array, fields.count % 2 == 0 else { return false }
-            return stride(from: 0, to: fields.count, by: 2).contains {
-                fields[$0].string == "library_name" && fields[$0 + 1].string == library.name
-            }
+        guard Self.libraryFields(in: reply, named: library.name) != nil else {
+            throw TokenError(.unavailable, "the token function library is not loaded")
         }
-        guard loaded == true else { throw TokenError(.unavailable, "the token function library is not loaded") }
+    }
+
+    /// The fields of the `FUNCTION LIST` entry for exactly `name` (the LIBRARYNAME filter is a
+    /// pattern, so it could match a longer name too).
+    private static func libraryFields(in reply: RESPValue, named name: String) -> [String: RESPValue]? {
+        for entry in reply.array ?? [] {
+            guard let flat = entry.array, flat.count % 2 == 0 else { continue }
+            var fields: [String: RESPValue] = [:]
+            for index in stride(from: 0, to: flat.count, by: 2) {
+                if let field = flat[index].string { fields[field] = flat[index + 1] }
+            }
+            if fields["library_name"]?.string == name { return fields }
+        }
+        return nil
     }
 
     /// Commands sent to Redis since start, and how many are waiting for their reply right now

@@ -20,6 +20,10 @@ struct Daemon {
     var logger: Logger
     /// Called once the listeners are bound, with the TCP port (dev mode prints its examples).
     var onReady: @Sendable (Int?) -> Void = { _ in }
+    /// systemd's `Type=notify` readiness protocol; does nothing outside systemd.
+    var notifier = SystemdNotifier.fromEnvironment
+    /// How much of the audit trail is written.
+    var audit: AuditTrail.Mode = .all
 
     func run() async throws {
         let group = MultiThreadedEventLoopGroup.singleton
@@ -45,7 +49,7 @@ struct Daemon {
         hub.start()
         let broker = Broker(
             settings: settings.broker, store: store, logger: logger, invalidations: hub,
-            events: EventStream(client: redis, keyspace: keyspace))
+            events: EventStream(client: redis, keyspace: keyspace), audit: audit)
         let server = LineServer(broker: broker, configuration: settings.server, group: group, logger: logger)
         do {
             try await server.start()
@@ -63,13 +67,17 @@ struct Daemon {
         }
         onReady(server.tcpPort)
         logger.info("presignd ready")
+        notifier.ready(status: "serving")
 
         for await signal in SignalStream([SIGTERM, SIGINT, SIGHUP]) {
             if signal == SIGHUP {
+                notifier.reloading()
                 reload(into: broker)
+                notifier.ready(status: "serving")
                 continue
             }
             logger.info("shutting down", metadata: ["signal": "\(signal)"])
+            notifier.stopping()
             break
         }
         // Both listeners drain at once: each lets its requests in flight finish.

@@ -11,7 +11,7 @@ struct Presignd: AsyncParsableCommand {
         abstract: "Single-use, N-use and revocable presigned S3 URLs.",
         subcommands: [
             ServeCommand.self, DevCommand.self, CheckConfigCommand.self, HashSecretCommand.self, PresignCommand.self,
-            VerifyCommand.self,
+            VerifyCommand.self, FunctionLibraryCommand.self,
         ])
 }
 

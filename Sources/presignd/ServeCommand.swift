@@ -1,4 +1,5 @@
 import ArgumentParser
+import Broker
 import Logging
 import SigV4
 
@@ -20,6 +21,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
+    @Option(name: .long, help: "text (key=value, escaped) or json (one object per line).")
+    var logFormat: LogLineHandler.Format = .text
+
+    @Option(name: .long, help: "all (a line per ISSUE/CONSUME/RESERVE/COMMIT/RELEASE/REVOKE), tripwires (only reuse warnings) or off.")
+    var audit: AuditTrail.Mode = .all
+
     func run() async throws {
         let settings: DaemonSettings
         do {
@@ -27,8 +34,10 @@ struct ServeCommand: AsyncParsableCommand {
         } catch {
             throw ValidationError("configuration \(config): \(error)")
         }
-        let logger = makeLogger(level: logLevel)
-        try await Daemon(settings: settings, configurationPath: config, logger: logger).run()
+        let logger = makeLogger(level: logLevel, format: logFormat)
+        var daemon = Daemon(settings: settings, configurationPath: config, logger: logger)
+        daemon.audit = audit
+        try await daemon.run()
     }
 }
 
@@ -80,11 +89,13 @@ struct HashSecretCommand: ParsableCommand {
     }
 }
 
-func makeLogger(level: String) -> Logger {
+func makeLogger(level: String, format: LogLineHandler.Format = .text) -> Logger {
     LoggingSystem.bootstrap { label in
-        var handler = StreamLogHandler.standardError(label: label)
+        var handler = LogLineHandler(label: label, format: format)
         handler.logLevel = Logger.Level(rawValue: level.lowercased()) ?? .info
         return handler
     }
     return Logger(label: "presignd")
 }
+
+extension AuditTrail.Mode: ExpressibleByArgument {}

@@ -19,7 +19,7 @@ final class BrokerFixture: Sendable {
     let clock = ManualClock()
     let loop = MultiThreadedEventLoopGroup.singleton.any()
 
-    init(clients: [ClientPolicy] = []) async throws {
+    init(clients: [ClientPolicy] = [], logger: Logger = Logger(label: "test")) async throws {
         server = try RedisServer.start()
         var configuration = RedisConfiguration(endpoint: .tcp(host: "127.0.0.1", port: server.port))
         configuration.connectTimeout = .seconds(10)
@@ -33,7 +33,7 @@ final class BrokerFixture: Sendable {
             profiles: [Profile(name: "main", signer: signer, publicBaseURL: "https://files.example.com")],
             clients: clients, limits: BrokerLimits())
         let clock = self.clock
-        broker = Broker(settings: settings, store: store, logger: Logger(label: "test"), clock: { clock.now })
+        broker = Broker(settings: settings, store: store, logger: logger, clock: { clock.now })
     }
 
     func run(_ words: String..., session: inout Session) async throws -> Reply {

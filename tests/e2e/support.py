@@ -215,7 +215,7 @@ class Presignd:
 
     def __init__(self, redis: RedisProc, clients: dict, profile: dict, limits: dict | None = None,
                  listen: dict | None = None, extra_yaml: str = "", http: bool = False,
-                 redis_config: dict | None = None):
+                 redis_config: dict | None = None, env: dict | None = None, args: list | None = None):
         import yaml  # PyYAML comes with the test requirements
         self.dir = Path(tempfile.mkdtemp(prefix="presignd."))
         self.port = free_port()
@@ -239,8 +239,11 @@ class Presignd:
         }
         self.write_config()
         self.log = open(self.dir / "presignd.log", "wb")
-        self.proc = subprocess.Popen([presignd_binary(), "serve", "--config", str(self.config_path)],
-                                     stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        # env adds variables to the daemon's environment (NOTIFY_SOCKET, CREDENTIALS_DIRECTORY, …).
+        # args adds options to `presignd serve` (e.g. --log-format json).
+        self.proc = subprocess.Popen([presignd_binary(), "serve", "--config", str(self.config_path), *(args or [])],
+                                     stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                     env={**os.environ, **(env or {})})
 
         def ready():
             if self.proc.poll() is not None:

@@ -148,8 +148,9 @@ struct ConfigFile: Decodable, Sendable {
     /// A client of the line protocol: who it is, what it may do.
     struct Client: Decodable, Sendable {
         var id: String
-        /// Lower-case hex SHA-256 of the client's secret (`presignd hash-secret` makes one).
-        var secretSHA256: String
+        /// Lower-case hex SHA-256 of the client's secret (`presignd hash-secret` makes one); two
+        /// while the secret is rotated (a YAML list: both secrets are accepted).
+        var secretSHA256: [String]
         var roles: [String]
         var buckets: [String]?
         var keyPrefixes: [String]?
@@ -166,7 +167,11 @@ struct ConfigFile: Decodable, Sendable {
         init(from decoder: any Decoder) throws {
             let c = try decoder.strictContainer(keyedBy: CodingKeys.self)
             id = try c.decode(String.self, forKey: .id)
-            secretSHA256 = try c.decode(String.self, forKey: .secretSHA256)
+            if let one = try? c.decode(String.self, forKey: .secretSHA256) {
+                secretSHA256 = [one]
+            } else {
+                secretSHA256 = try c.decode([String].self, forKey: .secretSHA256)
+            }
             roles = try c.decode([String].self, forKey: .roles)
             buckets = try c.decodeIfPresent([String].self, forKey: .buckets)
             keyPrefixes = try c.decodeIfPresent([String].self, forKey: .keyPrefixes)

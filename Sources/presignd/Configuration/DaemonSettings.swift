@@ -190,10 +190,13 @@ struct DaemonSettings: Sendable {
             guard !entry.id.isEmpty, !entry.id.contains(" "), !clients.contains(where: { $0.id == entry.id }) else {
                 throw ConfigurationError(key: "\(key).id", problem: "must be non-empty, without spaces, and unique")
             }
-            guard let hash = hexBytes(entry.secretSHA256), hash.count == 32 else {
+            let hashes = entry.secretSHA256.compactMap(hexBytes).filter { $0.count == 32 }
+            guard hashes.count == entry.secretSHA256.count, (1...2).contains(hashes.count) else {
                 throw ConfigurationError(
-                    key: "\(key).secret_sha256", problem: "must be 64 hex characters (presignd hash-secret makes one)")
+                    key: "\(key).secret_sha256",
+                    problem: "must be 64 hex characters (presignd hash-secret makes one), or a list of two while rotating")
             }
+            let hash = hashes[0]
             var roles: Set<Role> = []
             for role in entry.roles {
                 guard let parsed = Role(rawValue: role) else {
@@ -220,7 +223,8 @@ struct DaemonSettings: Sendable {
                 ClientPolicy(
                     id: entry.id, secretSHA256: hash, roles: roles, buckets: entry.buckets.map(Set.init),
                     keyPrefixes: entry.keyPrefixes, methods: entry.methods.map { Set($0.map { $0.uppercased() }) },
-                    maxTTL: entry.maxTTL, maxUses: entry.maxUses, profiles: entry.profiles))
+                    maxTTL: entry.maxTTL, maxUses: entry.maxUses, profiles: entry.profiles,
+                    alternateSecretSHA256: hashes.count == 2 ? hashes[1] : nil))
         }
 
         var brokerLimits = BrokerLimits()

@@ -20,7 +20,12 @@ struct Secret: Sendable, CustomStringConvertible {
         if let inline = try c.decodeIfPresent(String.self, forKey: value) {
             return Secret(value: inline)
         }
-        if let path = try c.decodeIfPresent(String.self, forKey: file) {
+        if let written = try c.decodeIfPresent(String.self, forKey: file) {
+            guard let path = expandingCredentialsDirectory(written) else {
+                throw DecodingError.dataCorruptedError(
+                    forKey: file, in: c,
+                    debugDescription: "\(written) names $CREDENTIALS_DIRECTORY, which is not set (systemd LoadCredential=)")
+            }
             guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
                 throw DecodingError.dataCorruptedError(
                     forKey: file, in: c, debugDescription: "cannot read the file \(path)")
@@ -35,6 +40,19 @@ struct Secret: Sendable, CustomStringConvertible {
             return Secret(value: text)
         }
         return nil
+    }
+
+    /// `path` with a leading `$CREDENTIALS_DIRECTORY/` (or `${CREDENTIALS_DIRECTORY}/`) replaced by
+    /// that environment variable, where systemd's `LoadCredential=` puts a service's secrets; nil
+    /// when the path names it and it is not set. Other paths are returned as they are.
+    static func expandingCredentialsDirectory(
+        _ path: String, environment: [String: String] = ProcessInfo.processInfo.environment
+    ) -> String? {
+        for prefix in ["$CREDENTIALS_DIRECTORY/", "${CREDENTIALS_DIRECTORY}/"] where path.hasPrefix(prefix) {
+            guard let directory = environment["CREDENTIALS_DIRECTORY"], !directory.isEmpty else { return nil }
+            return directory + "/" + path.dropFirst(prefix.count)
+        }
+        return path
     }
 
     /// Like `decode`, but one of the three must be present.

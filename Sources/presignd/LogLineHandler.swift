@@ -1,0 +1,132 @@
+import ArgumentParser
+import Logging
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// presignd's log handler: one line per event on standard error, written with a single `write`
+/// so concurrent lines never interleave. Keys, messages and values can hold any bytes (an S3 key,
+/// a revocation reason), so every control character, line separator and bidirectional override is
+/// escaped: one event is always exactly one line, and a value cannot fake another line or field.
+///
+/// `text`: `2026-11-29T10:00:00.123Z info presignd: audit audit=consume client.id=gw outcome=OK`,
+/// a value quoted when it holds a space, `=`, `"` or an escape. `json`: one object per line with
+/// `ts`, `level`, `label`, `msg` and the metadata as string fields.
+struct LogLineHandler: LogHandler {
+    enum Format: String, ExpressibleByArgument, CaseIterable, Sendable {
+        case text, json
+    }
+
+    let label: String
+    let format: Format
+    var metadata: Logger.Metadata = [:]
+    var metadataProvider: Logger.MetadataProvider?
+    var logLevel: Logger.Level = .info
+
+    init(label: String, format: Format) {
+        self.label = label
+        self.format = format
+    }
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        var merged = metadata
+        if let provided = metadataProvider?.get() { merged.merge(provided) { $1 } }
+        if let own = event.metadata { merged.merge(own) { $1 } }
+        let line = Self.line(
+            timestamp: Self.timestamp(), level: event.level, label: label, message: event.message.description,
+            metadata: merged, format: format)
+        FileOutput.standardError.write(line)
+    }
+
+    /// The formatted line, newline included.
+    static func line(
+        timestamp: String, level: Logger.Level, label: String, message: String, metadata: Logger.Metadata,
+        format: Format
+    ) -> String {
+        let fields = metadata.sorted { $0.key < $1.key }
+        switch format {
+        case .text:
+            var line = "\(timestamp) \(level) \(escapedText(label)): \(escapedText(message))"
+            for (key, value) in fields {
+                line += " \(escapedText(key))=\(quotedText(value.description))"
+            }
+            return line + "\n"
+        case .json:
+            var line = #"{"ts":"\#(timestamp)","level":"\#(level)","label":\#(jsonString(label)),"msg":\#(jsonString(message))"#
+            for (key, value) in fields where !["ts", "level", "label", "msg"].contains(key) {
+                line += ",\(jsonString(key)):\(jsonString(value.description))"
+            }
+            return line + "}\n"
+        }
+    }
+
+    /// Characters that must never reach a log line as they are: C0 and C1 controls, DEL, Unicode
+    /// line and paragraph separators, and bidirectional overrides that reorder what a reader sees.
+    static func needsEscape(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.value {
+        case 0..<0x20, 0x7f...0x9f, 0x2028, 0x2029, 0x200e, 0x200f, 0x202a...0x202e, 0x2066...0x2069, 0xfeff: true
+        default: false
+        }
+    }
+
+    /// `text` with backslashes and unsafe characters escaped (`\n`, `\t`, `\r`, `\u{…}`).
+    static func escapedText(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: { needsEscape($0) || $0 == "\\" }) else { return text }
+        return escaped(text, quote: false) { "\\u{" + String($0, radix: 16) + "}" }
+    }
+
+    /// A metadata value for the text format: quoted (with `"` escaped) when it is empty or holds
+    /// a space, `=`, `"` or anything escaped, so fields always split unambiguously.
+    static func quotedText(_ value: String) -> String {
+        let plain = !value.isEmpty
+            && !value.unicodeScalars.contains { needsEscape($0) || " =\"\\".unicodeScalars.contains($0) }
+        if plain { return value }
+        return "\"" + escaped(value, quote: true) { "\\u{" + String($0, radix: 16) + "}" } + "\""
+    }
+
+    /// A JSON string literal.
+    static func jsonString(_ text: String) -> String {
+        "\"" + escaped(text, quote: true) { value in
+            let hex = String(value, radix: 16)
+            return "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+        } + "\""
+    }
+
+    /// Backslash, newline, return and tab escaped as in C, `"` too when `quote`, and every other
+    /// character `needsEscape` names through `unicode` (given its scalar value).
+    private static func escaped(_ text: String, quote: Bool, unicode: (UInt32) -> String) -> String {
+        var out = ""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\\": out += "\\\\"
+            case "\"" where quote: out += "\\\""
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where needsEscape(scalar): out += unicode(scalar.value)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
+    }
+
+    /// Now in UTC, RFC 3339 with milliseconds.
+    static func timestamp() -> String {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        var parts = tm()
+        var seconds = now.tv_sec
+        gmtime_r(&seconds, &parts)
+        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        let millis = Int(now.tv_nsec) / 1_000_000
+        let millisText = millis < 10 ? "00\(millis)" : millis < 100 ? "0\(millis)" : "\(millis)"
+        return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T\(two(parts.tm_hour)):"
+            + "\(two(parts.tm_min)):\(two(parts.tm_sec)).\(millisText)Z"
+    }
+}

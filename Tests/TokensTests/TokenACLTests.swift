@@ -1,0 +1,191 @@
+import Foundation
+import NIOPosix
+import Redis
+import TestSupport
+import Testing
+import Tokens
+
+/// redis.conf.example as shipped (durability settings, `user default off`, the restricted
+/// `presignd` user and the `deployer` user), with only paths, port and passwords replaced.
+@Suite("redis.conf.example: the restricted presignd user runs every token operation, nothing more")
+struct TokenACLTests {
+    static let exampleFile = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("redis.conf.example").path
+
+    /// A server started from the example, with fresh passwords for both users.
+    struct ACLServer {
+        let server: RedisServer
+        let presignd: RedisServer.User
+        let deployer: RedisServer.User
+        /// Not in the example: a test-only user that can do what an operator's mistake would.
+        let admin: RedisServer.User
+
+        static func start() throws -> ACLServer {
+            let presignd = RedisServer.User(name: "presignd", password: randomTokenID())
+            let deployer = RedisServer.User(name: "deployer", password: randomTokenID())
+            let admin = RedisServer.User(name: "test-admin", password: randomTokenID())
+            let server = try RedisServer.start(
+                configFile: TokenACLTests.exampleFile,
+                replacing: ["CHANGE_ME_PRESIGND": presignd.password, "CHANGE_ME_DEPLOYER": deployer.password],
+                config: ["user \(admin.name) on >\(admin.password) ~* &* +@all"], cliUser: presignd)
+            return ACLServer(server: server, presignd: presignd, deployer: deployer, admin: admin)
+        }
+
+        /// A client of `user`, over the Unix socket when `unix`.
+        func client(_ user: RedisServer.User, unix: Bool = false) async throws -> RedisClient {
+            var configuration = RedisConfiguration(
+                endpoint: unix ? .unix(path: server.unixSocket!) : .tcp(host: "127.0.0.1", port: server.port))
+            configuration.connectionCount = 1
+            configuration.username = user.name
+            configuration.password = user.password
+            // The daemon names its connections; the deploy user may not (nor needs to).
+            configuration.clientName = user.name == "presignd" ? "presignd" : nil
+            let client = RedisClient(
+                configuration: configuration, eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
+                logger: quietLogger)
+            try await client.waitUntilConnected()
+            return client
+        }
+    }
+
+    @Test("the example keeps its durability settings when the fixture starts it")
+    func durability() throws {
+        let acl = try ACLServer.start()
+        defer { acl.server.stop() }
+        // CONFIG GET and INFO are not granted to either user: see the setting through what it does.
+        #expect(try acl.server.cli("CONFIG", "GET", "appendfsync").hasPrefix("NOPERM"))
+        #expect(FileManager.default.fileExists(atPath: acl.server.directory + "/appendonlydir"))
+    }
+
+    @Test("presignd's user cannot load the library: prepare fails closed until the deploy user loads exactly it")
+    func loadingNeedsTheDeployUser() async throws {
+        let acl = try ACLServer.start()
+        let presignd = try await acl.client(acl.presignd, unix: true)
+        let deployer = try await acl.client(acl.deployer)
+        let store = RedisTokenStore(
+            client: presignd, keyspace: try TokenKeyspace(prefix: "presign:"), logger: quietLogger)
+        do {
+            let missing = try #require(await failure { () async throws(TokenError) in try await store.prepare() })
+            #expect(missing.code == .unavailable)
+            #expect(missing.message.contains("is not loaded"))
+            #expect(missing.message.contains("presignd function-library"))
+            await #expect(throws: TokenError.self) { try await store.ready() }
+
+            // Same name, other code (another version): still refused.
+            let other = FunctionLibrary.standard.source + "\n-- another build"
+            #expect(try await deployer.send(["FUNCTION", "LOAD", "REPLACE", other]).string == "presignd_v1")
+            let different = try #require(await failure { () async throws(TokenError) in try await store.prepare() })
+            #expect(different.code == .unavailable)
+            #expect(different.message.contains("different code"))
+
+            #expect(
+                try await deployer.send(["FUNCTION", "LOAD", "REPLACE", FunctionLibrary.standard.source]).string
+                    == "presignd_v1")
+            try await store.prepare()
+            try await store.ready()
+
+            // The library vanishes (FUNCTION FLUSH): the reload on "Function not found" meets the
+            // same NOPERM and fails closed, until the deploy user loads it again.
+            let now = try #require(Int64(try acl.server.cli("TIME").split(separator: "\n")[0])) * 1000
+            let token = NewToken(
+                id: randomTokenID(), method: "GET", bucket: "b", key: "k", profile: "main", uses: 1, issuedAt: now,
+                expiresAt: now + 600_000, issuer: "svc", tags: [])
+            try await store.create(token)
+            let admin = try await acl.client(acl.admin)
+            #expect(try await admin.send(["FUNCTION", "FLUSH"]).string == "OK")
+            await admin.shutdown()
+            let flushed = try #require(
+                await failure { () async throws(TokenError) in _ = try await store.consume(id: token.id, method: nil) })
+            #expect(flushed.code == .unavailable && flushed.message.contains("is not loaded"))
+            _ = try await deployer.send(["FUNCTION", "LOAD", "REPLACE", FunctionLibrary.standard.source])
+            #expect(try await store.consume(id: token.id, method: nil) == 0)
+        } catch {
+            await presignd.shutdown()
+            await deployer.shutdown()
+            acl.server.stop()
+            throw error
+        }
+        await presignd.shutdown()
+        await deployer.shutdown()
+        acl.server.stop()
+    }
+
+    @Test("every token operation and the event Stream work as the presignd user; other commands are refused")
+    func operations() async throws {
+        let acl = try ACLServer.start()
+        let deployer = try await acl.client(acl.deployer)
+        _ = try await deployer.send(["FUNCTION", "LOAD", "REPLACE", FunctionLibrary.standard.source])
+        await deployer.shutdown()
+        let presignd = try await acl.client(acl.presignd, unix: true)
+        let keyspace = try TokenKeyspace(prefix: "presign:")
+        let store = RedisTokenStore(client: presignd, keyspace: keyspace, logger: quietLogger)
+        let events = EventStream(client: presignd, keyspace: keyspace)
+        do {
+            try await store.prepare()
+            let now = try #require(Int64(try acl.server.cli("TIME").split(separator: "\n")[0])) * 1000
+            func token(uses: Int = 2, key: String = "a.txt", tags: [String] = []) -> NewToken {
+                NewToken(
+                    id: randomTokenID(), method: "GET", bucket: "b", key: key, profile: "main", uses: uses,
+                    issuedAt: now, expiresAt: now + 600_000, issuer: "svc", tags: tags)
+            }
+            let consumed = token()
+            try await store.create(consumed)
+            #expect(try await store.consume(id: consumed.id, method: "GET") == 1)
+            #expect(try await store.consume(id: consumed.id, method: nil) == 0)
+            #expect(await denial { try await store.consume(id: consumed.id, method: nil) } == .used)
+
+            let leased = token()
+            try await store.create(leased)
+            let first = try await store.reserve(id: leased.id, method: "GET", leaseMillis: 60_000)
+            let second = try await store.reserve(id: leased.id, method: nil, leaseMillis: 60_000)
+            try await store.commit(lease: first)
+            try await store.release(lease: second)
+            let record = try #require(try await store.check(id: leased.id))
+            #expect(record.usesLeft == 1 && record.state == .active)
+
+            let byID = token()
+            let byObject = token(key: "b.txt")
+            let byTag = token(key: "c.txt", tags: ["campaign"])
+            for each in [byID, byObject, byTag] { try await store.create(each) }
+            #expect(try await store.revoke(id: byID.id, by: "admin", reason: "leak"))
+            #expect(try await store.revokeObject(bucket: "b", key: "b.txt", by: "admin", reason: "") == 1)
+            #expect(try await store.revokeTag("campaign", by: "admin", reason: "") == 1)
+            #expect(await denial { try await store.consume(id: byTag.id, method: nil) } == .revoked)
+
+            let delivered = try await events.read(after: .zero, count: 10, blockMilliseconds: 10)
+            #expect(delivered.count == 3)
+            guard case .events(let replayed) = try await events.replay(after: .zero, count: 10) else {
+                Issue.record("REPLAY 0-0 answered RESYNC")
+                return
+            }
+            #expect(replayed.map(\.id) == delivered.map(\.id))
+
+            // Outside its rights: loading code, other keys, wiping, reconfiguring.
+            for refused in [
+                ["FUNCTION", "LOAD", "REPLACE", FunctionLibrary.standard.source], ["GET", "other-key"],
+                ["HGETALL", "other:t:{x}"], ["FLUSHALL"], ["CONFIG", "SET", "appendfsync", "no"],
+                ["PUBLISH", "other-channel", "x"],
+            ] {
+                let reply = try await presignd.send(refused)
+                #expect(reply.errorMessage?.hasPrefix("NOPERM") == true, "\(refused[0]) answered \(reply)")
+            }
+        } catch {
+            await presignd.shutdown()
+            acl.server.stop()
+            throw error
+        }
+        await presignd.shutdown()
+        acl.server.stop()
+    }
+}
+
+/// The `TokenError` `body` threw, or nil when it succeeded.
+private func failure(_ body: () async throws(TokenError) -> Void) async -> TokenError? {
+    do throws(TokenError) {
+        try await body()
+        return nil
+    } catch {
+        return error
+    }
+}

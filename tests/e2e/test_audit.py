@@ -1,0 +1,91 @@
+"""The audit trail in the daemon's real log output (stderr): one line per decision with its
+fields, the reuse tripwire at warning, keys with control characters escaped so that one event is
+one line, and neither the URL nor its signature anywhere — in the text and the JSON format."""
+
+import json
+import urllib.request
+
+import pytest
+
+from support import Presignd
+
+PROFILE = {
+    "name": "main", "region": "us-east-1", "endpoint": "http://127.0.0.1:9000",
+    "public_base_url": "http://127.0.0.1:8080",
+    "access_key_id": "AKIAPRESIGNDE2E00001", "secret_access_key": "e2e-secret-key/for+tests",
+}
+CLIENTS = {"svc": {"secret": "svc-secret-0123456789abcdef012345", "roles": ["issue", "gateway", "admin"]}}
+# A newline that would fake a second log line, and a bidirectional override that would reorder it.
+KEY = "evil\naudit=consume outcome=OK \u202e.pdf"
+
+
+def exercise(daemon):
+    c = daemon.client("svc")
+    record = c.execute_command("ISSUE", "GET", "bkt", KEY, "USES", "1")
+    if isinstance(record, dict):
+        fields = {k.decode(): v for k, v in record.items()}
+    else:
+        fields = {record[i].decode(): record[i + 1] for i in range(0, len(record), 2)}
+    token_id, url = fields["id"].decode(), fields["url"].decode()
+    origin = url[len("http://127.0.0.1:8080"):]
+    request = urllib.request.Request(f"http://127.0.0.1:{daemon.http_port}/v1/authorize",
+                                     headers={"X-Original-Method": "GET", "X-Original-URI": origin})
+    with urllib.request.urlopen(request, timeout=5) as answer:
+        assert answer.status == 200
+    with pytest.raises(Exception, match="USED"):
+        c.execute_command("CONSUME", url)
+    assert c.execute_command("REVOKE", "OBJECT", "bkt", KEY) == 0
+    return token_id, url
+
+
+def test_text_format(redis_server):
+    daemon = Presignd(redis_server, CLIENTS, PROFILE, http=True)
+    try:
+        token_id, url = exercise(daemon)
+        log = daemon.log_text()
+    finally:
+        daemon.stop()
+    signature = url.rsplit("X-Amz-Signature=", 1)[1]
+    assert signature not in log and url not in log and "X-Amz-" not in log
+    lines = log.splitlines()
+    audit = [line for line in lines if " audit audit=" in line]
+    assert [line.split(" audit=", 1)[1].split()[0] for line in audit] == ["issue", "consume", "consume", "revoke"]
+    issue, allowed, reused, revoke = audit
+    escaped = '"evil\\naudit=consume outcome=OK \\u{202e}.pdf"'
+    assert f"key={escaped}" in issue and f"token.id={token_id}" in issue and "client.id=svc" in issue
+    assert " info " in allowed and "client.id=http:127.0.0.1" in allowed and "outcome=OK" in allowed
+    assert " warning " in reused and "tripwire=reused-url" in reused and "outcome=USED" in reused
+    assert "client.id=svc" in reused and f"token.id={token_id}" in reused
+    assert f"key={escaped}" in revoke and "revoked.count=0" in revoke
+    # Every line is one event: the key's newline never started a line of its own.
+    assert all(line[:4].isdigit() and line[10] == "T" for line in lines if line)
+    assert "\u202e" not in log
+
+
+def test_json_format(redis_server):
+    daemon = Presignd(redis_server, CLIENTS, PROFILE, http=True, args=["--log-format", "json"])
+    try:
+        token_id, url = exercise(daemon)
+        log = daemon.log_text()
+    finally:
+        daemon.stop()
+    assert url.rsplit("X-Amz-Signature=", 1)[1] not in log
+    events = [json.loads(line) for line in log.splitlines() if line]
+    audit = [e for e in events if e["msg"] == "audit"]
+    assert [(e["audit"], e["outcome"], e["level"]) for e in audit] == [
+        ("issue", "OK", "info"), ("consume", "OK", "info"), ("consume", "USED", "warning"), ("revoke", "OK", "info")]
+    assert audit[0]["key"] == KEY and audit[0]["token.id"] == token_id
+    assert audit[2]["tripwire"] == "reused-url"
+    assert "\u202e" not in log and "\\u202e" in log
+
+
+def test_tripwires_only(redis_server):
+    """`--audit tripwires`: the info lines go, the reuse warning stays."""
+    daemon = Presignd(redis_server, CLIENTS, PROFILE, http=True, args=["--audit", "tripwires"])
+    try:
+        exercise(daemon)
+        log = daemon.log_text()
+    finally:
+        daemon.stop()
+    audit = [line for line in log.splitlines() if " audit audit=" in line]
+    assert len(audit) == 1 and "tripwire=reused-url" in audit[0] and " warning " in audit[0]
