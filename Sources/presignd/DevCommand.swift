@@ -37,6 +37,7 @@ struct DevCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = makeLogger(level: logLevel)
+        defer { LogLineHandler.flush() }
         let environment = ProcessInfo.processInfo.environment
         let directory = NSTemporaryDirectory() + "presignd-dev-\(getpid())"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)

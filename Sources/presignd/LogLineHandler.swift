@@ -5,8 +5,8 @@ import Logging
     import Glibc
 #endif
 
-/// presignd's log handler: one line per event on standard error, written with a single `write`
-/// so concurrent lines never interleave. Keys, messages and values can hold any bytes (an S3 key,
+/// presignd's log handler: one line per event on standard error, handed whole to a `LogWriter`
+/// so concurrent lines never interleave and the event loop never waits for the write. Keys, messages and values can hold any bytes (an S3 key,
 /// a revocation reason), so every control character, line separator and bidirectional override is
 /// escaped: one event is always exactly one line, and a value cannot fake another line or field.
 ///
@@ -41,7 +41,33 @@ struct LogLineHandler: LogHandler {
         let line = Self.line(
             timestamp: Self.timestamp(), level: event.level, label: label, message: event.message.description,
             metadata: merged, format: format)
-        FileOutput.standardError.write(line)
+        Self.writer(format).write(line)
+    }
+
+    /// The writer every handler of a format shares (a process logs in one format, to one standard error).
+    static func writer(_ format: Format) -> LogWriter {
+        switch format {
+        case .text: textWriter
+        case .json: jsonWriter
+        }
+    }
+
+    /// Writes every line logged so far (at exit).
+    static func flush() {
+        textWriter.flush()
+        jsonWriter.flush()
+    }
+
+    private static let textWriter = makeWriter(.text)
+    private static let jsonWriter = makeWriter(.json)
+
+    private static func makeWriter(_ format: Format) -> LogWriter {
+        LogWriter(output: .standardError) { dropped in
+            line(
+                timestamp: timestamp(), level: .warning, label: "presignd",
+                message: "log lines dropped: standard error did not take them fast enough",
+                metadata: ["dropped": "\(dropped)"], format: format)
+        }
     }
 
     /// The formatted line, newline included.

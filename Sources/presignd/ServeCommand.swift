@@ -35,6 +35,7 @@ struct ServeCommand: AsyncParsableCommand {
             throw ValidationError("configuration \(config): \(error)")
         }
         let logger = makeLogger(level: logLevel, format: logFormat)
+        defer { LogLineHandler.flush() }
         var daemon = Daemon(settings: settings, configurationPath: config, logger: logger)
         daemon.audit = audit
         try await daemon.run()

@@ -215,7 +215,8 @@ class Presignd:
 
     def __init__(self, redis: RedisProc, clients: dict, profile: dict, limits: dict | None = None,
                  listen: dict | None = None, extra_yaml: str = "", http: bool = False,
-                 redis_config: dict | None = None, env: dict | None = None, args: list | None = None):
+                 redis_config: dict | None = None, env: dict | None = None, args: list | None = None,
+                 output: int | None = None):
         import yaml  # PyYAML comes with the test requirements
         self.dir = Path(tempfile.mkdtemp(prefix="presignd."))
         self.port = free_port()
@@ -238,12 +239,13 @@ class Presignd:
             "limits": limits or {},
         }
         self.write_config()
+        # output: a descriptor for the daemon's stdout and stderr instead of presignd.log.
         self.log = open(self.dir / "presignd.log", "wb")
         # env adds variables to the daemon's environment (NOTIFY_SOCKET, CREDENTIALS_DIRECTORY, …).
         # args adds options to `presignd serve` (e.g. --log-format json).
         self.proc = subprocess.Popen([presignd_binary(), "serve", "--config", str(self.config_path), *(args or [])],
-                                     stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                     env={**os.environ, **(env or {})})
+                                     stdout=self.log if output is None else output, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL, env={**os.environ, **(env or {})})
 
         def ready():
             if self.proc.poll() is not None:

@@ -7,7 +7,7 @@ import urllib.request
 
 import pytest
 
-from support import Presignd
+from support import Presignd, wait_for
 
 PROFILE = {
     "name": "main", "region": "us-east-1", "endpoint": "http://127.0.0.1:9000",
@@ -17,6 +17,13 @@ PROFILE = {
 CLIENTS = {"svc": {"secret": "svc-secret-0123456789abcdef012345", "roles": ["issue", "gateway", "admin"]}}
 # A newline that would fake a second log line, and a bidirectional override that would reorder it.
 KEY = "evil\naudit=consume outcome=OK \u202e.pdf"
+
+
+def log_with(daemon, needle: str) -> str:
+    """The daemon's log once `needle` (its last expected line) is in it: lines reach stderr from
+    presignd's log writer shortly after the request that caused them."""
+    wait_for(lambda: needle in daemon.log_text(), 10, f"the log line with {needle}")
+    return daemon.log_text()
 
 
 def exercise(daemon):
@@ -42,7 +49,7 @@ def test_text_format(redis_server):
     daemon = Presignd(redis_server, CLIENTS, PROFILE, http=True)
     try:
         token_id, url = exercise(daemon)
-        log = daemon.log_text()
+        log = log_with(daemon, "audit=revoke")
     finally:
         daemon.stop()
     signature = url.rsplit("X-Amz-Signature=", 1)[1]
@@ -66,7 +73,7 @@ def test_json_format(redis_server):
     daemon = Presignd(redis_server, CLIENTS, PROFILE, http=True, args=["--log-format", "json"])
     try:
         token_id, url = exercise(daemon)
-        log = daemon.log_text()
+        log = log_with(daemon, '"audit":"revoke"')
     finally:
         daemon.stop()
     assert url.rsplit("X-Amz-Signature=", 1)[1] not in log
@@ -84,8 +91,39 @@ def test_tripwires_only(redis_server):
     daemon = Presignd(redis_server, CLIENTS, PROFILE, http=True, args=["--audit", "tripwires"])
     try:
         exercise(daemon)
-        log = daemon.log_text()
+        log = log_with(daemon, "tripwire=reused-url")
     finally:
         daemon.stop()
     audit = [line for line in log.splitlines() if " audit audit=" in line]
     assert len(audit) == 1 and "tripwire=reused-url" in audit[0] and " warning " in audit[0]
+
+
+def test_stalled_log_reader_delays_no_request(redis_server):
+    """A log reader that stops reading (stderr a pipe nobody drains) delays no request: the lines
+    wait in presignd's bounded buffer, and every one arrives once the reader reads again."""
+    import os
+    import select
+    import time
+    read_end, write_end = os.pipe()
+    daemon = Presignd(redis_server, CLIENTS, PROFILE, output=write_end)
+    os.close(write_end)
+    try:
+        # Far more audit lines than a pipe holds (64 KiB): were the log written on the event loop,
+        # the daemon would block on the full pipe and these calls would time out.
+        c = daemon.client("svc", socket_timeout=10)
+        count = 1500
+        for i in range(count):
+            c.execute_command("ISSUE", "GET", "bkt", f"stalled/{i}", "USES", "1", "TTL", "60")
+        assert c.execute_command("PING") in (b"PONG", True)
+
+        received = b""
+        deadline = time.monotonic() + 20
+        while received.count(b"audit=issue") < count and time.monotonic() < deadline:
+            ready, _, _ = select.select([read_end], [], [], 0.5)
+            if ready:
+                received += os.read(read_end, 1 << 16)
+        assert received.count(b"audit=issue") == count
+        assert b"log lines dropped" not in received
+    finally:
+        daemon.stop()
+        os.close(read_end)

@@ -9,7 +9,7 @@ import socket
 import pytest
 
 from gateway import issue, origin_form, send, tamper_signature
-from support import Presignd, RedisProc
+from support import Presignd, RedisProc, wait_for
 
 PROFILE = {
     "name": "main", "region": "us-east-1", "endpoint": "http://127.0.0.1:9000", "addressing": "path",
@@ -227,10 +227,13 @@ def test_oversized_headers_are_refused_and_the_connection_closed(daemon):
 
 
 def test_request_body_is_ignored_and_logs_hold_no_signature(daemon):
-    url = issue(daemon, "PUT", "bkt", "body/x")["url"]
+    issued = issue(daemon, "PUT", "bkt", "body/x")
+    url = issued["url"]
     status, _, _ = send("POST", base(daemon) + "/v1/authorize", b"z" * 100000,
                         headers={"X-Original-Method": "PUT", "X-Original-URI": origin_form(url)})
     assert status == 200
     signature = url.rsplit("X-Amz-Signature=", 1)[1]
+    # The token's audit lines (issue, then consume) are the last this request writes.
+    wait_for(lambda: daemon.log_text().count(issued["id"]) >= 2, 10, "the consume's audit line")
     log = daemon.log_text()
     assert signature not in log and "X-Amz-Credential" not in log

@@ -124,7 +124,7 @@ def test_hub_resumes_after_its_redis_connection_is_killed(pair, redis_server):
     assert killed == 40
     events = receive(p, 20)
     assert [e["id"] for e in events] == [t["id"] for t in tokens]
-    assert "event stream read failed" in b.log_text()
+    wait_for(lambda: "event stream read failed" in b.log_text(), 10, "the stream read warning")
     # Exactly once: nothing more is on its way.
     assert p.get_message(timeout=1) is None, "an event came twice"
     p.close()
