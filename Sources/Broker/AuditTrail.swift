@@ -48,6 +48,7 @@ package struct AuditTrail: Sendable {
         }
         guard logger.logLevel <= level else { return }
         var metadata = extra
+        metadata.reserveCapacity(extra.count + 8)
         metadata["audit"] = "\(action.rawValue)"
         metadata["client.id"] = "\(client ?? "-")"
         metadata["outcome"] = "\(outcome)"

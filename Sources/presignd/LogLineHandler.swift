@@ -1,5 +1,6 @@
 import ArgumentParser
 import Logging
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -35,9 +36,15 @@ struct LogLineHandler: LogHandler {
     }
 
     func log(event: LogEvent) {
-        var merged = metadata
-        if let provided = metadataProvider?.get() { merged.merge(provided) { $1 } }
-        if let own = event.metadata { merged.merge(own) { $1 } }
+        // Most events (the audit lines) carry all their metadata themselves: no merge to pay for.
+        var merged: Logger.Metadata
+        if metadata.isEmpty && metadataProvider == nil {
+            merged = event.metadata ?? [:]
+        } else {
+            merged = metadata
+            if let provided = metadataProvider?.get() { merged.merge(provided) { $1 } }
+            if let own = event.metadata { merged.merge(own) { $1 } }
+        }
         let line = Self.line(
             timestamp: Self.timestamp(), level: event.level, label: label, message: event.message.description,
             metadata: merged, format: format)
@@ -78,7 +85,9 @@ struct LogLineHandler: LogHandler {
         let fields = metadata.sorted { $0.key < $1.key }
         switch format {
         case .text:
-            var line = "\(timestamp) \(level) \(escapedText(label)): \(escapedText(message))"
+            var line = ""
+            line.reserveCapacity(256)
+            line += "\(timestamp) \(level) \(escapedText(label)): \(escapedText(message))"
             for (key, value) in fields {
                 line += " \(escapedText(key))=\(quotedText(value.description))"
             }
@@ -103,6 +112,7 @@ struct LogLineHandler: LogHandler {
 
     /// `text` with backslashes and unsafe characters escaped (`\n`, `\t`, `\r`, `\u{…}`).
     static func escapedText(_ text: String) -> String {
+        if isPlainASCII(text, value: false) { return text }
         guard text.unicodeScalars.contains(where: { needsEscape($0) || $0 == "\\" }) else { return text }
         return escaped(text, quote: false) { "\\u{" + String($0, radix: 16) + "}" }
     }
@@ -111,9 +121,22 @@ struct LogLineHandler: LogHandler {
     /// a space, `=`, `"` or anything escaped, so fields always split unambiguously.
     static func quotedText(_ value: String) -> String {
         let plain = !value.isEmpty
-            && !value.unicodeScalars.contains { needsEscape($0) || " =\"\\".unicodeScalars.contains($0) }
+            && (isPlainASCII(value, value: true)
+                || !value.unicodeScalars.contains { needsEscape($0) || " =\"\\".unicodeScalars.contains($0) })
         if plain { return value }
         return "\"" + escaped(value, quote: true) { "\\u{" + String($0, radix: 16) + "}" } + "\""
+    }
+
+    /// Whether `text` is printable ASCII without a backslash — and, for a `value`, without a space,
+    /// `=` or `"` — decided on its bytes: the common case, without decoding scalars.
+    private static func isPlainASCII(_ text: String, value: Bool) -> Bool {
+        text.utf8.allSatisfy { byte in
+            switch byte {
+            case UInt8(ascii: "\\"), 0..<0x20, 0x7f...: false
+            case UInt8(ascii: " "), UInt8(ascii: "="), UInt8(ascii: "\""): !value
+            default: true
+            }
+        }
     }
 
     /// A JSON string literal.
@@ -146,13 +169,25 @@ struct LogLineHandler: LogHandler {
     static func timestamp() -> String {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
-        var parts = tm()
-        var seconds = now.tv_sec
-        gmtime_r(&seconds, &parts)
-        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
         let millis = Int(now.tv_nsec) / 1_000_000
         let millisText = millis < 10 ? "00\(millis)" : millis < 100 ? "0\(millis)" : "\(millis)"
-        return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T\(two(parts.tm_hour)):"
-            + "\(two(parts.tm_min)):\(two(parts.tm_sec)).\(millisText)Z"
+        return secondText(now.tv_sec) + millisText + "Z"
     }
+
+    /// `yyyy-MM-ddTHH:mm:ss.` of `seconds`, formatted once per second.
+    private static func secondText(_ seconds: Int) -> String {
+        lastSecond.withLock { last in
+            if last.seconds == seconds { return last.text }
+            var parts = tm()
+            var value = seconds
+            gmtime_r(&value, &parts)
+            func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
+            let text = "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T\(two(parts.tm_hour)):"
+                + "\(two(parts.tm_min)):\(two(parts.tm_sec))."
+            last = (seconds, text)
+            return text
+        }
+    }
+
+    private static let lastSecond = Mutex<(seconds: Int, text: String)>((-1, ""))
 }
