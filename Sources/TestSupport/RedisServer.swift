@@ -19,25 +19,30 @@ package final class RedisServer: Sendable {
     /// The Unix socket path, when one was asked for.
     package let unixSocket: String?
     private let config: [String]
+    private let sentinel: Bool
     private let process: LockedProcess
 
     /// Starts a server. `config` lines are appended to the generated `redis.conf`
-    /// (for example `appendonly yes`).
-    package static func start(config: [String] = [], unixSocket: Bool = false) throws -> RedisServer {
-        let directory = try makeTemporaryDirectory(prefix: "presignd-redis")
+    /// (for example `appendonly yes`). With `sentinel`, it runs as a Sentinel (`--sentinel`), which
+    /// rewrites that file as it learns the topology.
+    package static func start(config: [String] = [], unixSocket: Bool = false, sentinel: Bool = false) throws
+        -> RedisServer
+    {
+        let directory = try makeTemporaryDirectory(prefix: sentinel ? "presignd-sentinel" : "presignd-redis")
         let port = try freePort()
         let server = RedisServer(
             port: port, directory: directory,
-            unixSocket: unixSocket ? directory + "/redis.sock" : nil, config: config)
+            unixSocket: unixSocket ? directory + "/redis.sock" : nil, config: config, sentinel: sentinel)
         try server.launch()
         return server
     }
 
-    private init(port: Int, directory: String, unixSocket: String?, config: [String]) {
+    private init(port: Int, directory: String, unixSocket: String?, config: [String], sentinel: Bool) {
         self.port = port
         self.directory = directory
         self.unixSocket = unixSocket
         self.config = config
+        self.sentinel = sentinel
         self.process = LockedProcess()
     }
 
@@ -71,7 +76,7 @@ package final class RedisServer: Sendable {
                 description: "redis-server is not on PATH: install it (apt-get install -y redis-server) "
                     + "or run scripts/test, which installs it")
         }
-        process.set(try ChildProcess.spawn(executable, [configPath]))
+        process.set(try ChildProcess.spawn(executable, [configPath] + (sentinel ? ["--sentinel"] : [])))
         try waitUntilReady()
     }
 

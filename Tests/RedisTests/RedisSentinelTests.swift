@@ -1,0 +1,86 @@
+import NIOPosix
+import Redis
+import TestSupport
+import Testing
+
+/// A client whose endpoint is a set of sentinels: discovery on connect and on every reconnect.
+/// Each test starts its own primary, replica and three sentinels.
+@Suite("RedisClient through Sentinel")
+struct RedisSentinelTests {
+    static func client(_ set: RedisSentinelSet, sentinelPorts: [Int]? = nil, logs: LogRecorder) -> RedisClient {
+        let sentinels = (sentinelPorts ?? set.sentinelPorts).map { RedisConfiguration.Endpoint.tcp(host: "127.0.0.1", port: $0) }
+        var configuration = RedisConfiguration(
+            endpoint: .sentinel(RedisSentinelConfiguration(sentinels: sentinels, masterName: RedisSentinelSet.masterName)))
+        configuration.connectTimeout = .seconds(10)
+        configuration.connectionCount = 2
+        return RedisClient(
+            configuration: configuration, eventLoopGroup: MultiThreadedEventLoopGroup.singleton, logger: logs.logger)
+    }
+
+    /// The port of the server a request reaches.
+    static func port(via client: RedisClient) async throws -> Int? {
+        let reply = try await client.send(["CONFIG", "GET", "port"])
+        return reply.array?.last?.string.flatMap { Int($0) }
+    }
+
+    @Test("the client finds the primary through the sentinels, past one that is down, and logs its address")
+    func discovers() async throws {
+        let set = try RedisSentinelSet.start()
+        defer { set.stop() }
+        let logs = LogRecorder()
+        let client = Self.client(set, sentinelPorts: [try freePort()] + set.sentinelPorts, logs: logs)
+        try await client.waitUntilConnected()
+        #expect(try await Self.port(via: client) == set.servers[0].port)
+        #expect(try await client.send(["SET", "k", "v"]) == .simpleString("OK"))
+        #expect(logs.all.contains { $0.hasPrefix("info redis primary discovered") && $0.contains("redis.primary=127.0.0.1:\(set.servers[0].port)") })
+        await client.shutdown()
+    }
+
+    @Test("no sentinel knows the master name: waiting fails with .unavailable naming why, requests are not sent")
+    func unknownMaster() async throws {
+        let set = try RedisSentinelSet.start()
+        defer { set.stop() }
+        var configuration = RedisConfiguration(
+            endpoint: .sentinel(
+                RedisSentinelConfiguration(
+                    sentinels: set.sentinelPorts.map { .tcp(host: "127.0.0.1", port: $0) }, masterName: "other")))
+        configuration.connectTimeout = .seconds(2)
+        let client = RedisClient(
+            configuration: configuration, eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
+            logger: LogRecorder().logger)
+        do {
+            try await client.waitUntilConnected()
+            Issue.record("connected although no sentinel monitors 'other'")
+        } catch let error as RedisClientError {
+            #expect(error.code == .unavailable)
+            #expect(error.message.contains("does not monitor 'other'"))
+        }
+        #expect(await failureCode { try await client.send(["PING"]) } == .unavailable)
+        await client.shutdown()
+    }
+
+    @Test("a frozen primary is replaced: +switch-master drops the idle connection to it, the next request reaches the new one")
+    func switchMasterDropsTheOldPrimary() async throws {
+        let set = try RedisSentinelSet.start()
+        defer { set.stop() }
+        let logs = LogRecorder()
+        let client = Self.client(set, logs: logs)
+        try await client.waitUntilConnected()
+        #expect(try await Self.port(via: client) == set.servers[0].port)
+        // Frozen, the old primary keeps its sockets open: without the Sentinel event the client
+        // would only notice when a request timed out.
+        set.servers[0].pause()
+        let promoted = try set.waitForFailover(from: set.servers[0])
+        let dropped = await eventually(within: .seconds(10)) {
+            logs.all.contains { $0.hasPrefix("warning sentinel switched the primary away") }
+        }
+        #expect(dropped)
+        let reached = await eventually(within: .seconds(10)) {
+            (try? await Self.port(via: client)) == promoted.port
+        }
+        #expect(reached)
+        #expect(try await client.send(["SET", "k", "v"]) == .simpleString("OK"))
+        set.servers[0].resume()
+        await client.shutdown()
+    }
+}

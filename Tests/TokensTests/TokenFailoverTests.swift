@@ -1,0 +1,116 @@
+import NIOPosix
+import Redis
+import Synchronization
+import TestSupport
+import Testing
+import Tokens
+
+/// One-time tokens through a Sentinel failover: the primary is killed while consumes stream in.
+@Suite("RedisTokenStore across a Sentinel failover")
+struct TokenFailoverTests {
+    /// What one consume answered.
+    enum Outcome: Hashable {
+        case allowed
+        case used
+        case unavailable
+        case other(TokenError.Code)
+    }
+
+    @Test("kill -9 of the primary mid-stream: answers stay ok/used/unavailable, the store recovers by itself, no acknowledged consume is allowed again")
+    func killPrimaryDuringConsumes() async throws {
+        let set = try RedisSentinelSet.start(
+            primaryConfig: ["min-replicas-to-write 1", "min-replicas-max-lag 10"],
+            serverConfig: ["appendonly yes", "appendfsync always"])
+        defer { set.stop() }
+        var configuration = RedisConfiguration(
+            endpoint: .sentinel(
+                RedisSentinelConfiguration(
+                    sentinels: set.sentinelPorts.map { .tcp(host: "127.0.0.1", port: $0) },
+                    masterName: RedisSentinelSet.masterName)))
+        configuration.connectTimeout = .seconds(10)
+        configuration.connectionCount = 2
+        let client = RedisClient(
+            configuration: configuration, eventLoopGroup: MultiThreadedEventLoopGroup.singleton, logger: quietLogger)
+        let store = RedisTokenStore(
+            client: client, keyspace: try TokenKeyspace(prefix: "failover:"), waitReplicas: .milliseconds(500),
+            logger: quietLogger)
+        try await client.waitUntilConnected()
+        try await store.prepare()
+        let old = try set.primary()
+        #expect(old === set.servers[0])
+
+        let now = Int64(try old.cli("TIME").split(separator: "\n")[0])! * 1000
+        var ids: [String] = []
+        for _ in 0..<1500 {
+            let token = NewToken(
+                id: randomTokenID(), method: "GET", bucket: "b", key: "k", profile: "default", uses: 1, issuedAt: now,
+                expiresAt: now + 600_000, issuer: "test", tags: [])
+            try await store.create(token)
+            ids.append(token.id)
+        }
+
+        // Four consumers walk the tokens; the primary dies once 300 consumes were acknowledged.
+        let acknowledged = Atomic<Int>(0)
+        let killed = Atomic<Bool>(false)
+        let outcomes = try await withThrowingTaskGroup(of: [(String, Outcome)].self) { group in
+            for lane in 0..<4 {
+                group.addTask {
+                    var mine: [(String, Outcome)] = []
+                    for index in stride(from: lane, to: ids.count, by: 4) {
+                        let outcome = await Self.consume(store, ids[index])
+                        mine.append((ids[index], outcome))
+                        if outcome == .allowed, acknowledged.add(1, ordering: .relaxed).newValue == 300,
+                            !killed.exchange(true, ordering: .relaxed)
+                        {
+                            old.kill9()
+                        }
+                        // Spread the stream over the failover instead of failing fast through it.
+                        if killed.load(ordering: .relaxed) { try await Task.sleep(for: .milliseconds(5)) }
+                    }
+                    return mine
+                }
+            }
+            var all: [(String, Outcome)] = []
+            for try await lane in group { all += lane }
+            return all
+        }
+        #expect(killed.load(ordering: .relaxed))
+        for (id, outcome) in outcomes where ![.allowed, .used, .unavailable].contains(outcome) {
+            Issue.record("token \(id) answered \(outcome)")
+        }
+        let promoted = try set.waitForFailover(from: old)
+        #expect(promoted === set.servers[1])
+
+        // The same store, never restarted, serves again once the client found the new primary.
+        let fresh = NewToken(
+            id: randomTokenID(), method: "GET", bucket: "b", key: "k", profile: "default", uses: 1, issuedAt: now,
+            expiresAt: now + 600_000, issuer: "test", tags: [])
+        let recovered = await eventually(within: .seconds(20)) { (try? await store.create(fresh)) != nil }
+        #expect(recovered)
+        #expect(try await store.consume(id: fresh.id, method: nil) == 0)
+
+        // Every consume that was acknowledged is spent on the new primary: none is allowed again.
+        let allowed = outcomes.filter { $0.1 == .allowed }.map(\.0)
+        var replayed = 0
+        for id in allowed where await Self.consume(store, id) == .allowed { replayed += 1 }
+        #expect(replayed == 0, "\(replayed) of \(allowed.count) acknowledged consumes were allowed again")
+        let counts = Dictionary(grouping: outcomes, by: { "\($0.1)" }).mapValues(\.count)
+        print("failover consumes: \(counts.sorted { $0.key < $1.key }), replayed after failover: \(replayed)")
+        await client.shutdown()
+    }
+
+    static func consume(_ store: RedisTokenStore, _ id: String) async -> Outcome {
+        do {
+            _ = try await store.consume(id: id, method: nil)
+            return .allowed
+        } catch let error as TokenError {
+            switch error.code {
+            case .used: return .used
+            case .unavailable: return .unavailable
+            default: return .other(error.code)
+            }
+        } catch {
+            return .other(.err)
+        }
+    }
+}
