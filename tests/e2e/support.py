@@ -192,15 +192,34 @@ class RedisProc:
         lines = [f"bind 127.0.0.1", f"port {self.port}", f"dir {self.dir}", "save \"\"", "appendonly no",
                  f"logfile {self.dir / 'redis.log'}", *config]
         (self.dir / "redis.conf").write_text("\n".join(lines) + "\n")
+        self.start()
+
+    def start(self):
+        """Starts the server (again) on the same port, configuration and data files."""
         self.proc = subprocess.Popen([find("redis-server"), str(self.dir / "redis.conf")],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_for(lambda: self.cli("PING") == "PONG", 10, "redis-server")
+
+    def kill9(self):
+        """Kills the server as a crash would and reaps it."""
+        self.proc.send_signal(signal.SIGCONT)
+        self.proc.kill()
+        self.proc.wait()
+
+    def pause(self):
+        """SIGSTOP: connections stay open, nothing is answered."""
+        self.proc.send_signal(signal.SIGSTOP)
+
+    def resume(self):
+        self.proc.send_signal(signal.SIGCONT)
 
     def cli(self, *args: str) -> str:
         out = subprocess.run([find("redis-cli"), "-p", str(self.port), *args], capture_output=True, text=True)
         return out.stdout.strip()
 
     def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGCONT)
         stop_process(self.proc)
         shutil.rmtree(self.dir, ignore_errors=True)
 
@@ -238,7 +257,11 @@ class Presignd:
             "limits": limits or {},
         }
         self.write_config()
-        self.log = open(self.dir / "presignd.log", "wb")
+        self.log = open(self.dir / "presignd.log", "ab")
+        self.start()
+
+    def start(self):
+        """Starts presignd (again) with the same configuration and ports, and waits until it listens."""
         self.proc = subprocess.Popen([presignd_binary(), "serve", "--config", str(self.config_path)],
                                      stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
 
@@ -253,6 +276,11 @@ class Presignd:
             return True
 
         wait_for(ready, 20, "presignd")
+
+    def kill9(self):
+        """Kills presignd as a crash would and reaps it."""
+        self.proc.kill()
+        self.proc.wait()
 
     def write_config(self):
         import yaml
