@@ -28,10 +28,7 @@ package final class RedisSentinelSet: Sendable {
                 ], sentinel: true)
         }
         let set = RedisSentinelSet(servers: [primary, replica], sentinels: sentinels)
-        try set.waitUntil("the replica is in sync with the primary") {
-            try replica.cli("INFO", "replication").contains("master_link_status:up")
-                && primary.cli("INFO", "replication").contains("connected_slaves:1")
-        }
+        try set.waitUntilReplicated()
         // Sentinels find the replica through the primary's INFO and each other through hello
         // messages (every 2 s); a failover needs both.
         try set.waitUntil("the sentinels know the replica and each other") {
@@ -76,6 +73,17 @@ package final class RedisSentinelSet: Sendable {
             return true
         }
         return promoted!
+    }
+
+    /// Waits (up to 30 s) until the current primary has the other server as a replica in sync, e.g.
+    /// after a killed primary was restarted and Sentinel turned it into a replica.
+    package func waitUntilReplicated() throws {
+        try waitUntil("the replica is in sync with the primary") {
+            let primary = try self.primary()
+            let replica = servers.first { $0 !== primary }!
+            return try replica.cli("INFO", "replication").contains("master_link_status:up")
+                && primary.cli("INFO", "replication").contains("connected_slaves:1")
+        }
     }
 
     /// Stops every process (sentinels first, so none starts a failover meanwhile).

@@ -16,8 +16,10 @@ struct TokenFailoverTests {
         case other(TokenError.Code)
     }
 
-    @Test("kill -9 of the primary mid-stream: answers stay ok/used/unavailable, the store recovers by itself, no acknowledged consume is allowed again")
-    func killPrimaryDuringConsumes() async throws {
+    @Test(
+        "kill -9 of the primary mid-stream: answers stay ok/used/unavailable, the store recovers by itself, no acknowledged consume is allowed again",
+        arguments: [Duration?.none, .milliseconds(500)])
+    func killPrimaryDuringConsumes(waitReplicas: Duration?) async throws {
         let set = try RedisSentinelSet.start(
             primaryConfig: ["min-replicas-to-write 1", "min-replicas-max-lag 10"],
             serverConfig: ["appendonly yes", "appendfsync always"])
@@ -32,7 +34,7 @@ struct TokenFailoverTests {
         let client = RedisClient(
             configuration: configuration, eventLoopGroup: MultiThreadedEventLoopGroup.singleton, logger: quietLogger)
         let store = RedisTokenStore(
-            client: client, keyspace: try TokenKeyspace(prefix: "failover:"), waitReplicas: .milliseconds(500),
+            client: client, keyspace: try TokenKeyspace(prefix: "failover:"), waitReplicas: waitReplicas,
             logger: quietLogger)
         try await client.waitUntilConnected()
         try await store.prepare()
@@ -56,7 +58,11 @@ struct TokenFailoverTests {
             for lane in 0..<4 {
                 group.addTask {
                     var mine: [(String, Outcome)] = []
+                    var stopAt: ContinuousClock.Instant?
                     for index in stride(from: lane, to: tokens.count, by: 4) {
+                        // Six seconds past the kill cover the failover (about 2 s) and some after it;
+                        // the tokens left are not tried.
+                        if let stopAt, ContinuousClock.now > stopAt { break }
                         let outcome = await Self.consume(store, tokens[index])
                         mine.append((tokens[index], outcome))
                         if outcome == .allowed, progress.acknowledged.add(1, ordering: .relaxed).newValue == 300,
@@ -65,7 +71,10 @@ struct TokenFailoverTests {
                             old.kill9()
                         }
                         // Spread the stream over the failover instead of failing fast through it.
-                        if progress.killed.load(ordering: .relaxed) { try await Task.sleep(for: .milliseconds(5)) }
+                        if progress.killed.load(ordering: .relaxed) {
+                            if stopAt == nil { stopAt = .now + .seconds(6) }
+                            try await Task.sleep(for: .milliseconds(25))
+                        }
                     }
                     return mine
                 }
@@ -82,12 +91,32 @@ struct TokenFailoverTests {
         #expect(promoted === set.servers[1])
 
         // The same store, never restarted, serves again once the client found the new primary.
-        let fresh = NewToken(
-            id: randomTokenID(), method: "GET", bucket: "b", key: "k", profile: "default", uses: 1, issuedAt: now,
-            expiresAt: now + 600_000, issuer: "test", tags: [])
-        let recovered = await eventually(within: .seconds(20)) { (try? await store.create(fresh)) != nil }
-        #expect(recovered)
-        #expect(try await store.consume(id: fresh.id, method: nil) == 0)
+        func fresh() -> NewToken {
+            NewToken(
+                id: randomTokenID(), method: "GET", bucket: "b", key: "k", profile: "default", uses: 1, issuedAt: now,
+                expiresAt: now + 600_000, issuer: "test", tags: [])
+        }
+        // Each connection finds the new primary on its own schedule (its backoff), so this waits
+        // until a create and a consume both went through.
+        func serves() async -> Bool {
+            await eventually(within: .seconds(20)) {
+                let token = fresh()
+                guard (try? await store.create(token)) != nil else { return false }
+                return (try? await store.consume(id: token.id, method: nil)) == 0
+            }
+        }
+        if waitReplicas == nil {
+            #expect(await serves())
+        } else {
+            let lonely = fresh()
+            #expect(await eventually(within: .seconds(20)) { (try? await store.create(lonely)) != nil })
+            // The new primary has no replica yet: no consume can be confirmed, so none is allowed.
+            #expect(await denial { try await store.consume(id: lonely.id, method: nil) } == .unavailable)
+            // The old primary comes back, Sentinel makes it a replica, and consumes are allowed again.
+            try old.restart()
+            try set.waitUntilReplicated()
+            #expect(await serves())
+        }
 
         // Every consume that was acknowledged is spent on the new primary: none is allowed again.
         let allowed = outcomes.filter { $0.1 == .allowed }.map(\.0)
@@ -95,7 +124,7 @@ struct TokenFailoverTests {
         for id in allowed where await Self.consume(store, id) == .allowed { replayed += 1 }
         #expect(replayed == 0, "\(replayed) of \(allowed.count) acknowledged consumes were allowed again")
         let counts = Dictionary(grouping: outcomes, by: { "\($0.1)" }).mapValues(\.count)
-        print("failover consumes: \(counts.sorted { $0.key < $1.key }), replayed after failover: \(replayed)")
+ print("failover consumes (WAIT \(waitReplicas.map { "\($0)" } ?? "off")): \(counts.sorted { $0.key < $1.key }), replayed after failover: \(replayed)")
         await client.shutdown()
     }
 
