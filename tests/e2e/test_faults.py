@@ -22,10 +22,16 @@ CLIENTS = {
 }
 
 
+def as_record(fields):
+    """A record reply: a map under RESP3, a flat name/value array under RESP2."""
+    if isinstance(fields, dict):
+        return {k.decode(): v for k, v in fields.items()}
+    return {fields[i].decode(): fields[i + 1] for i in range(0, len(fields), 2)}
+
+
 def issue(d, key, uses=1):
     fields = d.client("uploader").execute_command("ISSUE", "GET", "bucket-a", key, "TTL", "600", "USES", str(uses))
-    record = {fields[i].decode(): fields[i + 1] for i in range(0, len(fields), 2)}
-    return record["id"].decode()
+    return as_record(fields)["id"].decode()
 
 
 def consume(client, token):
@@ -38,8 +44,7 @@ def consume(client, token):
 
 
 def check_state(d, token):
-    fields = d.client("gateway").execute_command("CHECK", token)
-    return {fields[i].decode(): fields[i + 1] for i in range(0, len(fields), 2)}["state"].decode()
+    return as_record(d.client("gateway").execute_command("CHECK", token))["state"].decode()
 
 
 def wait_until(predicate, timeout):
@@ -178,8 +183,7 @@ def test_presignd_kill9_and_restart_keeps_every_token_state():
         for token in active:
             assert check_state(d, token) == "active"
         assert consume(gateway, revoked) == "REVOKED"
-        fields = gateway.execute_command("CHECK", multi)
-        record = {fields[i].decode(): fields[i + 1] for i in range(0, len(fields), 2)}
+        record = as_record(gateway.execute_command("CHECK", multi))
         assert int(record["uses_left"]) == 2
         for token in active:
             assert consume(gateway, token) == "OK"
@@ -202,6 +206,7 @@ def test_redis_out_of_memory_answers_unavailable_naming_it_and_writes_nothing_ha
         with pytest.raises(redis.exceptions.ResponseError) as refused:
             gateway.execute_command("CONSUME", tokens[1])
         assert str(refused.value).startswith("UNAVAILABLE") and "OOM" in str(refused.value), str(refused.value)
+        print(f"out of memory: CONSUME answered -{refused.value}")
         # A read-only check still answers, and the refused consume left the token as it was.
         assert check_state(d, tokens[1]) == "active"
         assert check_state(d, tokens[0]) == "spent"
