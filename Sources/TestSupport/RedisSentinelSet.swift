@@ -82,7 +82,7 @@ package final class RedisSentinelSet: Sendable {
             let primary = try self.primary()
             let replica = servers.first { $0 !== primary }!
             return try replica.cli("INFO", "replication").contains("master_link_status:up")
-                && primary.cli("INFO", "replication").contains("connected_slaves:1")
+                && primary.cli("INFO", "replication").contains("state=online")
         }
     }
 
