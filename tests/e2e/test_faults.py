@@ -9,24 +9,9 @@ import pytest
 import redis
 
 from support import Presignd, RedisProc
-
-PROFILE = {
-    "name": "main", "region": "us-east-1", "endpoint": "http://127.0.0.1:9000",
-    "public_base_url": "http://127.0.0.1:8080",
-    "access_key_id": "AKIAPRESIGNDFAULTS01", "secret_access_key": "faults-secret-key/for+tests",
-}
-CLIENTS = {
-    "uploader": {"secret": "uploader-secret-0123456789abcdef", "roles": ["issue"]},
-    "gateway": {"secret": "gateway-secret-0123456789abcdef0", "roles": ["gateway"]},
-    "admin": {"secret": "admin-secret-0123456789abcdef012", "roles": ["admin"]},
-}
-
-
-def as_record(fields):
-    """A record reply: a map under RESP3, a flat name/value array under RESP2."""
-    if isinstance(fields, dict):
-        return {k.decode(): v for k, v in fields.items()}
-    return {fields[i].decode(): fields[i + 1] for i in range(0, len(fields), 2)}
+from test_daemon import as_record
+# Clients without scopes: the stall test issues one token of a million uses.
+from test_invalidations import CLIENTS, PROFILE
 
 
 def issue(d, key, uses=1):
@@ -35,7 +20,7 @@ def issue(d, key, uses=1):
 
 
 def consume(client, token):
-    """OK, the denial code (USED, UNAVAILABLE, …) or the exception's class name."""
+    """OK, or the code word of the error reply (USED, UNAVAILABLE, …)."""
     try:
         client.execute_command("CONSUME", token)
         return "OK"
