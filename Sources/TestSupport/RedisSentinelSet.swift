@@ -15,23 +15,31 @@ package final class RedisSentinelSet: Sendable {
     /// Starts the set and waits until the sentinels know the replica and each other, so that a
     /// failover can be agreed. `primaryConfig` goes to the first primary only, `serverConfig` to both
     /// data servers (the replica is promoted later, so durability settings belong there).
-    package static func start(primaryConfig: [String] = [], serverConfig: [String] = []) throws -> RedisSentinelSet {
-        let primary = try RedisServer.start(config: serverConfig + primaryConfig)
-        let replica = try RedisServer.start(config: serverConfig + ["replicaof 127.0.0.1 \(primary.port)"])
-        let sentinels = try (0..<3).map { _ in
-            try RedisServer.start(
-                config: [
-                    "sentinel resolve-hostnames no",
-                    "sentinel monitor \(masterName) 127.0.0.1 \(primary.port) 2",
-                    "sentinel down-after-milliseconds \(masterName) 1000",
-                    "sentinel failover-timeout \(masterName) 5000",
-                ], sentinel: true)
+    ///
+    /// Process starts and `redis-cli` calls block, so they run on a thread of their own: the few
+    /// threads of Swift's concurrency pool stay free for the other tests running in parallel.
+    package static func start(primaryConfig: [String] = [], serverConfig: [String] = []) async throws
+        -> RedisSentinelSet
+    {
+        let (primary, replica, sentinels) = try await offPool {
+            let primary = try RedisServer.start(config: serverConfig + primaryConfig)
+            let replica = try RedisServer.start(config: serverConfig + ["replicaof 127.0.0.1 \(primary.port)"])
+            let sentinels = try (0..<3).map { _ in
+                try RedisServer.start(
+                    config: [
+                        "sentinel resolve-hostnames no",
+                        "sentinel monitor \(masterName) 127.0.0.1 \(primary.port) 2",
+                        "sentinel down-after-milliseconds \(masterName) 1000",
+                        "sentinel failover-timeout \(masterName) 5000",
+                    ], sentinel: true)
+            }
+            return (primary, replica, sentinels)
         }
         let set = RedisSentinelSet(servers: [primary, replica], sentinels: sentinels)
-        try set.waitUntilReplicated()
+        try await set.waitUntilReplicated()
         // Sentinels find the replica through the primary's INFO and each other through hello
         // messages (every 2 s); a failover needs both.
-        try set.waitUntil("the sentinels know the replica and each other") {
+        try await set.waitUntil("the sentinels know the replica and each other") {
             try sentinels.allSatisfy { sentinel in
                 let replicas = try sentinel.cli("SENTINEL", "REPLICAS", masterName)
                 let peers = try sentinel.cli("SENTINEL", "SENTINELS", masterName)
@@ -65,22 +73,20 @@ package final class RedisSentinelSet: Sendable {
 
     /// Waits (up to 30 s) until the sentinels name a primary other than `old` and it says it is one.
     @discardableResult
-    package func waitForFailover(from old: RedisServer) throws -> RedisServer {
-        var promoted: RedisServer?
-        try waitUntil("a failover away from port \(old.port)") {
-            guard let now = try? primary(), now !== old, try now.cli("ROLE").hasPrefix("master") else { return false }
-            promoted = now
-            return true
+    package func waitForFailover(from old: RedisServer) async throws -> RedisServer {
+        try await waitUntil("a failover away from port \(old.port)") {
+            guard let now = try? self.primary(), now !== old else { return false }
+            return try now.cli("ROLE").hasPrefix("master")
         }
-        return promoted!
+        return try primary()
     }
 
     /// Waits (up to 30 s) until the current primary has the other server as a replica in sync, e.g.
     /// after a killed primary was restarted and Sentinel turned it into a replica.
-    package func waitUntilReplicated() throws {
-        try waitUntil("the replica is in sync with the primary") {
+    package func waitUntilReplicated() async throws {
+        try await waitUntil("the replica is in sync with the primary") {
             let primary = try self.primary()
-            let replica = servers.first { $0 !== primary }!
+            let replica = self.servers.first { $0 !== primary }!
             return try replica.cli("INFO", "replication").contains("master_link_status:up")
                 && primary.cli("INFO", "replication").contains("state=online")
         }
@@ -92,12 +98,24 @@ package final class RedisSentinelSet: Sendable {
         for server in servers { server.stop() }
     }
 
-    private func waitUntil(_ what: String, _ condition: () throws -> Bool) throws {
+    /// Restarts `server` (e.g. a killed primary) on its port and data files.
+    package func restart(_ server: RedisServer) async throws {
+        try await Self.offPool { try server.restart() }
+    }
+
+    private func waitUntil(_ what: String, _ condition: @escaping @Sendable () throws -> Bool) async throws {
         let deadline = Date().addingTimeInterval(30)
         while Date() < deadline {
-            if (try? condition()) == true { return }
-            usleep(50_000)
+            if (try? await Self.offPool(condition)) == true { return }
+            try await Task.sleep(for: .milliseconds(200))
         }
         throw RedisServer.Failure(description: "\(what) did not happen within 30 s")
+    }
+
+    /// Runs blocking work on a new thread and waits for it without holding a pool thread.
+    private static func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread { continuation.resume(with: Result { try body() }) }.start()
+        }
     }
 }

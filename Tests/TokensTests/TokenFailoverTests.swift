@@ -20,7 +20,7 @@ struct TokenFailoverTests {
         "kill -9 of the primary mid-stream: answers stay ok/used/unavailable, the store recovers by itself, no acknowledged consume is allowed again",
         arguments: [Duration?.none, .milliseconds(500)])
     func killPrimaryDuringConsumes(waitReplicas: Duration?) async throws {
-        let set = try RedisSentinelSet.start(
+        let set = try await RedisSentinelSet.start(
             primaryConfig: ["min-replicas-to-write 1", "min-replicas-max-lag 10"],
             serverConfig: ["appendonly yes", "appendfsync always"])
         defer { set.stop() }
@@ -87,7 +87,7 @@ struct TokenFailoverTests {
         for (id, outcome) in outcomes where ![.allowed, .used, .unavailable].contains(outcome) {
             Issue.record("token \(id) answered \(outcome)")
         }
-        let promoted = try set.waitForFailover(from: old)
+        let promoted = try await set.waitForFailover(from: old)
         #expect(promoted === set.servers[1])
 
         // The same store, never restarted, serves again once the client found the new primary.
@@ -113,8 +113,8 @@ struct TokenFailoverTests {
             // The new primary has no replica yet: no consume can be confirmed, so none is allowed.
             #expect(await denial { try await store.consume(id: lonely.id, method: nil) } == .unavailable)
             // The old primary comes back, Sentinel makes it a replica, and consumes are allowed again.
-            try old.restart()
-            try set.waitUntilReplicated()
+            try await set.restart(old)
+            try await set.waitUntilReplicated()
             #expect(await serves())
         }
 
