@@ -63,6 +63,35 @@ struct RedisSentinelTests {
         await client.shutdown()
     }
 
+    @Test("a server the sentinels name but that says it is a replica (ROLE) serves nothing")
+    func namedReplicaIsRefused() async throws {
+        let set = try await RedisSentinelSet.start()
+        defer { set.stop() }
+        // One sentinel is told to watch the replica as if it were a primary; it goes on naming it.
+        let sentinel = set.sentinels[0]
+        try sentinel.cli("SENTINEL", "MONITOR", "stale", "127.0.0.1", String(set.servers[1].port), "2")
+        let logs = LogRecorder()
+        let configuration = RedisConfiguration(
+            endpoint: .sentinel(
+                RedisSentinelConfiguration(sentinels: [.tcp(host: "127.0.0.1", port: sentinel.port)], masterName: "stale")))
+        let client = RedisClient(
+            configuration: configuration, eventLoopGroup: MultiThreadedEventLoopGroup.singleton, logger: logs.logger)
+        let refused = await eventually(within: .seconds(10)) {
+            do {
+                _ = try await client.send(["PING"])
+                return false
+            } catch let error as RedisClientError {
+                return error.code == .unavailable
+                    && error.message.contains("127.0.0.1:\(set.servers[1].port) is a slave, not the primary")
+            } catch {
+                return false
+            }
+        }
+        #expect(refused)
+        #expect(!logs.all.contains { $0.hasPrefix("info redis connected") && $0.contains("redis.primary=") })
+        await client.shutdown()
+    }
+
     @Test("a frozen primary is replaced: +switch-master drops the idle connection to it, the next request reaches the new one")
     func switchMasterDropsTheOldPrimary() async throws {
         let set = try await RedisSentinelSet.start()

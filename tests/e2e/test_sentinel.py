@@ -3,7 +3,10 @@ failover by itself."""
 
 import time
 
-from support import Presignd, SentinelSet
+import pytest
+import redis
+
+from support import Presignd, RedisProc, SentinelSet, wait_for
 from test_faults import CLIENTS, PROFILE, check_state, consume, issue
 
 
@@ -37,3 +40,25 @@ def test_daemon_follows_a_failover_and_never_allows_an_acknowledged_consume_twic
     finally:
         d.stop()
         topology.stop()
+
+
+def test_wait_replicas_denies_a_consume_no_replica_confirmed():
+    primary = RedisProc()
+    replica = RedisProc(f"replicaof 127.0.0.1 {primary.port}")
+    wait_for(lambda: "state=online" in primary.cli("INFO", "replication"), 10, "the replica")
+    d = Presignd(primary, CLIENTS, PROFILE, redis_config={"wait_replicas_ms": 200})
+    try:
+        gateway = d.client("gateway")
+        first, second = issue(d, "a"), issue(d, "b")
+        assert consume(gateway, first) == "OK"
+        replica.kill9()
+        # The primary runs the consume but no replica confirms it: it may not survive a failover.
+        with pytest.raises(redis.exceptions.ResponseError) as refused:
+            gateway.execute_command("CONSUME", second)
+        assert str(refused.value).startswith("UNAVAILABLE") and "replica" in str(refused.value), str(refused.value)
+        assert check_state(d, second) == "spent"
+        assert consume(gateway, first) == "USED"
+    finally:
+        d.stop()
+        replica.stop()
+        primary.stop()
