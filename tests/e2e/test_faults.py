@@ -32,6 +32,12 @@ def check_state(d, token):
     return as_record(d.client("gateway").execute_command("CHECK", token))["state"].decode()
 
 
+def assert_spent(d, client, token):
+    """A one-time token that was allowed: denied as USED, and its record says spent."""
+    assert consume(client, token) == "USED"
+    assert check_state(d, token) == "spent"
+
+
 def wait_until(predicate, timeout):
     """Seconds until predicate() held, or None after timeout."""
     started = time.monotonic()
@@ -90,8 +96,7 @@ def test_redis_kill9_and_restart_fails_closed_and_recovers():
         # Every token allowed before or after the restart stays spent.
         for token in tokens:
             if "OK" in replies[token]:
-                assert consume(gateway, token) == "USED"
-                assert check_state(d, token) == "spent"
+                assert_spent(d, gateway, token)
     finally:
         d.stop()
         server.stop()
@@ -163,8 +168,7 @@ def test_presignd_kill9_and_restart_keeps_every_token_state():
         d.start()
         gateway = d.client("gateway")
         for token in spent:
-            assert check_state(d, token) == "spent"
-            assert consume(gateway, token) == "USED"
+            assert_spent(d, gateway, token)
         for token in active:
             assert check_state(d, token) == "active"
         assert consume(gateway, revoked) == "REVOKED"

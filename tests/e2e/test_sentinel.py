@@ -7,7 +7,7 @@ import pytest
 import redis
 
 from support import Presignd, RedisProc, SentinelSet, wait_for
-from test_faults import CLIENTS, PROFILE, check_state, consume, issue
+from test_faults import CLIENTS, PROFILE, assert_spent, check_state, consume, issue
 
 
 def test_daemon_follows_a_failover_and_never_allows_an_acknowledged_consume_twice():
@@ -35,8 +35,7 @@ def test_daemon_follows_a_failover_and_never_allows_an_acknowledged_consume_twic
         assert topology.primary_port() == topology.replica.port
         assert f"redis.primary=127.0.0.1:{topology.replica.port}" in d.log_text()
         for token in allowed:
-            assert consume(gateway, token) == "USED"
-            assert check_state(d, token) == "spent"
+            assert_spent(d, gateway, token)
     finally:
         d.stop()
         topology.stop()
