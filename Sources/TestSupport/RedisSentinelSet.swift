@@ -92,10 +92,12 @@ package final class RedisSentinelSet: Sendable {
         }
     }
 
-    /// Stops every process (sentinels first, so none starts a failover meanwhile).
+    /// Kills every process (sentinels first, so none starts a failover meanwhile). SIGKILL, not
+    /// SIGTERM: a primary shutting down gracefully waits up to 10 s for its replicas to catch up, and
+    /// tests call this from a thread of the concurrency pool.
     package func stop() {
-        for sentinel in sentinels { sentinel.stop() }
-        for server in servers { server.stop() }
+        for sentinel in sentinels { sentinel.kill9() }
+        for server in servers { server.kill9() }
     }
 
     /// Restarts `server` (e.g. a killed primary) on its port and data files.
