@@ -118,13 +118,20 @@ struct TokenFailoverTests {
             #expect(await serves())
         }
 
-        // Every consume that was acknowledged is spent on the new primary: none is allowed again.
+        // Every consume that was acknowledged must be spent on the new primary, or the token can be
+        // used twice. Replication is asynchronous: without WAIT a consume the old primary acknowledged
+        // just before it died can be missing on the promoted replica (seen here: 2 of ~800 under
+        // load), so only the WAIT variant can promise this; the other one reports what it saw.
         let allowed = outcomes.filter { $0.1 == .allowed }.map(\.0)
         var replayed = 0
         for id in allowed where await Self.consume(store, id) == .allowed { replayed += 1 }
-        #expect(replayed == 0, "\(replayed) of \(allowed.count) acknowledged consumes were allowed again")
-        let counts = Dictionary(grouping: outcomes, by: { "\($0.1)" }).mapValues(\.count)
- print("failover consumes (WAIT \(waitReplicas.map { "\($0)" } ?? "off")): \(counts.sorted { $0.key < $1.key }), replayed after failover: \(replayed)")
+        if waitReplicas != nil {
+            #expect(replayed == 0, "\(replayed) of \(allowed.count) acknowledged consumes were allowed again")
+        }
+        let counts = Dictionary(grouping: outcomes, by: { "\($0.1)" }).mapValues(\.count).sorted { $0.key < $1.key }
+        print(
+            "failover consumes (WAIT \(waitReplicas.map { "\($0)" } ?? "off")): \(counts), acknowledged then allowed again: \(replayed)"
+        )
         await client.shutdown()
     }
 
