@@ -33,7 +33,14 @@ final class RedisChannelHandler: ChannelInboundHandler {
     /// ordinary connections, where every value is a reply.
     var onPush: ((RedisPubSubMessage) -> Void)?
 
-    init(commandTimeout: Duration, maxInFlight: Int, maxReplyBytes: Int) {
+    /// Whether an error reply saying the server is no longer a writable primary closes the connection.
+    private let closesWhenDemoted: Bool
+
+    /// `closesWhenDemoted` is for primaries found through Sentinel: after a `READONLY`, `NOREPLICAS`
+    /// or `MASTERDOWN` reply the connection is closed (that reply still reaches its caller), so the
+    /// owner reconnects to whichever server is the primary now.
+    init(commandTimeout: Duration, maxInFlight: Int, maxReplyBytes: Int, closesWhenDemoted: Bool = false) {
+        self.closesWhenDemoted = closesWhenDemoted
         self.commandTimeout = TimeAmount(commandTimeout)
         self.maxInFlight = maxInFlight
         self.reader = RESPReader(maxReplyBytes: maxReplyBytes)
@@ -104,6 +111,15 @@ final class RedisChannelHandler: ChannelInboundHandler {
                 }
                 head.promise.succeed(value)
                 if closing { return }
+                if closesWhenDemoted, let message = value.errorMessage, Self.meansDemoted(message) {
+                    close(
+                        sentError: RedisClientError(
+                            code: .outcomeUnknown,
+                            message: "the server is no longer a writable primary; connection closed, outcome unknown"),
+                        unsentError: RedisClientError(
+                            code: .unavailable, message: "the server is no longer a writable primary; command not sent"))
+                    return
+                }
             }
         } catch {
             close(
@@ -126,6 +142,14 @@ final class RedisChannelHandler: ChannelInboundHandler {
             sentError: RedisClientError(
                 code: .outcomeUnknown, message: "connection failed before the reply (\(error))"),
             unsentError: RedisClientError(code: .unavailable, message: "connection failed; command not sent"))
+    }
+
+    /// Error replies of a server that cannot take writes as a primary: a replica (`READONLY`), a primary
+    /// without enough replicas in reach (`NOREPLICAS`, `min-replicas-to-write`) or a replica cut off
+    /// from its primary (`MASTERDOWN`).
+    static func meansDemoted(_ message: String) -> Bool {
+        let word = message.prefix { $0 != " " }
+        return word == "READONLY" || word == "NOREPLICAS" || word == "MASTERDOWN"
     }
 
     // MARK: Flushing and deadlines

@@ -8,9 +8,14 @@ import Synchronization
 ///
 /// It never retries: a command whose outcome is unknown fails with `.outcomeUnknown`, and the caller
 /// decides (presignd fails closed).
+///
+/// With a `.sentinel` endpoint it also listens for `+switch-master` on every sentinel and drops its
+/// connections to a primary that was replaced, without waiting for that server to notice.
 package final class RedisClient: Sendable {
     private let configuration: RedisConfiguration
     private let connections: [RedisConnection]
+    /// One subscriber per sentinel (empty without Sentinel).
+    private let switchWatchers: [RedisSubscriber]
     private let nextConnection = Atomic<UInt>(0)
     private let isShutdown = Atomic<Bool>(false)
 
@@ -25,6 +30,41 @@ package final class RedisClient: Sendable {
             return RedisConnection(configuration: configuration, eventLoop: loops[index % loops.count], logger: logger)
         }
         for connection in connections { connection.start() }
+        guard case .sentinel(let sentinel) = configuration.endpoint else {
+            self.switchWatchers = []
+            return
+        }
+        self.switchWatchers = sentinel.sentinels.map { endpoint in
+            var watch = RedisConfiguration(endpoint: endpoint)
+            watch.username = sentinel.username
+            watch.password = sentinel.password
+            watch.connectTimeout = sentinel.queryTimeout
+            watch.commandTimeout = sentinel.queryTimeout
+            watch.maxInFlight = 4
+            var logger = logger
+            logger[metadataKey: "redis.role"] = "sentinel-watch"
+            return RedisSubscriber(
+                configuration: watch, channels: ["+switch-master"], eventLoop: loops[0], logger: logger,
+                bufferCapacity: 64)
+        }
+        for watcher in switchWatchers {
+            Task { [connections] in
+                for await event in watcher.events {
+                    guard case .message(let message) = event,
+                        let old = Self.replacedPrimary(message.text, masterName: sentinel.masterName)
+                    else { continue }
+                    for connection in connections { connection.primarySwitched(from: old) }
+                }
+            }
+        }
+    }
+
+    /// The old primary's address in a `+switch-master` payload (`<name> <old-ip> <old-port> <new-ip>
+    /// <new-port>`) for `masterName`; nil for another name or another shape.
+    static func replacedPrimary(_ payload: String, masterName: String) -> RedisConfiguration.Endpoint? {
+        let fields = payload.split(separator: " ")
+        guard fields.count == 5, fields[0] == masterName, let port = Int(fields[2]) else { return nil }
+        return .tcp(host: String(fields[1]), port: port)
     }
 
     /// Sends one command; a Redis error reply comes back as `.error`, not as a throw.
@@ -38,6 +78,11 @@ package final class RedisClient: Sendable {
     package func send(_ arguments: [String], on eventLoop: (any EventLoop)?) -> EventLoopFuture<RESPValue> {
         let connection = self.connection(for: eventLoop)
         let promise = (eventLoop ?? connection.eventLoop).makePromise(of: RESPValue.self)
+        submit(arguments, to: connection, promise: promise)
+        return promise.futureResult
+    }
+
+    private func submit(_ arguments: [String], to connection: RedisConnection, promise: EventLoopPromise<RESPValue>) {
         if isShutdown.load(ordering: .relaxed) {
             promise.fail(RedisClientError(code: .shutdown, message: "client shut down; command not sent"))
         } else if arguments.isEmpty {
@@ -45,7 +90,27 @@ package final class RedisClient: Sendable {
         } else {
             connection.send(arguments, promise: promise)
         }
-        return promise.futureResult
+    }
+
+    /// Sends `commands` back to back on one connection and returns each one's reply (an error reply
+    /// as `.error`) or failure, in order. For a command that must follow another on the same
+    /// connection, e.g. `WAIT`, which only covers the writes of its own connection.
+    package func send(pipeline commands: [[String]]) async -> [Result<RESPValue, RedisClientError>] {
+        let connection = self.connection(for: nil)
+        let futures = commands.map { arguments in
+            let promise = connection.eventLoop.makePromise(of: RESPValue.self)
+            submit(arguments, to: connection, promise: promise)
+            return promise.futureResult
+        }
+        var results: [Result<RESPValue, RedisClientError>] = []
+        for future in futures {
+            do {
+                results.append(.success(try await future.redisReply()))
+            } catch {
+                results.append(.failure(error))
+            }
+        }
+        return results
     }
 
     /// Returns once every connection is ready (connected and handshaken); throws a
@@ -62,6 +127,7 @@ package final class RedisClient: Sendable {
     /// `.shutdown`.
     package func shutdown() async {
         isShutdown.store(true, ordering: .relaxed)
+        for watcher in switchWatchers { await watcher.shutdown() }
         for connection in connections {
             try? await connection.shutdown().get()
         }

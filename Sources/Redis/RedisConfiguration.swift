@@ -4,13 +4,23 @@ package struct RedisConfiguration: Sendable {
     package enum Endpoint: Sendable, Hashable, CustomStringConvertible {
         case tcp(host: String, port: Int)
         case unix(path: String)
+        /// The primary that the sentinels name at the time of each connect; its `ROLE` is checked
+        /// before the connection serves anything.
+        case sentinel(RedisSentinelConfiguration)
 
-        /// A form for logs, e.g. `127.0.0.1:6379` or `unix:/run/redis/redis-server.sock`.
+        /// A form for logs, e.g. `127.0.0.1:6379`, `unix:/run/redis/redis-server.sock` or
+        /// `sentinel:m@127.0.0.1:26379`.
         package var description: String {
             switch self {
             case .tcp(let host, let port): host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
             case .unix(let path): "unix:\(path)"
+            case .sentinel(let sentinel): sentinel.description
             }
+        }
+
+        /// Whether the server is found through Sentinel.
+        var isSentinel: Bool {
+            if case .sentinel = self { true } else { false }
         }
     }
 

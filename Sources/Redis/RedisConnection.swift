@@ -34,6 +34,14 @@ final class RedisConnection: @unchecked Sendable {
         let message: String
     }
 
+    /// A server reached through Sentinel that is not (or no longer) the primary: this attempt fails
+    /// and the next one asks the sentinels again.
+    private struct NotPrimary: Error, CustomStringConvertible {
+        let address: RedisConfiguration.Endpoint
+        let role: String
+        var description: String { "\(address) is a \(role), not the primary" }
+    }
+
     private static let firstBackoff = TimeAmount.milliseconds(20)
     private static let maxBackoff = TimeAmount.milliseconds(500)
     /// A connection that lived at least this long is taken as healthy: its loss starts a fresh cycle
@@ -57,6 +65,10 @@ final class RedisConnection: @unchecked Sendable {
     private var reconnectTimer: Scheduled<Void>?
     /// Completes when the attempt under way has fully ended (its channel closed if it was abandoned).
     private var attemptFinished: EventLoopFuture<Void>?
+    /// The server of the current connection or attempt; with Sentinel, the primary it named.
+    private var address: RedisConfiguration.Endpoint?
+    /// The primary the sentinels named last, so a change of primary is logged once.
+    private var lastDiscovered: RedisConfiguration.Endpoint?
 
     init(configuration: RedisConfiguration, eventLoop: any EventLoop, logger: Logger) {
         self.configuration = configuration
@@ -129,6 +141,22 @@ final class RedisConnection: @unchecked Sendable {
         }
     }
 
+    /// Sentinel announced that the primary at `old` was replaced: a connection to it is closed at once
+    /// (requests in flight → `.outcomeUnknown`) and the reconnect asks the sentinels again. An old
+    /// primary can go on acknowledging writes for seconds after the switch, and those writes are lost
+    /// (redis.md §3.9).
+    func primarySwitched(from old: RedisConfiguration.Endpoint) {
+        eventLoop.execute {
+            guard case .ready(_, let handler) = self.state, self.address == old else { return }
+            self.logger.warning("sentinel switched the primary away; closing the connection to the old one",
+                metadata: ["redis.primary": "\(old)"])
+            handler.close(
+                sentError: RedisClientError(
+                    code: .outcomeUnknown, message: "the primary was replaced before the reply; connection closed"),
+                unsentError: RedisClientError(code: .unavailable, message: "the primary was replaced; command not sent"))
+        }
+    }
+
     private static let shutdownError = RedisClientError(code: .shutdown, message: "client shut down; command not sent")
 
     // MARK: Requests
@@ -198,7 +226,12 @@ final class RedisConnection: @unchecked Sendable {
         state = .connecting(acceptsWaiters: acceptsWaiters)
         let finished = eventLoop.makePromise(of: Void.self)
         attemptFinished = finished.futureResult
-        makeChannel()
+        address = nil
+        resolveAddress()
+            .flatMap { address in
+                self.address = address
+                return self.makeChannel(to: address)
+            }
             .flatMap { channel in
                 self.handshake(channel)
                     .map { channel }
@@ -211,20 +244,50 @@ final class RedisConnection: @unchecked Sendable {
             .whenComplete { result in self.attemptEnded(result, finished: finished) }
     }
 
-    private func makeChannel() -> EventLoopFuture<any Channel> {
-        let commandTimeout = configuration.commandTimeout
-        let maxInFlight = configuration.maxInFlight
+    /// The server to connect to: the configured one, or the primary the sentinels name now (asked
+    /// on every attempt, never cached, so a failover is followed).
+    private func resolveAddress() -> EventLoopFuture<RedisConfiguration.Endpoint> {
+        guard case .sentinel(let sentinel) = configuration.endpoint else {
+            return eventLoop.makeSucceededFuture(configuration.endpoint)
+        }
+        let eventLoop = self.eventLoop
         let maxReplyBytes = configuration.maxReplyBytes
+        return eventLoop.makeFutureWithTask {
+            try await RedisSentinelLookup.primary(of: sentinel, on: eventLoop, maxReplyBytes: maxReplyBytes)
+        }
+        .map { found in
+            let changed = found.primary != self.lastDiscovered
+            self.lastDiscovered = found.primary
+            self.logger.log(
+                level: changed ? .info : .debug, "redis primary discovered",
+                metadata: ["redis.primary": "\(found.primary)", "redis.sentinel": "\(found.sentinel)"])
+            return found.primary
+        }
+    }
+
+    private func makeChannel(to address: RedisConfiguration.Endpoint) -> EventLoopFuture<any Channel> {
+        Self.makeChannel(
+            to: address, on: eventLoop, connectTimeout: configuration.connectTimeout,
+            commandTimeout: configuration.commandTimeout, maxInFlight: configuration.maxInFlight,
+            maxReplyBytes: configuration.maxReplyBytes, closesWhenDemoted: configuration.endpoint.isSentinel)
+    }
+
+    /// A TCP or Unix connection to `address` with a `RedisChannelHandler` in its pipeline.
+    static func makeChannel(
+        to address: RedisConfiguration.Endpoint, on eventLoop: any EventLoop, connectTimeout: Duration,
+        commandTimeout: Duration, maxInFlight: Int, maxReplyBytes: Int, closesWhenDemoted: Bool = false
+    ) -> EventLoopFuture<any Channel> {
         let bootstrap = ClientBootstrap(group: eventLoop)
-            .connectTimeout(TimeAmount(configuration.connectTimeout))
+            .connectTimeout(TimeAmount(connectTimeout))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(
                         RedisChannelHandler(
-                            commandTimeout: commandTimeout, maxInFlight: maxInFlight, maxReplyBytes: maxReplyBytes))
+                            commandTimeout: commandTimeout, maxInFlight: maxInFlight, maxReplyBytes: maxReplyBytes,
+                            closesWhenDemoted: closesWhenDemoted))
                 }
             }
-        switch configuration.endpoint {
+        switch address {
         case .tcp(let host, let port):
             // Requests are already batched per loop tick, so Nagle would only add latency; keepalive
             // notices a peer that vanished without a FIN.
@@ -235,6 +298,9 @@ final class RedisConnection: @unchecked Sendable {
                 .connect(host: host, port: port)
         case .unix(let path):
             return bootstrap.connect(unixDomainSocketPath: path)
+        case .sentinel:
+            return eventLoop.makeFailedFuture(
+                RedisClientError(code: .unavailable, message: "a Sentinel configuration is not a server address"))
         }
     }
 
@@ -265,6 +331,18 @@ final class RedisConnection: @unchecked Sendable {
         }
         // Replies arrive in order, so the first failure reported is the earliest step's.
         var done = EventLoopFuture.andAllSucceed(replies, on: eventLoop)
+        if configuration.endpoint.isSentinel, let address {
+            // Sentinel's answer may be stale (a failover under way): only a server that itself says
+            // it is the primary serves requests.
+            let role = eventLoop.makePromise(of: RESPValue.self)
+            handler.enqueue(["ROLE"], promise: role)
+            done = done.and(role.futureResult).flatMapThrowing { _, reply in
+                let name = reply.array?.first?.string
+                guard name == "master" else {
+                    throw NotPrimary(address: address, role: name ?? reply.errorMessage ?? "server of unknown role")
+                }
+            }
+        }
         if let onConnect = configuration.onConnect {
             let setup = RedisConnectionSetup(channel: channel)
             let eventLoop = self.eventLoop
@@ -301,7 +379,11 @@ final class RedisConnection: @unchecked Sendable {
             state = .ready(channel, handler)
             readySince = eventLoop.now
             failedAttempts = 0
-            logger.info("redis connected")
+            if configuration.endpoint.isSentinel, let address {
+                logger.info("redis connected", metadata: ["redis.primary": "\(address)"])
+            } else {
+                logger.info("redis connected")
+            }
             channel.closeFuture.whenComplete { _ in self.channelClosed(channel) }
             waiterTimer?.cancel()
             waiterTimer = nil

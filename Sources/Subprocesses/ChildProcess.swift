@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Why a child process could not be started.
 package struct SpawnError: Error, CustomStringConvertible {
@@ -11,6 +12,10 @@ package struct SpawnError: Error, CustomStringConvertible {
 /// Testing's concurrent tests on Linux; the plain POSIX calls do not.
 package struct ChildProcess: Sendable {
     package let pid: pid_t
+
+    /// Held while a process is spawned and while a pipe is made and marked close-on-exec, so no
+    /// child inherits a pipe in between.
+    private static let spawning = Mutex(())
 
     /// Starts `executable` with `arguments`. Standard input is /dev/null; standard output goes to
     /// `stdoutFD` when given, else to /dev/null; standard error goes to /dev/null unless
@@ -45,7 +50,7 @@ package struct ChildProcess: Sendable {
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         var pid: pid_t = 0
-        let status = posix_spawn(&pid, executable, &actions, &attributes, argv, environ)
+        let status = spawning.withLock { _ in posix_spawn(&pid, executable, &actions, &attributes, argv, environ) }
         guard status == 0 else {
             throw SpawnError(description: "could not start \(executable): errno \(status)")
         }
@@ -55,7 +60,16 @@ package struct ChildProcess: Sendable {
     /// Runs a command to completion and returns its standard output.
     package static func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
         var fds: [Int32] = [0, 0]
-        guard pipe(&fds) == 0 else { throw SpawnError(description: "pipe() failed: errno \(errno)") }
+        // Close-on-exec, set before any other thread can spawn: a server started meanwhile must not
+        // inherit the write end, or the read below would wait for that server to exit. (The dup2
+        // onto the child's stdout does not carry the flag.)
+        let piped = spawning.withLock { _ in
+            guard pipe(&fds) == 0 else { return false }
+            _ = fcntl(fds[0], F_SETFD, FD_CLOEXEC)
+            _ = fcntl(fds[1], F_SETFD, FD_CLOEXEC)
+            return true
+        }
+        guard piped else { throw SpawnError(description: "pipe() failed: errno \(errno)") }
         let child: ChildProcess
         do {
             child = try spawn(executable, arguments, stdoutFD: fds[1])

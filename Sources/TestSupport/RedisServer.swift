@@ -22,6 +22,7 @@ package final class RedisServer: Sendable {
     package let cliUser: User?
     private let baseConfig: String?
     private let config: [String]
+    private let sentinel: Bool
     private let process: LockedProcess
 
     /// An ACL user name and password.
@@ -36,9 +37,12 @@ package final class RedisServer: Sendable {
     }
 
     /// Starts a server. `config` lines are appended to the generated `redis.conf`
-    /// (for example `appendonly yes`).
-    package static func start(config: [String] = [], unixSocket: Bool = false) throws -> RedisServer {
-        try start(baseConfig: nil, config: config, unixSocket: unixSocket, cliUser: nil)
+    /// (for example `appendonly yes`). With `sentinel`, it runs as a Sentinel (`--sentinel`), which
+    /// rewrites that file as it learns the topology.
+    package static func start(config: [String] = [], unixSocket: Bool = false, sentinel: Bool = false) throws
+        -> RedisServer
+    {
+        try start(baseConfig: nil, config: config, unixSocket: unixSocket, cliUser: nil, sentinel: sentinel)
     }
 
     /// Starts a server from an existing configuration file such as `redis.conf.example`: its text,
@@ -55,28 +59,32 @@ package final class RedisServer: Sendable {
             }
             text = text.replacingOccurrences(of: placeholder, with: value)
         }
-        return try start(baseConfig: text, config: config, unixSocket: true, cliUser: cliUser)
+        return try start(baseConfig: text, config: config, unixSocket: true, cliUser: cliUser, sentinel: false)
     }
 
-    private static func start(baseConfig: String?, config: [String], unixSocket: Bool, cliUser: User?) throws
-        -> RedisServer
-    {
-        let directory = try makeTemporaryDirectory(prefix: "presignd-redis")
+    private static func start(
+        baseConfig: String?, config: [String], unixSocket: Bool, cliUser: User?, sentinel: Bool
+    ) throws -> RedisServer {
+        let directory = try makeTemporaryDirectory(prefix: sentinel ? "presignd-sentinel" : "presignd-redis")
         let port = try freePort()
         let server = RedisServer(
             port: port, directory: directory, unixSocket: unixSocket ? directory + "/redis.sock" : nil,
-            baseConfig: baseConfig, config: config, cliUser: cliUser)
+            baseConfig: baseConfig, config: config, cliUser: cliUser, sentinel: sentinel)
         try server.launch()
         return server
     }
 
-    private init(port: Int, directory: String, unixSocket: String?, baseConfig: String?, config: [String], cliUser: User?) {
+    private init(
+        port: Int, directory: String, unixSocket: String?, baseConfig: String?, config: [String], cliUser: User?,
+        sentinel: Bool
+    ) {
         self.port = port
         self.directory = directory
         self.unixSocket = unixSocket
         self.baseConfig = baseConfig
         self.config = config
         self.cliUser = cliUser
+        self.sentinel = sentinel
         self.process = LockedProcess()
     }
 
@@ -110,7 +118,7 @@ package final class RedisServer: Sendable {
                 description: "redis-server is not on PATH: install it (apt-get install -y redis-server) "
                     + "or run scripts/test, which installs it")
         }
-        process.set(try ChildProcess.spawn(executable, [configPath]))
+        process.set(try ChildProcess.spawn(executable, [configPath] + (sentinel ? ["--sentinel"] : [])))
         try waitUntilReady()
     }
 

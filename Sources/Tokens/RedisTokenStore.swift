@@ -13,16 +13,25 @@ package final class RedisTokenStore: TokenStore {
     package let library: FunctionLibrary
     private let client: RedisClient
     private let eventStreamMaxLength: Int
+    private let waitReplicas: Duration?
     private let logger: Logger
     private let sent = Atomic<Int>(0)
     private let waiting = Atomic<Int>(0)
 
     /// A store over `client`. `eventStreamMaxLength` bounds the event Stream (`XADD … MAXLEN ~`).
+    ///
+    /// `waitReplicas`, for a replicated primary (Sentinel): every consume and reserve is followed on
+    /// its connection by `WAIT 1 <ms>`, and one that no replica confirmed within that time answers
+    /// `.unavailable` instead of success. Replication is asynchronous, so without it a use acknowledged
+    /// just before the primary dies can be missing on the promoted replica, and the token allowed
+    /// again (redis.md §3.4, §3.9). It costs one replica round trip per use, and a connection waits
+    /// behind each `WAIT`.
     package init(
         client: RedisClient, keyspace: TokenKeyspace, eventStreamMaxLength: Int = 100_000,
-        library: FunctionLibrary = .standard, logger: Logger
+        library: FunctionLibrary = .standard, waitReplicas: Duration? = nil, logger: Logger
     ) {
         precondition(eventStreamMaxLength > 0, "the event stream must keep at least one entry")
+        self.waitReplicas = waitReplicas
         self.client = client
         self.keyspace = keyspace
         self.eventStreamMaxLength = eventStreamMaxLength
@@ -128,7 +137,7 @@ package final class RedisTokenStore: TokenStore {
     package func consume(id: String, method: String?) async throws(TokenError) -> Int {
         let key = try keyspace.token(id)
         if let method { try Self.validate(method: method) }
-        return try Self.count(await call("consume", keys: [key], arguments: [method ?? ""]))
+        return try Self.count(await call("consume", keys: [key], arguments: [method ?? ""], replicated: true))
     }
 
     package func reserve(id: String, method: String?, leaseMillis: Int64) async throws(TokenError) -> String {
@@ -140,7 +149,8 @@ package final class RedisTokenStore: TokenStore {
         let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
         var generator = SystemRandomNumberGenerator()
         let nonce = String((0..<Self.nonceLength).map { _ in alphabet[Int(generator.next() % 64)] })
-        _ = try await call("reserve", keys: [key], arguments: [method ?? "", String(leaseMillis), nonce])
+        _ = try await call(
+            "reserve", keys: [key], arguments: [method ?? "", String(leaseMillis), nonce], replicated: true)
         return id + "." + nonce
     }
 
@@ -192,17 +202,19 @@ package final class RedisTokenStore: TokenStore {
 
     /// One `FCALL` (or `FCALL_RO`). "Function not found" means nothing ran — the server lost or never
     /// had this library version (a new server, `FUNCTION FLUSH`) — so loading it and sending once more
-    /// is safe. Any other error reply becomes a `TokenError`.
+    /// is safe. Any other error reply becomes a `TokenError`. `replicated` calls wait for a replica when
+    /// `waitReplicas` is set.
     private func call(
-        _ operation: String, readOnly: Bool = false, keys: [String], arguments: [String]
+        _ operation: String, readOnly: Bool = false, keys: [String], arguments: [String], replicated: Bool = false
     ) async throws(TokenError) -> RESPValue {
         let command =
             [readOnly ? "FCALL_RO" : "FCALL", library.function(operation), String(keys.count)] + keys + arguments
-        var reply = try await send(command)
+        let wait = replicated ? waitReplicas : nil
+        var reply = try await send(command, waitingFor: wait)
         if case .error(let message) = reply, message.hasPrefix("ERR Function not found") {
             logger.warning("token function library missing, loading it", metadata: ["redis.library": "\(library.name)"])
             try await prepare()
-            reply = try await send(command)
+            reply = try await send(command, waitingFor: wait)
         }
         if case .error(let message) = reply { throw TokenError(redisReply: message) }
         return reply
@@ -218,6 +230,33 @@ package final class RedisTokenStore: TokenStore {
             return try await client.send(command)
         } catch {
             throw TokenError(.unavailable, "Redis did not answer: \(error)", underlying: error)
+        }
+    }
+
+    /// `send`, then with `wait` a `WAIT 1 <ms>` right behind it on the same connection: a successful
+    /// write that no replica confirmed in time is `.unavailable` (it may vanish in a failover).
+    private func send(_ command: [String], waitingFor wait: Duration?) async throws(TokenError) -> RESPValue {
+        guard let wait else { return try await send(command) }
+        let milliseconds = max(1, wait.components.seconds * 1000 + wait.components.attoseconds / 1_000_000_000_000_000)
+        sent.wrappingAdd(2, ordering: .relaxed)
+        waiting.wrappingAdd(1, ordering: .relaxed)
+        defer { waiting.wrappingSubtract(1, ordering: .relaxed) }
+        let results = await client.send(pipeline: [command, ["WAIT", "1", String(milliseconds)]])
+        let reply: RESPValue
+        do {
+            reply = try results[0].get()
+        } catch {
+            throw TokenError(.unavailable, "Redis did not answer: \(error)", underlying: error)
+        }
+        if case .error = reply { return reply }
+        switch results[1] {
+        case .success(.integer(let replicas)) where replicas >= 1:
+            return reply
+        case .success(let other):
+            let why = other.errorMessage ?? "no replica confirmed the write within \(milliseconds) ms"
+            throw TokenError(.unavailable, "the write may not survive a failover: \(why)")
+        case .failure(let error):
+            throw TokenError(.unavailable, "Redis did not answer WAIT: \(error)", underlying: error)
         }
     }
 

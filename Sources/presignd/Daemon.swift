@@ -30,7 +30,8 @@ struct Daemon {
         let redis = RedisClient(configuration: settings.redis, eventLoopGroup: group, logger: logger)
         let keyspace = try TokenKeyspace(prefix: settings.keyPrefix)
         let store = RedisTokenStore(
-            client: redis, keyspace: keyspace, eventStreamMaxLength: settings.eventsMaxLen, logger: logger)
+            client: redis, keyspace: keyspace, eventStreamMaxLength: settings.eventsMaxLen,
+            waitReplicas: settings.waitReplicas, logger: logger)
         do {
             try await store.prepare()
             logger.info("redis ready", metadata: ["redis.endpoint": "\(settings.redis.endpoint)"])

@@ -16,10 +16,12 @@ struct RedisChannelHandlerTests {
 
     private struct Fixture {
         let channel = EmbeddedChannel()
-        let handler = RedisChannelHandler(commandTimeout: .seconds(1), maxInFlight: 10, maxReplyBytes: 1024)
+        let handler: RedisChannelHandler
         let outcomes = Outcomes()
 
-        init() throws {
+        init(closesWhenDemoted: Bool = false) throws {
+            handler = RedisChannelHandler(
+                commandTimeout: .seconds(1), maxInFlight: 10, maxReplyBytes: 1024, closesWhenDemoted: closesWhenDemoted)
             try channel.pipeline.syncOperations.addHandler(handler)
             try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 6379)).wait()
         }
@@ -40,6 +42,35 @@ struct RedisChannelHandlerTests {
 
         func failure(_ id: Int) -> RedisClientError.Code? {
             if case .failure(let error) = outcome(id) { error.code } else { nil }
+        }
+    }
+
+    @Test(
+        "a primary found through Sentinel that answers READONLY/NOREPLICAS/MASTERDOWN: the reply reaches its caller, the connection closes",
+        arguments: ["READONLY You can't write against a read only replica.", "NOREPLICAS Not enough good replicas to write.",
+            "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."])
+    func demotedPrimaryCloses(reply: String) throws {
+        let fixture = try Fixture(closesWhenDemoted: true)
+        fixture.send(1, ["FCALL", "consume", "1", "k"])
+        fixture.send(2, ["FCALL", "consume", "1", "j"])
+        fixture.channel.embeddedEventLoop.run()
+        try fixture.channel.writeInbound(ByteBuffer(string: "-\(reply)\r\n"))
+        #expect(try fixture.outcome(1)?.get() == .error(reply))
+        #expect(fixture.failure(2) == .outcomeUnknown)
+        #expect(!fixture.channel.isActive)
+    }
+
+    @Test("a direct connection keeps serving after READONLY, and any connection after other error replies")
+    func otherErrorsKeepTheConnection() throws {
+        for (closes, reply) in [(false, "READONLY You can't write against a read only replica."), (true, "ERR READONLY in text")] {
+            let fixture = try Fixture(closesWhenDemoted: closes)
+            fixture.send(1, ["SET", "k", "v"])
+            fixture.send(2, ["GET", "k"])
+            fixture.channel.embeddedEventLoop.run()
+            try fixture.channel.writeInbound(ByteBuffer(string: "-\(reply)\r\n$1\r\nv\r\n"))
+            #expect(try fixture.outcome(1)?.get() == .error(reply))
+            #expect(try fixture.outcome(2)?.get() == .bulkString([118]))
+            #expect(fixture.channel.isActive)
         }
     }
 

@@ -184,25 +184,86 @@ def find(name: str) -> str:
 
 
 class RedisProc:
-    """A private redis-server on a free port in its own directory."""
+    """A private redis-server on a free port in its own directory; with sentinel=True a Sentinel
+    (which rewrites its configuration file as it learns the topology)."""
 
-    def __init__(self, *config: str):
+    def __init__(self, *config: str, sentinel: bool = False):
+        self.sentinel = sentinel
         self.dir = Path(tempfile.mkdtemp(prefix="presignd-redis."))
         self.port = free_port()
         lines = [f"bind 127.0.0.1", f"port {self.port}", f"dir {self.dir}", "save \"\"", "appendonly no",
                  f"logfile {self.dir / 'redis.log'}", *config]
         (self.dir / "redis.conf").write_text("\n".join(lines) + "\n")
-        self.proc = subprocess.Popen([find("redis-server"), str(self.dir / "redis.conf")],
+        self.start()
+
+    def start(self):
+        """Starts the server (again) on the same port, configuration and data files."""
+        self.proc = subprocess.Popen([find("redis-server"), str(self.dir / "redis.conf")]
+                                     + (["--sentinel"] if self.sentinel else []),
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_for(lambda: self.cli("PING") == "PONG", 10, "redis-server")
+
+    def kill9(self):
+        """Kills the server as a crash would and reaps it."""
+        self.proc.send_signal(signal.SIGCONT)
+        self.proc.kill()
+        self.proc.wait()
+
+    def pause(self):
+        """SIGSTOP: connections stay open, nothing is answered."""
+        self.proc.send_signal(signal.SIGSTOP)
+
+    def resume(self):
+        self.proc.send_signal(signal.SIGCONT)
 
     def cli(self, *args: str) -> str:
         out = subprocess.run([find("redis-cli"), "-p", str(self.port), *args], capture_output=True, text=True)
         return out.stdout.strip()
 
     def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGCONT)
         stop_process(self.proc)
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class SentinelSet:
+    """A primary, one replica and three sentinels (quorum 2, failover 1 s after the primary stops
+    answering), all on loopback; `primary` is the first primary."""
+
+    MASTER = "m"
+
+    def __init__(self, *primary_config: str):
+        self.primary = RedisProc(*primary_config)
+        self.replica = RedisProc(f"replicaof 127.0.0.1 {self.primary.port}")
+        self.sentinels = [
+            RedisProc("sentinel resolve-hostnames no", f"sentinel monitor {self.MASTER} 127.0.0.1 {self.primary.port} 2",
+                      f"sentinel down-after-milliseconds {self.MASTER} 1000",
+                      f"sentinel failover-timeout {self.MASTER} 5000", sentinel=True)
+            for _ in range(3)]
+
+        def known():
+            for s in self.sentinels:
+                peers = s.cli("SENTINEL", "SENTINELS", self.MASTER)
+                if str(self.replica.port) not in s.cli("SENTINEL", "REPLICAS", self.MASTER):
+                    return False
+                if not all(str(o.port) in peers for o in self.sentinels if o is not s):
+                    return False
+            return ("master_link_status:up" in self.replica.cli("INFO", "replication")
+                    and "state=online" in self.primary.cli("INFO", "replication"))
+
+        wait_for(known, 30, "the sentinels knowing the replica and each other")
+
+    @property
+    def addresses(self) -> list[str]:
+        return [f"127.0.0.1:{s.port}" for s in self.sentinels]
+
+    def primary_port(self) -> int:
+        return int(self.sentinels[0].cli("SENTINEL", "GET-MASTER-ADDR-BY-NAME", self.MASTER).split()[-1])
+
+    def stop(self):
+        for server in self.sentinels + [self.primary, self.replica]:
+            server.stop()
 
 
 def sha256_hex(text: str) -> str:
@@ -229,7 +290,9 @@ class Presignd:
             "listen": {"tcp": f"127.0.0.1:{self.port}",
                        "http": f"127.0.0.1:{self.http_port}" if http else "", **(listen or {})},
             # redis_config adds or overrides keys, e.g. one prefix shared by several daemons.
-            "redis": {"address": f"127.0.0.1:{redis.port}", "prefix": f"presign-{self.port}:", **(redis_config or {})},
+            # A None value removes a key (e.g. address, when sentinels name the primary).
+            "redis": {k: v for k, v in {"address": f"127.0.0.1:{redis.port}", "prefix": f"presign-{self.port}:",
+                                        **(redis_config or {})}.items() if v is not None},
             "profiles": [profile],
             "clients": [
                 {"id": cid, "secret_sha256": sha256_hex(spec["secret"]),
@@ -240,12 +303,18 @@ class Presignd:
         }
         self.write_config()
         # output: a descriptor for the daemon's stdout and stderr instead of presignd.log.
-        self.log = open(self.dir / "presignd.log", "wb")
         # env adds variables to the daemon's environment (NOTIFY_SOCKET, CREDENTIALS_DIRECTORY, …).
         # args adds options to `presignd serve` (e.g. --log-format json).
-        self.proc = subprocess.Popen([presignd_binary(), "serve", "--config", str(self.config_path), *(args or [])],
-                                     stdout=self.log if output is None else output, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL, env={**os.environ, **(env or {})})
+        self.output, self.env, self.args = output, env, args
+        self.log = open(self.dir / "presignd.log", "ab")
+        self.start()
+
+    def start(self):
+        """Starts presignd (again) with the same configuration and ports, and waits until it listens."""
+        self.proc = subprocess.Popen([presignd_binary(), "serve", "--config", str(self.config_path), *(self.args or [])],
+                                     stdout=self.log if self.output is None else self.output,
+                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                     env={**os.environ, **(self.env or {})})
 
         def ready():
             if self.proc.poll() is not None:
@@ -258,6 +327,11 @@ class Presignd:
             return True
 
         wait_for(ready, 20, "presignd")
+
+    def kill9(self):
+        """Kills presignd as a crash would and reaps it."""
+        self.proc.kill()
+        self.proc.wait()
 
     def write_config(self):
         import yaml

@@ -270,6 +270,39 @@ def test_check_config_names_the_key(tmp_path):
     assert out.returncode != 0 and "clients[0].roles" in out.stderr and "isue" in out.stderr
 
 
+@pytest.mark.parametrize("redis_yaml, key, problem", [
+    ("sentinels: ['127.0.0.1:26379']", "redis.master_name", "required with redis.sentinels"),
+    ("sentinels: ['127.0.0.1:26379']\n  master_name: m\n  address: 127.0.0.1:6379", "redis.sentinels",
+     "either sentinels or address/socket"),
+    ("sentinels: ['127.0.0.1:26379']\n  master_name: m\n  socket: /tmp/r.sock", "redis.sentinels",
+     "either sentinels or address/socket"),
+    ("sentinels: []\n  master_name: m", "redis.sentinels", "at least one"),
+    ("sentinels: ['127.0.0.1']\n  master_name: m", "redis.sentinels[0]", "host:port"),
+    ("master_name: m", "redis.master_name", "only applies with redis.sentinels"),
+    ("sentinel_password: hunter2", "redis.sentinel_password", "only applies with redis.sentinels"),
+    ("sentinels: ['127.0.0.1:26379']\n  master_name: m\n  sentinel_password: a\n  sentinel_password_env: B",
+     "sentinel_password_env", "give only one of"),
+    ("wait_replicas_ms: -1", "redis.wait_replicas_ms", "positive"),
+])
+def test_check_config_sentinel_keys(tmp_path, redis_yaml, key, problem):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("redis:\n  " + redis_yaml + "\n")
+    out = subprocess.run([presignd_binary(), "check-config", str(bad)], capture_output=True, text=True)
+    assert out.returncode != 0 and key in out.stderr and problem in out.stderr, out.stderr
+    assert "hunter2" not in out.stderr
+
+
+def test_check_config_accepts_sentinels(tmp_path):
+    good = tmp_path / "good.yaml"
+    good.write_text("redis:\n  sentinels: ['127.0.0.1:26379', '[::1]:26380']\n  master_name: m\n"
+                    "  sentinel_username: watcher\n  sentinel_password_env: PRESIGND_TEST_SENTINEL_PASSWORD\n"
+                    "  wait_replicas_ms: 100\n")
+    out = subprocess.run([presignd_binary(), "check-config", str(good)], capture_output=True, text=True,
+                         env={"PRESIGND_TEST_SENTINEL_PASSWORD": "s3cret-sentinel"})
+    assert out.returncode == 0, out.stderr
+    assert "s3cret-sentinel" not in out.stdout + out.stderr
+
+
 def test_sighup_reload_keeps_connections_and_sigterm_drains(redis_server):
     d = Presignd(redis_server, dict(CLIENTS), PROFILE)
     try:

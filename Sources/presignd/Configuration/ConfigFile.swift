@@ -58,11 +58,20 @@ struct ConfigFile: Decodable, Sendable {
 
     /// How presignd reaches Redis.
     struct Redis: Decodable, Sendable {
-        /// `host:port`; ignored when `socket` is set.
-        var address: String = "127.0.0.1:6379"
+        /// `host:port` (default 127.0.0.1:6379); ignored when `socket` is set.
+        var address: String?
         var socket: String?
         var username: String?
         var password: Secret?
+        /// `host:port` of each sentinel: the primary is asked for on every connect instead of an
+        /// `address` or `socket`.
+        var sentinels: [String]?
+        /// The name the sentinels monitor the primary under.
+        var masterName: String?
+        var sentinelUsername: String?
+        var sentinelPassword: Secret?
+        /// `WAIT 1 <ms>` after each consume and reserve; absent or 0: no wait.
+        var waitReplicasMs: Int?
         var prefix: String = "presign:"
         var connectTimeoutMs: Int = 1000
         var commandTimeoutMs: Int = 1000
@@ -71,6 +80,10 @@ struct ConfigFile: Decodable, Sendable {
 
         enum CodingKeys: String, CodingKey, CaseIterable {
             case address, socket, username, password, passwordFile = "password_file", passwordEnv = "password_env"
+            case sentinels, masterName = "master_name", sentinelUsername = "sentinel_username"
+            case sentinelPassword = "sentinel_password", sentinelPasswordFile = "sentinel_password_file",
+                sentinelPasswordEnv = "sentinel_password_env"
+            case waitReplicasMs = "wait_replicas_ms"
             case prefix, connectTimeoutMs = "connect_timeout_ms", commandTimeoutMs = "command_timeout_ms"
             case maxInFlight = "max_in_flight", eventsMaxLen = "events_max_len"
         }
@@ -79,11 +92,17 @@ struct ConfigFile: Decodable, Sendable {
 
         init(from decoder: any Decoder) throws {
             let c = try decoder.strictContainer(keyedBy: CodingKeys.self)
-            address = try c.decodeIfPresent(String.self, forKey: .address) ?? address
+            address = try c.decodeIfPresent(String.self, forKey: .address)
             socket = try c.decodeIfPresent(String.self, forKey: .socket)
             username = try c.decodeIfPresent(String.self, forKey: .username)
             password = try Secret.decode(
                 from: c, value: .password, file: .passwordFile, env: .passwordEnv)
+            sentinels = try c.decodeIfPresent([String].self, forKey: .sentinels)
+            masterName = try c.decodeIfPresent(String.self, forKey: .masterName)
+            sentinelUsername = try c.decodeIfPresent(String.self, forKey: .sentinelUsername)
+            sentinelPassword = try Secret.decode(
+                from: c, value: .sentinelPassword, file: .sentinelPasswordFile, env: .sentinelPasswordEnv)
+            waitReplicasMs = try c.decodeIfPresent(Int.self, forKey: .waitReplicasMs)
             prefix = try c.decodeIfPresent(String.self, forKey: .prefix) ?? prefix
             connectTimeoutMs = try c.decodeIfPresent(Int.self, forKey: .connectTimeoutMs) ?? connectTimeoutMs
             commandTimeoutMs = try c.decodeIfPresent(Int.self, forKey: .commandTimeoutMs) ?? commandTimeoutMs

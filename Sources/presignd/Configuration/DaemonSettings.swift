@@ -14,6 +14,9 @@ struct DaemonSettings: Sendable {
     var redis: RedisConfiguration
     var keyPrefix: String
     var eventsMaxLen: Int
+    /// How long a consume or reserve waits for a replica to confirm it (`redis.wait_replicas_ms`);
+    /// nil: no wait.
+    var waitReplicas: Duration?
     /// Profiles whose URLs point straight at S3 (no gateway): tracked, not enforced.
     var unenforcedProfiles: [String]
 
@@ -104,13 +107,7 @@ struct DaemonSettings: Sendable {
         }
 
         let redisFile = file.redis
-        var redis: RedisConfiguration
-        if let socket = redisFile.socket {
-            redis = RedisConfiguration(endpoint: .unix(path: socket))
-        } else {
-            let (host, port) = try hostPort(redisFile.address, key: "redis.address")
-            redis = RedisConfiguration(endpoint: .tcp(host: host, port: port))
-        }
+        var redis = RedisConfiguration(endpoint: try redisEndpoint(redisFile))
         redis.username = redisFile.username
         redis.password = redisFile.password?.value
         redis.clientName = "presignd"
@@ -232,10 +229,51 @@ struct DaemonSettings: Sendable {
         brokerLimits.maxTTL = limits.maxTTL
         brokerLimits.maxUses = limits.maxUses
         brokerLimits.defaultLeaseMs = limits.defaultLeaseMs
+        var waitReplicas: Duration?
+        if let milliseconds = redisFile.waitReplicasMs {
+            guard milliseconds >= 0 else {
+                throw ConfigurationError(key: "redis.wait_replicas_ms", problem: "must be 0 (off) or a positive number of ms")
+            }
+            waitReplicas = milliseconds > 0 ? .milliseconds(milliseconds) : nil
+        }
         return DaemonSettings(
             broker: BrokerSettings(profiles: profiles, clients: clients, limits: brokerLimits),
             server: server, http: http, redis: redis, keyPrefix: redisFile.prefix, eventsMaxLen: redisFile.eventsMaxLen,
-            unenforcedProfiles: unenforced)
+            waitReplicas: waitReplicas, unenforcedProfiles: unenforced)
+    }
+
+    /// One of `sentinels` (with `master_name`), `socket` or `address` (the default).
+    private static func redisEndpoint(_ file: ConfigFile.Redis) throws(ConfigurationError) -> RedisConfiguration.Endpoint {
+        guard let list = file.sentinels else {
+            for (value, key) in [(file.masterName, "master_name"), (file.sentinelUsername, "sentinel_username")]
+            where value != nil {
+                throw ConfigurationError(key: "redis.\(key)", problem: "only applies with redis.sentinels")
+            }
+            guard file.sentinelPassword == nil else {
+                throw ConfigurationError(key: "redis.sentinel_password", problem: "only applies with redis.sentinels")
+            }
+            if let socket = file.socket { return .unix(path: socket) }
+            let (host, port) = try hostPort(file.address ?? "127.0.0.1:6379", key: "redis.address")
+            return .tcp(host: host, port: port)
+        }
+        guard file.address == nil, file.socket == nil else {
+            throw ConfigurationError(
+                key: "redis.sentinels", problem: "give either sentinels or address/socket: the sentinels name the primary")
+        }
+        guard !list.isEmpty else { throw ConfigurationError(key: "redis.sentinels", problem: "must list at least one sentinel") }
+        guard let name = file.masterName, !name.isEmpty, !name.contains(" ") else {
+            throw ConfigurationError(
+                key: "redis.master_name", problem: "required with redis.sentinels: the name the sentinels monitor (no spaces)")
+        }
+        var sentinels: [RedisConfiguration.Endpoint] = []
+        for (index, text) in list.enumerated() {
+            let (host, port) = try hostPort(text, key: "redis.sentinels[\(index)]")
+            sentinels.append(.tcp(host: host, port: port))
+        }
+        var sentinel = RedisSentinelConfiguration(sentinels: sentinels, masterName: name)
+        sentinel.username = file.sentinelUsername
+        sentinel.password = file.sentinelPassword?.value
+        return .sentinel(sentinel)
     }
 
     private static func positive(_ value: Int, _ key: String) throws(ConfigurationError) {
