@@ -49,10 +49,12 @@ wait_port() {
 }
 
 # start_redis <port> [redis-server options...]: no persistence, in $work; waits until it answers.
+# Sets redis_pid.
 start_redis() {
     local port="$1"; shift
     redis-server --bind 127.0.0.1 --port "$port" --dir "$work" --save '' --appendonly no \
         --logfile "$work/redis-$port.log" --daemonize no "$@" &
+    redis_pid=$!
     pids+=($!)
     until redis-cli -p "$port" PING >/dev/null 2>&1; do sleep 0.05; done
 }
@@ -98,3 +100,6 @@ result() { echo "RESULT $1=$2"; }
 
 # rss_kib <pid> [VmRSS|VmHWM]
 rss_kib() { sed -n "s/^${2:-VmRSS}:[[:space:]]*\([0-9]*\).*/\1/p" "/proc/$1/status"; }
+
+# cpu_ticks <pid>: user + system CPU time the process has used so far, in clock ticks.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }

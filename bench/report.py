@@ -180,6 +180,23 @@ def sweep_table(r):
     return lines
 
 
+def cpu_table(r):
+    """CPU per request of each process at 50 clients: why the ratios are what they are on few cores."""
+    lines = ["", "## Where the CPU goes (50 clients, `-P 1`)", "",
+             "CPU time (user + system) each process spent per request during the run: the load generator "
+             "(`redis-benchmark`), `redis-server` and presignd. All of them share the machine's cores, so through "
+             "presignd a request costs the sum of the three, and directly the sum of two; on a machine with "
+             "few cores that sum, not presignd's own latency, sets the rate.", "",
+             "| load | generator µs | redis-server µs | presignd µs | total µs |", "|---|---|---|---|---|"]
+    for name, label in (("consume.presignd", "CONSUME through presignd"), ("consume.direct", "consume Function directly"),
+                        ("issue.presignd", "ISSUE through presignd"), ("issue.direct", "create Function directly")):
+        parts = [number(r, f"daemon.{name}.c50.cpu_us.{who}") for who in ("generator", "redis", "presignd")]
+        total = None if None in parts else sum(parts)
+        lines.append(f"| {label} | " + " | ".join("not measured" if v is None else f"{v:.1f}" for v in parts + [total])
+                     + " |")
+    return lines
+
+
 def chart(r, m, loaded, path):
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.4))
     styles = {"presignd": ("tab:blue", "o"), "FCALL": ("tab:gray", "s"), "hand-written": ("tab:red", "^")}
@@ -239,6 +256,7 @@ def main():
                   "see their logs under `bench/out/`."]
     lines += ["", "## Throughput against concurrent clients", "", f"![throughput against clients]({chart_link})", ""]
     lines += sweep_table(r)
+    lines += cpu_table(r)
     lines += [
         "", "## What generated the load", "",
         f"- presignd ISSUE and CONSUME: `redis-benchmark -P 1` with as many connections as clients, "
