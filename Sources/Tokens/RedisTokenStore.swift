@@ -2,46 +2,66 @@ import Logging
 import Redis
 import Synchronization
 
-/// `TokenStore` on Redis: each operation is one `FCALL` into the `FunctionLibrary`.
+/// `TokenStore` on Redis: each state change of a token is one `FCALL` into the `FunctionLibrary`.
 ///
-/// Standalone Redis (or a Sentinel-managed primary): revoking by object or tag touches tokens of many
-/// hash slots in one call, which Redis Cluster would refuse.
+/// On standalone Redis (or a Sentinel-managed primary) every operation is that one call, revocation
+/// events included. On Redis Cluster (the client is a `RedisClusterClient`) a call may only touch
+/// keys of one hash slot, and a token, its index sets and the event Stream hash to different ones:
+///
+/// - create adds the id to each index set first (one call per set), then creates the token. A
+///   failure between them leaves an index entry for a token that does not exist, which is harmless;
+///   the other order could leave a token that revocation by object or tag never finds.
+/// - revoke changes the token's state in its slot, then appends the event to the Stream and
+///   publishes it in one call on the Stream's node. Only a token whose state changed gets an event.
+/// - revoke by object or tag reads the set, then revokes each member as above, concurrently.
 package final class RedisTokenStore: TokenStore {
     /// The key names in use.
     package let keyspace: TokenKeyspace
     /// The Function library this store calls.
     package let library: FunctionLibrary
-    private let client: RedisClient
+    private let client: any RedisCommandSender
+    /// Set when the client is a Cluster client: the operations that span slots take the Cluster path.
+    private let cluster: RedisClusterClient?
     private let eventStreamMaxLength: Int
     private let logger: Logger
     private let sent = Atomic<Int>(0)
     private let waiting = Atomic<Int>(0)
 
-    /// A store over `client`. `eventStreamMaxLength` bounds the event Stream (`XADD … MAXLEN ~`).
+    /// A store over `client` (a `RedisClient`, or a `RedisClusterClient` for Redis Cluster).
+    /// `eventStreamMaxLength` bounds the event Stream (`XADD … MAXLEN ~`).
     package init(
-        client: RedisClient, keyspace: TokenKeyspace, eventStreamMaxLength: Int = 100_000,
+        client: any RedisCommandSender, keyspace: TokenKeyspace, eventStreamMaxLength: Int = 100_000,
         library: FunctionLibrary = .standard, logger: Logger
     ) {
         precondition(eventStreamMaxLength > 0, "the event stream must keep at least one entry")
         self.client = client
+        self.cluster = client as? RedisClusterClient
         self.keyspace = keyspace
         self.eventStreamMaxLength = eventStreamMaxLength
         self.library = library
         self.logger = logger
     }
 
-    /// Loads the Function library with `FUNCTION LOAD REPLACE` (the same source loads idempotently).
+    /// Loads the Function library with `FUNCTION LOAD REPLACE` (the same source loads idempotently);
+    /// on Redis Cluster on every primary, since functions are per node.
     package func prepare() async throws(TokenError) {
-        let reply = try await send(["FUNCTION", "LOAD", "REPLACE", library.source])
-        if case .error(let message) = reply {
-            throw TokenError(.unavailable, "Redis refused the function library: \(message)")
+        for reply in try await sendToEveryNode(["FUNCTION", "LOAD", "REPLACE", library.source]) {
+            if case .error(let message) = reply {
+                throw TokenError(.unavailable, "Redis refused the function library: \(message)")
+            }
         }
         logger.info("token function library loaded", metadata: ["redis.library": "\(library.name)"])
     }
 
-    /// Asks Redis whether this store's Function library is loaded (`FUNCTION LIST LIBRARYNAME`).
+    /// Asks Redis whether this store's Function library is loaded (`FUNCTION LIST LIBRARYNAME`), on
+    /// every primary of a cluster.
     package func ready() async throws(TokenError) {
-        let reply = try await send(["FUNCTION", "LIST", "LIBRARYNAME", library.name])
+        for reply in try await sendToEveryNode(["FUNCTION", "LIST", "LIBRARYNAME", library.name]) {
+            try checkLoaded(reply)
+        }
+    }
+
+    private func checkLoaded(_ reply: RESPValue) throws(TokenError) {
         if let message = reply.errorMessage {
             throw TokenError(.unavailable, "Redis refused FUNCTION LIST: \(message)")
         }
@@ -68,8 +88,17 @@ package final class RedisTokenStore: TokenStore {
         try Self.validate(label: token.issuer, "issuer")
         guard token.issuedAt >= 0, token.expiresAt >= 0 else { throw TokenError(.err, "times must be unix ms") }
         guard Set(token.tags).count == token.tags.count else { throw TokenError(.err, "tags repeat") }
-        var keys = [try keyspace.token(token.id), try keyspace.object(bucket: token.bucket, key: token.key)]
-        for tag in token.tags { keys.append(try keyspace.tag(tag)) }
+        let tokenKey = try keyspace.token(token.id)
+        var sets = [try keyspace.object(bucket: token.bucket, key: token.key)]
+        for tag in token.tags { sets.append(try keyspace.tag(tag)) }
+        var keys = [tokenKey] + sets
+        if cluster != nil {
+            // Index first, then the token: see the type's comment.
+            _ = try await concurrently(sets) { set throws(TokenError) in
+                _ = try await self.call("index_add", keys: [set], arguments: [token.id, String(token.expiresAt)])
+            }
+            keys = [tokenKey]
+        }
         _ = try await call(
             "create", keys: keys,
             arguments: [
@@ -115,6 +144,9 @@ package final class RedisTokenStore: TokenStore {
 
     package func revoke(id: String, by: String, reason: String) async throws(TokenError) -> Bool {
         try Self.validate(by: by, reason: reason)
+        if cluster != nil {
+            return try await revokeInCluster(id: id, arguments: [id, by, reason]) == .revoked
+        }
         let reply = try await call(
             "revoke", keys: [try keyspace.token(id), keyspace.events],
             arguments: [id, by, reason, String(eventStreamMaxLength), keyspace.invalidations])
@@ -135,12 +167,88 @@ package final class RedisTokenStore: TokenStore {
         _ set: String, kind: String, name: String, key: String, by: String, reason: String
     ) async throws(TokenError) -> Int {
         try Self.validate(by: by, reason: reason)
+        if cluster != nil {
+            return try await revokeSetInCluster(set, arguments: [by, reason, kind, name, key])
+        }
         return try Self.count(
             await call(
                 "revoke_set", keys: [set, keyspace.events],
                 arguments: [
                     keyspace.prefix, by, reason, String(eventStreamMaxLength), keyspace.invalidations, kind, name, key,
                 ]))
+    }
+
+    /// What `revoke_state` did to one token.
+    private enum ClusterRevocation: Sendable {
+        /// It was active and is now revoked; its event is out.
+        case revoked
+        /// It exists, belongs to the set and is not active: its id may leave the set.
+        case inactive
+        /// Missing, expired, or not the set's: nothing changed and the set keeps the id.
+        case untouched
+    }
+
+    /// Revokes one token on Redis Cluster: the state change on its slot, then its one event on the
+    /// Stream's. `arguments`: id, by, reason, and for a set member kind, name, key.
+    private func revokeInCluster(id: String, arguments: [String]) async throws(TokenError) -> ClusterRevocation {
+        let reply = try await call("revoke_state", keys: [try keyspace.token(id)], arguments: arguments)
+        switch reply {
+        case .integer(1): return .inactive
+        case .integer(0): return .untouched
+        case .bulkString(let payload):
+            // If this call gets no answer the token stays revoked without its event: revocation is
+            // still enforced everywhere, only the notice to caches is missing (said in the README).
+            _ = try await call(
+                "emit_event", keys: [keyspace.events],
+                arguments: [String(eventStreamMaxLength), keyspace.invalidations, String(decoding: payload, as: UTF8.self)])
+            return .revoked
+        default: throw Self.unexpected(reply)
+        }
+    }
+
+    /// Revokes every active member of an index set on Redis Cluster and drops the ids of members that
+    /// are no longer active. `arguments`: by, reason, kind, name, key.
+    private func revokeSetInCluster(_ set: String, arguments: [String]) async throws(TokenError) -> Int {
+        let members = try await send(["SMEMBERS", set], routingKey: set)
+        guard let ids = members.array?.compactMap(\.string), ids.count == members.array?.count else {
+            throw Self.unexpected(members)
+        }
+        // Ids that are not token ids cannot come from `create`; they are skipped, never revoked.
+        let outcomes = try await concurrently(ids.filter(TokenKeyspace.isTokenID)) { id throws(TokenError) in
+            (id, try await self.revokeInCluster(id: id, arguments: [id] + arguments))
+        }
+        let drop = outcomes.filter { $0.1 != .untouched }.map(\.0)
+        for first in stride(from: 0, to: drop.count, by: 1000) {
+            let reply = try await send(
+                ["SREM", set] + drop[first..<min(first + 1000, drop.count)], routingKey: set)
+            if case .error(let message) = reply { throw TokenError(redisReply: message) }
+        }
+        return outcomes.filter { $0.1 == .revoked }.count
+    }
+
+    /// Runs `body` for every element, at most 256 at once (each is one command in flight); throws
+    /// the first error once all started ones have finished.
+    private func concurrently<Element: Sendable, Result: Sendable>(
+        _ elements: [Element], _ body: @escaping @Sendable (Element) async throws(TokenError) -> Result
+    ) async throws(TokenError) -> [Result] {
+        let outcomes = await withTaskGroup(of: Swift.Result<Result, TokenError>.self) { group in
+            var outcomes: [Swift.Result<Result, TokenError>] = []
+            var next = 0
+            func startNext() {
+                let element = elements[next]
+                next += 1
+                group.addTask {
+                    do throws(TokenError) { return .success(try await body(element)) } catch { return .failure(error) }
+                }
+            }
+            while next < min(elements.count, 256) { startNext() }
+            for await outcome in group {
+                outcomes.append(outcome)
+                if next < elements.count { startNext() }
+            }
+            return outcomes
+        }
+        return try outcomes.map { outcome throws(TokenError) in try outcome.get() }
     }
 
     /// One `FCALL` (or `FCALL_RO`). "Function not found" means nothing ran — the server lost or never
@@ -151,24 +259,40 @@ package final class RedisTokenStore: TokenStore {
     ) async throws(TokenError) -> RESPValue {
         let command =
             [readOnly ? "FCALL_RO" : "FCALL", library.function(operation), String(keys.count)] + keys + arguments
-        var reply = try await send(command)
+        var reply = try await send(command, routingKey: keys.first, replicated: !readOnly)
         if case .error(let message) = reply, message.hasPrefix("ERR Function not found") {
             logger.warning("token function library missing, loading it", metadata: ["redis.library": "\(library.name)"])
             try await prepare()
-            reply = try await send(command)
+            reply = try await send(command, routingKey: keys.first, replicated: !readOnly)
         }
         if case .error(let message) = reply { throw TokenError(redisReply: message) }
         return reply
     }
 
-    /// Sends a command; no answer from Redis (of any kind, including an unknown outcome) is
-    /// `.unavailable`, never success.
-    private func send(_ command: [String]) async throws(TokenError) -> RESPValue {
+    /// Sends a command to the node owning `routingKey`; no answer from Redis (of any kind, including
+    /// an unknown outcome) is `.unavailable`, never success. A `replicated` write on a cluster waits
+    /// for the replica confirmations the cluster client is configured for.
+    private func send(
+        _ command: [String], routingKey: String?, replicated: Bool = false
+    ) async throws(TokenError) -> RESPValue {
         sent.wrappingAdd(1, ordering: .relaxed)
         waiting.wrappingAdd(1, ordering: .relaxed)
         defer { waiting.wrappingSubtract(1, ordering: .relaxed) }
         do {
-            return try await client.send(command)
+            if let cluster {
+                return try await cluster.send(command, routingKey: routingKey, replicated: replicated)
+            }
+            return try await client.send(command, routingKey: routingKey)
+        } catch {
+            throw TokenError(.unavailable, "Redis did not answer: \(error)", underlying: error)
+        }
+    }
+
+    /// Sends a command to the one server, or to every primary of a cluster.
+    private func sendToEveryNode(_ command: [String]) async throws(TokenError) -> [RESPValue] {
+        guard let cluster else { return [try await send(command, routingKey: nil)] }
+        do {
+            return try await cluster.sendToEveryPrimary(command)
         } catch {
             throw TokenError(.unavailable, "Redis did not answer: \(error)", underlying: error)
         }
