@@ -1,3 +1,5 @@
+import Redis
+
 /// The Redis Function library holding every rule that reads and changes token state.
 ///
 /// Every state change is one `FCALL` into this library, so it is atomic; the library is saved and
@@ -23,6 +25,15 @@ package struct FunctionLibrary: Sendable {
     private init(name: String, clockKey: String?) {
         self.name = name
         self.source = Self.lua(name: name, clockKey: clockKey)
+    }
+
+    /// A `RedisConfiguration.onConnect` hook loading this library on every new connection, so each
+    /// primary of a cluster has it before serving, new primaries included (functions are per node).
+    /// Best effort: a refusal (e.g. `READONLY` from a replica used as a seed) comes back as a reply
+    /// and is ignored; a missing library is still loaded on the first "Function not found".
+    package var loadOnConnect: @Sendable (RedisConnectionSetup) async throws -> Void {
+        let source = self.source
+        return { setup in _ = try await setup.send(["FUNCTION", "LOAD", "REPLACE", source]) }
     }
 
     /// The full name of one of the library's operations.

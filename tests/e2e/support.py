@@ -228,7 +228,9 @@ class Presignd:
             "listen": {"tcp": f"127.0.0.1:{self.port}",
                        "http": f"127.0.0.1:{self.http_port}" if http else "", **(listen or {})},
             # redis_config adds or overrides keys, e.g. one prefix shared by several daemons.
-            "redis": {"address": f"127.0.0.1:{redis.port}", "prefix": f"presign-{self.port}:", **(redis_config or {})},
+            # A cluster is reached through its seeds (redis_config["cluster"]), never an address.
+            "redis": {**({} if "cluster" in (redis_config or {}) else {"address": f"127.0.0.1:{redis.port}"}),
+                      "prefix": f"presign-{self.port}:", **(redis_config or {})},
             "profiles": [profile],
             "clients": [
                 {"id": cid, "secret_sha256": sha256_hex(spec["secret"]),

@@ -58,9 +58,14 @@ struct ConfigFile: Decodable, Sendable {
 
     /// How presignd reaches Redis.
     struct Redis: Decodable, Sendable {
-        /// `host:port`; ignored when `socket` is set.
-        var address: String = "127.0.0.1:6379"
+        /// `host:port`; ignored when `socket` is set. Nil means 127.0.0.1:6379 (unless `cluster` is set).
+        var address: String?
         var socket: String?
+        /// Seed nodes (`host:port`) of a Redis Cluster; exclusive with `address` and `socket`.
+        var cluster: [String]?
+        /// Replicas that must confirm each write on a cluster (`WAIT`); 0 confirms nothing.
+        var waitReplicas: Int = 0
+        var waitReplicasTimeoutMs: Int = 200
         var username: String?
         var password: Secret?
         var prefix: String = "presign:"
@@ -70,7 +75,9 @@ struct ConfigFile: Decodable, Sendable {
         var eventsMaxLen: Int = 100_000
 
         enum CodingKeys: String, CodingKey, CaseIterable {
-            case address, socket, username, password, passwordFile = "password_file", passwordEnv = "password_env"
+            case address, socket, cluster, waitReplicas = "wait_replicas"
+            case waitReplicasTimeoutMs = "wait_replicas_timeout_ms"
+            case username, password, passwordFile = "password_file", passwordEnv = "password_env"
             case prefix, connectTimeoutMs = "connect_timeout_ms", commandTimeoutMs = "command_timeout_ms"
             case maxInFlight = "max_in_flight", eventsMaxLen = "events_max_len"
         }
@@ -79,8 +86,12 @@ struct ConfigFile: Decodable, Sendable {
 
         init(from decoder: any Decoder) throws {
             let c = try decoder.strictContainer(keyedBy: CodingKeys.self)
-            address = try c.decodeIfPresent(String.self, forKey: .address) ?? address
+            address = try c.decodeIfPresent(String.self, forKey: .address)
             socket = try c.decodeIfPresent(String.self, forKey: .socket)
+            cluster = try c.decodeIfPresent([String].self, forKey: .cluster)
+            waitReplicas = try c.decodeIfPresent(Int.self, forKey: .waitReplicas) ?? waitReplicas
+            waitReplicasTimeoutMs =
+                try c.decodeIfPresent(Int.self, forKey: .waitReplicasTimeoutMs) ?? waitReplicasTimeoutMs
             username = try c.decodeIfPresent(String.self, forKey: .username)
             password = try Secret.decode(
                 from: c, value: .password, file: .passwordFile, env: .passwordEnv)

@@ -11,7 +11,10 @@ struct DaemonSettings: Sendable {
     var server: LineServerConfiguration
     /// The HTTP authorize endpoint; nil when `listen.http` is empty.
     var http: HTTPServerConfiguration?
+    /// The one Redis server; on a cluster, the settings of every node connection.
     var redis: RedisConfiguration
+    /// Set when `redis.cluster` names seed nodes: presignd runs on Redis Cluster.
+    var redisCluster: RedisClusterConfiguration?
     var keyPrefix: String
     var eventsMaxLen: Int
     /// Profiles whose URLs point straight at S3 (no gateway): tracked, not enforced.
@@ -104,13 +107,33 @@ struct DaemonSettings: Sendable {
         }
 
         let redisFile = file.redis
+        // One way to reach Redis: a server (address, or socket, which wins over address) or a cluster.
+        let topologies = [("redis.address", redisFile.address != nil), ("redis.socket", redisFile.socket != nil)]
+            .filter(\.1).map(\.0)
+        if redisFile.cluster != nil, let other = topologies.first {
+            throw ConfigurationError(key: "redis.cluster", problem: "cannot be combined with \(other)")
+        }
         var redis: RedisConfiguration
-        if let socket = redisFile.socket {
+        var redisCluster: RedisClusterConfiguration?
+        if let seeds = redisFile.cluster {
+            guard !seeds.isEmpty else { throw ConfigurationError(key: "redis.cluster", problem: "must name a seed node") }
+            var endpoints: [RedisConfiguration.Endpoint] = []
+            for seed in seeds {
+                let (host, port) = try hostPort(seed, key: "redis.cluster")
+                endpoints.append(.tcp(host: host, port: port))
+            }
+            redis = RedisConfiguration(endpoint: endpoints[0])
+            redisCluster = RedisClusterConfiguration(seeds: endpoints, node: redis)
+        } else if let socket = redisFile.socket {
             redis = RedisConfiguration(endpoint: .unix(path: socket))
         } else {
-            let (host, port) = try hostPort(redisFile.address, key: "redis.address")
+            let (host, port) = try hostPort(redisFile.address ?? "127.0.0.1:6379", key: "redis.address")
             redis = RedisConfiguration(endpoint: .tcp(host: host, port: port))
         }
+        guard redisFile.waitReplicas >= 0, redisFile.waitReplicas == 0 || redisCluster != nil else {
+            throw ConfigurationError(key: "redis.wait_replicas", problem: "must be 0 or more, and needs redis.cluster")
+        }
+        try positive(redisFile.waitReplicasTimeoutMs, "redis.wait_replicas_timeout_ms")
         redis.username = redisFile.username
         redis.password = redisFile.password?.value
         redis.clientName = "presignd"
@@ -121,6 +144,9 @@ struct DaemonSettings: Sendable {
         redis.connectTimeout = .milliseconds(redisFile.connectTimeoutMs)
         redis.commandTimeout = .milliseconds(redisFile.commandTimeoutMs)
         redis.maxInFlight = redisFile.maxInFlight
+        redisCluster?.node = redis
+        redisCluster?.replicaAcknowledgements = redisFile.waitReplicas
+        redisCluster?.replicaTimeout = .milliseconds(redisFile.waitReplicasTimeoutMs)
         guard !redisFile.prefix.isEmpty, !redisFile.prefix.contains("{"), !redisFile.prefix.contains("}") else {
             throw ConfigurationError(key: "redis.prefix", problem: "must be non-empty and free of { and } (hash tags)")
         }
@@ -230,7 +256,8 @@ struct DaemonSettings: Sendable {
         brokerLimits.defaultLeaseMs = limits.defaultLeaseMs
         return DaemonSettings(
             broker: BrokerSettings(profiles: profiles, clients: clients, limits: brokerLimits),
-            server: server, http: http, redis: redis, keyPrefix: redisFile.prefix, eventsMaxLen: redisFile.eventsMaxLen,
+            server: server, http: http, redis: redis, redisCluster: redisCluster, keyPrefix: redisFile.prefix,
+            eventsMaxLen: redisFile.eventsMaxLen,
             unenforcedProfiles: unenforced)
     }
 
