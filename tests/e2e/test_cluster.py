@@ -10,17 +10,8 @@ import pytest
 import redis
 
 from support import Presignd, RedisProc, find, free_port, presignd_binary, wait_for
-
-PROFILE = {
-    "name": "main", "region": "us-east-1", "endpoint": "http://127.0.0.1:9000",
-    "public_base_url": "http://127.0.0.1:8080",
-    "access_key_id": "AKIAPRESIGNDE2E00001", "secret_access_key": "e2e-secret-key/for+tests",
-}
-CLIENTS = {
-    "uploader": {"secret": "uploader-secret-0123456789abcdef", "roles": ["issue"]},
-    "gateway": {"secret": "gateway-secret-0123456789abcdef0", "roles": ["gateway"]},
-    "admin": {"secret": "admin-secret-0123456789abcdef012", "roles": ["admin"]},
-}
+from test_daemon import as_record
+from test_invalidations import CLIENTS, PROFILE
 
 
 @pytest.fixture(scope="module")
@@ -74,8 +65,7 @@ def test_tokens_on_every_primary_revoked_by_tag_with_one_event_each(cluster, dae
     ids = []
     for index in range(12):
         fields = uploader.execute_command("ISSUE", "GET", "bucket-a", f"obj-{index}", "TAG", "spread", "USES", "2")
-        record = fields if isinstance(fields, dict) else dict(zip(fields[0::2], fields[1::2]))
-        ids.append(record[b"id"].decode())
+        ids.append(as_record(fields)["id"].decode())
     owners = {owner(cluster, f"{prefix}t:{{{token}}}").port for token in ids}
     assert len(owners) >= 2
     assert gateway.execute_command("CONSUME", ids[0]) == 1
