@@ -9,13 +9,15 @@ import Tokens
 /// `preload` creates `--tokens` many-use tokens with ids `benchtoken<12 digits>` (the shape of
 /// redis-benchmark's `__rand_int__`, so it can call the same Function on the same tokens), each for
 /// its own object, and loads the Function library. `run` spends `--calls` uses on random tokens
-/// from `--callers` concurrent tasks and prints `consume calls_per_s=…`.
+/// from `--callers` concurrent tasks and prints `consume calls_per_s=…`. With `--cluster 1`, `--port`
+/// is a seed node of a Redis Cluster and the store runs on a `RedisClusterClient`.
 struct ConsumeBenchmark {
     var mode = ""
     var port = 6379
     var tokens = 10_000
     var calls = 200_000
     var callers = 50
+    var cluster = false
 
     init(arguments: [String]) throws {
         var rest = arguments[...]
@@ -27,6 +29,7 @@ struct ConsumeBenchmark {
             case "--tokens": tokens = value
             case "--calls": calls = value
             case "--callers": callers = value
+            case "--cluster": cluster = value == 1
             default: PresignBench.usage()
             }
         }
@@ -41,10 +44,20 @@ struct ConsumeBenchmark {
 
     func run() async throws {
         let logger = Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() })
-        let client = RedisClient(
-            configuration: RedisConfiguration(endpoint: .tcp(host: "127.0.0.1", port: port)),
-            eventLoopGroup: MultiThreadedEventLoopGroup.singleton, logger: logger)
-        try await client.waitUntilConnected()
+        let configuration = RedisConfiguration(endpoint: .tcp(host: "127.0.0.1", port: port))
+        let client: any RedisCommandSender
+        if cluster {
+            let clusterClient = RedisClusterClient(
+                configuration: RedisClusterConfiguration(seeds: [configuration.endpoint], node: configuration),
+                eventLoopGroup: MultiThreadedEventLoopGroup.singleton, logger: logger)
+            try await clusterClient.waitUntilConnected()
+            client = clusterClient
+        } else {
+            let standalone = RedisClient(
+                configuration: configuration, eventLoopGroup: MultiThreadedEventLoopGroup.singleton, logger: logger)
+            try await standalone.waitUntilConnected()
+            client = standalone
+        }
         let store = RedisTokenStore(client: client, keyspace: try TokenKeyspace(), logger: logger)
         if mode == "preload" {
             try await preload(store)

@@ -7,7 +7,7 @@
 /// Benchmarks for presignd, one mode per file. Speed lives here, never in the test suite.
 ///
 ///     PresignBench sign [--seconds S]
-///     PresignBench consume preload|run [--port P] [--tokens N] [--calls N] [--callers N]
+///     PresignBench consume preload|run [--port P] [--tokens N] [--calls N] [--callers N] [--cluster 1]
 @main
 struct PresignBench {
     static func main() async throws {
@@ -23,7 +23,7 @@ struct PresignBench {
 
     static func usage() -> Never {
         print("usage: PresignBench sign [--seconds S]")
-        print("       PresignBench consume preload|run [--port P] [--tokens N] [--calls N] [--callers N]")
+        print("       PresignBench consume preload|run [--port P] [--tokens N] [--calls N] [--callers N] [--cluster 1]")
         exit(2)
     }
 }

@@ -88,9 +88,11 @@ package final class RedisClusterClient: RedisCommandSender {
         self.loops = Array(eventLoopGroup.makeIterator())
         self.logger = logger
         let interval = configuration.refreshInterval
+        // Holds the client only while a refresh runs, so a client dropped without `shutdown()` ends it.
         let periodic = Task { [weak self] in
             while !Task.isCancelled {
                 await self?.refresh()
+                if self == nil { return }
                 try? await Task.sleep(for: interval)
             }
         }
@@ -154,7 +156,11 @@ package final class RedisClusterClient: RedisCommandSender {
     /// node) and returns each primary's reply, in no particular order.
     package func sendToEveryPrimary(_ arguments: [String]) async throws(RedisClientError) -> [RESPValue] {
         _ = try await node(serving: 0)
-        let nodes = state.withLock { Array($0.nodes.values) }
+        // The nodes of the map, not every node connected to (a seed being asked for the map may be a replica).
+        let nodes = state.withLock { state in
+            var seen = Set<ObjectIdentifier>()
+            return state.slots.compactMap { $0 }.filter { seen.insert(ObjectIdentifier($0)).inserted }
+        }
         var replies: [RESPValue] = []
         for node in nodes {
             replies.append(try await send(arguments, to: node, asking: false, replicas: 0))

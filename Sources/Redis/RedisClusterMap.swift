@@ -33,8 +33,9 @@ struct RedisClusterMap: Equatable {
                 guard node["role"]?.string == "master", node["health"]?.string != "failed",
                     let port = node["port"]?.integer ?? node["tls-port"]?.integer
                 else { continue }
-                var address = node["endpoint"]?.string ?? node["ip"]?.string ?? ""
-                if address.isEmpty || address == "?" { address = node["ip"]?.string ?? host }
+                // A node that never met another one does not know its own address ("" or "?").
+                let known = [node["endpoint"]?.string, node["ip"]?.string].compactMap { $0 }
+                let address = known.first { !$0.isEmpty && $0 != "?" } ?? host
                 primary = Primary(host: address, port: Int(port))
             }
             guard let primary else { continue }
