@@ -77,6 +77,27 @@ struct RedisClusterClientTests {
         await client.shutdown()
     }
 
+    @Test("a one-node cluster, whose node does not know its own address, is reached through the seed's host")
+    func oneNodeCluster() async throws {
+        let server = try RedisServer.start(config: ["cluster-enabled yes", "cluster-port \(try freePort())"])
+        defer { server.stop() }
+        try server.cli("CLUSTER", "ADDSLOTSRANGE", "0", "16383")
+        #expect(
+            await eventually(within: .seconds(10)) {
+                (try? server.cli("CLUSTER", "INFO"))?.contains("cluster_state:ok") == true
+            })
+        var node = RedisConfiguration(endpoint: .tcp(host: "127.0.0.1", port: 0))
+        node.connectTimeout = .seconds(10)
+        let client = RedisClusterClient(
+            configuration: RedisClusterConfiguration(seeds: [.tcp(host: "127.0.0.1", port: server.port)], node: node),
+            eventLoopGroup: MultiThreadedEventLoopGroup.singleton, logger: Logger(label: "test"))
+        try await client.waitUntilConnected()
+        #expect(client.primaries == ["127.0.0.1:\(server.port)"])
+        #expect(try await client.send(["SET", "a", "1"], routingKey: "a") == .simpleString("OK"))
+        #expect(try server.cli("GET", "a") == "1")
+        await client.shutdown()
+    }
+
     @Test("a write sent replicated succeeds once a replica confirmed it, and fails unknown when none can")
     func replicatedWrites() async throws {
         let cluster = try RedisClusterFixture.start()
