@@ -95,6 +95,10 @@ struct RedisClusterClientTests {
         #expect(client.primaries == ["127.0.0.1:\(server.port)"])
         #expect(try await client.send(["SET", "a", "1"], routingKey: "a") == .simpleString("OK"))
         #expect(try server.cli("GET", "a") == "1")
+        // A slot nobody serves: the node answers CLUSTERDOWN, which is unavailable (nothing ran).
+        try server.cli("CLUSTER", "DELSLOTS", String(RedisKeySlot.slot(of: "b")))
+        #expect(await failureCode { try await client.send(["SET", "b", "1"], routingKey: "b") } == .unavailable)
+        #expect(try server.cli("DBSIZE") == "1")
         await client.shutdown()
     }
 
