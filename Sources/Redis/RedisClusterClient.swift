@@ -133,11 +133,11 @@ package final class RedisClusterClient: RedisCommandSender {
                 let target = RedisClusterMap.Primary(host: host, port: redirection.port)
                 switch redirection.kind {
                 case .moved:
-                    node = adopt(slot: redirection.slot, primary: target)
+                    node = try adopt(slot: redirection.slot, primary: target)
                     asking = false
                     requestRefresh()
                 case .ask:
-                    node = self.node(for: target)
+                    node = try self.node(for: target)
                     asking = true
                 }
                 continue
@@ -200,9 +200,10 @@ package final class RedisClusterClient: RedisCommandSender {
             }
             return (Array(state.nodes.values), [state.periodic, state.refresh])
         }
+        // Nodes first, so a map read waiting on one of them ends at once.
+        for node in nodes { await node.shutdown() }
         for task in tasks { task?.cancel() }
         for task in tasks { await task?.value }
-        for node in nodes { await node.shutdown() }
     }
 
     // MARK: Sending
@@ -259,18 +260,22 @@ package final class RedisClusterClient: RedisCommandSender {
     }
 
     /// The node at `primary`, connecting to it when it is new.
-    private func node(for primary: RedisClusterMap.Primary) -> Node {
-        state.withLock { state in
+    private func node(for primary: RedisClusterMap.Primary) throws(RedisClientError) -> Node {
+        let node: Node? = state.withLock { state in
+            // After shutdown nothing connects any more.
+            guard !state.isShutdown else { return nil }
             if let node = state.nodes[primary] { return node }
             let node = makeNode(primary)
             state.nodes[primary] = node
             return node
         }
+        guard let node else { throw RedisClientError(code: .shutdown, message: "client shut down; command not sent") }
+        return node
     }
 
     /// Records what a `MOVED` said, so the resend and later commands go there before the map is read again.
-    private func adopt(slot: Int, primary: RedisClusterMap.Primary) -> Node {
-        let node = self.node(for: primary)
+    private func adopt(slot: Int, primary: RedisClusterMap.Primary) throws(RedisClientError) -> Node {
+        let node = try self.node(for: primary)
         state.withLock { $0.slots[slot] = node }
         return node
     }
@@ -318,8 +323,8 @@ package final class RedisClusterClient: RedisCommandSender {
         var lastError = "no seed node"
         for candidate in candidates {
             if Task.isCancelled { return }
-            let node = self.node(for: candidate)
             do {
+                let node = try self.node(for: candidate)
                 let reply = try await send(["CLUSTER", "SHARDS"], to: node, asking: false, replicas: 0)
                 let map = try RedisClusterMap(shards: reply, answeredBy: candidate.host)
                 guard !map.ranges.isEmpty else {
@@ -329,6 +334,7 @@ package final class RedisClusterClient: RedisCommandSender {
                 await apply(map)
                 return
             } catch {
+                if error.code == .shutdown { return }
                 lastError = "\(candidate.host):\(candidate.port): \(error)"
             }
         }
