@@ -56,6 +56,11 @@ package struct ChildProcess: Sendable {
     package static func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
         var fds: [Int32] = [0, 0]
         guard pipe(&fds) == 0 else { throw SpawnError(description: "pipe() failed: errno \(errno)") }
+        // Close-on-exec: a child spawned meanwhile by another thread must not inherit the write end,
+        // or this read would not see EOF until that child exits (a redis-server: never). The child
+        // here gets it as its standard output through dup2, which clears the flag. (Glibc's pipe2 is
+        // not visible to Swift; the window between the two calls is a few instructions.)
+        for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         let child: ChildProcess
         do {
             child = try spawn(executable, arguments, stdoutFD: fds[1])

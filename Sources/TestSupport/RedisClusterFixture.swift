@@ -5,12 +5,20 @@ import Subprocesses
 /// `RedisServer` in its own temporary directory, with its own cluster bus port), joined by
 /// `redis-cli --cluster create` into three primaries with one replica each, and waited for until
 /// every node says `cluster_state:ok`. `stop()` stops every process by its pid.
+///
+/// Starting and waiting take seconds of blocking work (`redis-cli`, polling), so the async entry
+/// points do it on a thread of their own: on Swift's cooperative pool (one thread per core) it would
+/// stall every other test of the process meanwhile.
 package final class RedisClusterFixture: Sendable {
     /// Every node, in creation order: `redis-cli --cluster create` makes the first three primaries.
     package let servers: [RedisServer]
 
     /// Starts and joins the cluster; throws (after stopping what it started) when that fails.
-    package static func start(nodes: Int = 6, replicas: Int = 1) throws -> RedisClusterFixture {
+    package static func start(nodes: Int = 6, replicas: Int = 1) async throws -> RedisClusterFixture {
+        try await onOwnThread { try startBlocking(nodes: nodes, replicas: replicas) }
+    }
+
+    private static func startBlocking(nodes: Int, replicas: Int) throws -> RedisClusterFixture {
         var servers: [RedisServer] = []
         do {
             for _ in 0..<nodes {
@@ -27,7 +35,7 @@ package final class RedisClusterFixture: Sendable {
             }
             let fixture = RedisClusterFixture(servers: servers)
             try fixture.create(replicas: replicas)
-            try fixture.waitUntilHealthy()
+            try fixture.waitUntilHealthyBlocking()
             return fixture
         } catch {
             for server in servers { server.stop() }
@@ -52,7 +60,16 @@ package final class RedisClusterFixture: Sendable {
 
     /// Waits (up to 30 s) until every running node reports `cluster_state:ok`, knows every other
     /// node, all 16384 slots are assigned, and every running replica is in sync with its primary.
-    package func waitUntilHealthy() throws {
+    package func waitUntilHealthy() async throws {
+        try await Self.onOwnThread { try self.waitUntilHealthyBlocking() }
+    }
+
+    /// Restarts `server`, one of the nodes (same port, directory and `nodes.conf`: it rejoins).
+    package func restart(_ server: RedisServer) async throws {
+        try await Self.onOwnThread { try server.restart() }
+    }
+
+    private func waitUntilHealthyBlocking() throws {
         let deadline = Date().addingTimeInterval(30)
         while Date() < deadline {
             let running = servers.filter { $0.pid != nil }
@@ -107,6 +124,13 @@ package final class RedisClusterFixture: Sendable {
                 description: "redis-cli is not on PATH: install it (apt-get install -y redis-tools)")
         }
         return try ChildProcess.run(executable, arguments)
+    }
+
+    /// Runs blocking `body` on a new thread and returns its result.
+    private static func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread { continuation.resume(with: Result { try body() }) }.start()
+        }
     }
 
     /// Stops every node (SIGTERM, by pid) and waits for each to exit.

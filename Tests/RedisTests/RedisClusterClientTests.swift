@@ -21,7 +21,7 @@ struct RedisClusterClientTests {
 
     @Test("commands reach the primary owning their key; MOVED and ASK are followed; onConnect runs on every primary")
     func routingAndRedirections() async throws {
-        let cluster = try RedisClusterFixture.start()
+        let cluster = try await RedisClusterFixture.start()
         defer { cluster.stop() }
         let setUp = Mutex<Set<String>>([])
         var node = RedisConfiguration(endpoint: .tcp(host: "127.0.0.1", port: 0))
@@ -104,7 +104,7 @@ struct RedisClusterClientTests {
 
     @Test("a write sent replicated succeeds once a replica confirmed it, and fails unknown when none can")
     func replicatedWrites() async throws {
-        let cluster = try RedisClusterFixture.start()
+        let cluster = try await RedisClusterFixture.start()
         defer { cluster.stop() }
         var node = RedisConfiguration(endpoint: .tcp(host: "127.0.0.1", port: 0))
         node.connectTimeout = .seconds(10)

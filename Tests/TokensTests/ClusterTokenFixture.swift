@@ -14,7 +14,7 @@ struct ClusterTokenFixture {
     let store: RedisTokenStore
 
     static func with(_ body: (ClusterTokenFixture) async throws -> Void) async throws {
-        let cluster = try RedisClusterFixture.start()
+        let cluster = try await RedisClusterFixture.start()
         let client = makeClient(cluster)
         let store = RedisTokenStore(client: client, keyspace: try TokenKeyspace(prefix: "test:"), logger: quietLogger)
         let fixture = ClusterTokenFixture(cluster: cluster, client: client, store: store)

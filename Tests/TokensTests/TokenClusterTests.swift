@@ -122,7 +122,7 @@ struct TokenClusterTests {
             let results = try await Self.consumeAll(ids, fixture: fixture, until: { _ in reshard.isDone })
             let status = await reshard.status()
             #expect(status == 0)
-            try fixture.cluster.waitUntilHealthy()
+            try await fixture.cluster.waitUntilHealthy()
             let moved = try #require(try fixture.cluster.primaries().first { $0.id == target.id })
             #expect(moved.slots.reduce(0) { $0 + $1.count } >= 5461 + 1000)
             try await Self.verify(results, ids: ids, store: fixture.store)
@@ -150,13 +150,13 @@ struct TokenClusterTests {
             #expect(results.values.contains { $0.denials.contains(.unavailable) })
             // The replica is promoted and the client finds it by itself: the old primary's tokens
             // answer again.
-            try fixture.cluster.waitUntilHealthy()
+            try await fixture.cluster.waitUntilHealthy()
             let probe = try #require(ids.first { onVictim(RedisKeySlot.slot(of: "test:t:{\($0)}")) })
             #expect(await eventually(within: .seconds(30)) { (try? await fixture.store.check(id: probe)) != nil })
             // Writes there wait for a replica (WAIT 1), and the new primary has none until the old
             // one comes back as its replica; then a new token on those slots is created and consumed.
-            try victim.restart()
-            try fixture.cluster.waitUntilHealthy()
+            try await fixture.cluster.restart(victim)
+            try await fixture.cluster.waitUntilHealthy()
             let recovered = await eventually(within: .seconds(30)) {
                 guard let fresh = try? await fixture.createMany(1, where: onVictim).first else { return false }
                 return (try? await fixture.store.consume(id: fresh, method: nil)) == 0
