@@ -9,21 +9,24 @@ import Tokens
 /// `preload` creates `--tokens` many-use tokens with ids `benchtoken<12 digits>` (the shape of
 /// redis-benchmark's `__rand_int__`, so it can call the same Function on the same tokens), each for
 /// its own object, and loads the Function library. `run` spends `--calls` uses on random tokens
-/// from `--callers` concurrent tasks and prints `consume calls_per_s=…`.
+/// from `--callers` concurrent tasks and prints `consume calls_per_s=…`. With `--cluster 1`, `--port`
+/// is a seed node of a Redis Cluster and the store runs on a `RedisClusterClient`.
 struct ConsumeBenchmark {
     var mode: String
     var port: Int
     var tokens: Int
     var calls: Int
     var callers: Int
+    var cluster: Bool
 
     init(arguments: [String]) {
-        let parsed = ModeArguments(arguments, names: ["--port", "--tokens", "--calls", "--callers"])
+        let parsed = ModeArguments(arguments, names: ["--port", "--tokens", "--calls", "--callers", "--cluster"])
         mode = parsed.mode
         port = parsed["--port", default: 6379]
         tokens = parsed["--tokens", default: 10_000]
         calls = parsed["--calls", default: 200_000]
         callers = parsed["--callers", default: 50]
+        cluster = parsed["--cluster", default: 0] == 1
     }
 
     /// The id of token `index`: `benchtoken` and 12 digits, as redis-benchmark pads `__rand_int__`.
@@ -34,10 +37,20 @@ struct ConsumeBenchmark {
 
     func run() async throws {
         let logger = Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() })
-        let client = RedisClient(
-            configuration: RedisConfiguration(endpoint: .tcp(host: "127.0.0.1", port: port)),
-            eventLoopGroup: MultiThreadedEventLoopGroup.singleton, logger: logger)
-        try await client.waitUntilConnected()
+        let configuration = RedisConfiguration(endpoint: .tcp(host: "127.0.0.1", port: port))
+        let client: any RedisCommandSender
+        if cluster {
+            let clusterClient = RedisClusterClient(
+                configuration: RedisClusterConfiguration(seeds: [configuration.endpoint], node: configuration),
+                eventLoopGroup: MultiThreadedEventLoopGroup.singleton, logger: logger)
+            try await clusterClient.waitUntilConnected()
+            client = clusterClient
+        } else {
+            let standalone = RedisClient(
+                configuration: configuration, eventLoopGroup: MultiThreadedEventLoopGroup.singleton, logger: logger)
+            try await standalone.waitUntilConnected()
+            client = standalone
+        }
         let store = RedisTokenStore(client: client, keyspace: try TokenKeyspace(), logger: logger)
         if mode == "preload" {
             try await preload(store)

@@ -7,7 +7,7 @@
 /// Benchmarks for presignd, one mode per file. Speed lives here, never in the test suite.
 ///
 ///     PresignBench sign [--seconds S]
-///     PresignBench consume preload|run [--port P] [--tokens N] [--calls N] [--callers N]
+///     PresignBench consume preload|run [--port P] [--tokens N] [--calls N] [--callers N] [--cluster 1]
 ///     PresignBench recipe preload|run [--port P] [--urls N] [--clients N]
 @main
 struct PresignBench {
@@ -25,7 +25,7 @@ struct PresignBench {
 
     static func usage() -> Never {
         print("usage: PresignBench sign [--seconds S]")
-        print("       PresignBench consume preload|run [--port P] [--tokens N] [--calls N] [--callers N]")
+        print("       PresignBench consume preload|run [--port P] [--tokens N] [--calls N] [--callers N] [--cluster 1]")
         print("       PresignBench recipe preload|run [--port P] [--urls N] [--clients N]")
         exit(2)
     }

@@ -14,6 +14,8 @@ import Synchronization
 package final class RedisClient: Sendable {
     private let configuration: RedisConfiguration
     private let connections: [RedisConnection]
+    /// One per connection: the `WAIT`s of replicated writes.
+    private let confirmations: [RedisReplicaConfirmation]
     /// One subscriber per sentinel (empty without Sentinel).
     private let switchWatchers: [RedisSubscriber]
     private let nextConnection = Atomic<UInt>(0)
@@ -29,6 +31,7 @@ package final class RedisClient: Sendable {
             logger[metadataKey: "redis.connection"] = "\(index)"
             return RedisConnection(configuration: configuration, eventLoop: loops[index % loops.count], logger: logger)
         }
+        self.confirmations = connections.map(RedisReplicaConfirmation.init(connection:))
         for connection in connections { connection.start() }
         guard case .sentinel(let sentinel) = configuration.endpoint else {
             self.switchWatchers = []
@@ -92,25 +95,28 @@ package final class RedisClient: Sendable {
         }
     }
 
-    /// Sends `commands` back to back on one connection and returns each one's reply (an error reply
-    /// as `.error`) or failure, in order. For a command that must follow another on the same
-    /// connection, e.g. `WAIT`, which only covers the writes of its own connection.
-    package func send(pipeline commands: [[String]]) async -> [Result<RESPValue, RedisClientError>] {
-        let connection = self.connection(for: nil)
-        let futures = commands.map { arguments in
-            let promise = connection.eventLoop.makePromise(of: RESPValue.self)
-            submit(arguments, to: connection, promise: promise)
-            return promise.futureResult
+    /// Sends one command; with `replicated` and `replicaAcknowledgements` above 0, a reply that is not
+    /// an error counts only once that many replicas confirmed the write: a `WAIT` on the same connection
+    /// after it (shared with other writers, see `RedisReplicaConfirmation`); else the command fails with
+    /// `.outcomeUnknown`. A denial wrote nothing and pays no wait.
+    package func send(_ arguments: [String], replicated: Bool) async throws(RedisClientError) -> RESPValue {
+        let replicas = replicated ? configuration.replicaAcknowledgements : 0
+        guard replicas > 0 else { return try await send(arguments) }
+        let index = connectionIndex(for: nil)
+        let connection = connections[index]
+        let promise = connection.eventLoop.makePromise(of: RESPValue.self)
+        submit(arguments, to: connection, promise: promise)
+        let reply = try await promise.futureResult.redisReply()
+        guard reply.errorMessage == nil else { return reply }
+        let milliseconds = configuration.replicaTimeout.wholeMilliseconds
+        let confirmed = try? await confirmations[index].confirm(replicas: replicas, milliseconds: milliseconds).get()
+        guard let confirmed, confirmed >= replicas else {
+            throw RedisClientError(
+                code: .outcomeUnknown,
+                message: "the write was not confirmed by \(replicas) replica(s) within \(milliseconds) ms; "
+                    + "it may not survive a failover")
         }
-        var results: [Result<RESPValue, RedisClientError>] = []
-        for future in futures {
-            do {
-                results.append(.success(try await future.redisReply()))
-            } catch {
-                results.append(.failure(error))
-            }
-        }
-        return results
+        return reply
     }
 
     /// Returns once every connection is ready (connected and handshaken); throws a
@@ -134,12 +140,16 @@ package final class RedisClient: Sendable {
     }
 
     private func connection(for eventLoop: (any EventLoop)?) -> RedisConnection {
+        connections[connectionIndex(for: eventLoop)]
+    }
+
+    private func connectionIndex(for eventLoop: (any EventLoop)?) -> Int {
         if let loop = eventLoop ?? MultiThreadedEventLoopGroup.currentEventLoop,
-            let local = connections.first(where: { $0.eventLoop === loop })
+            let local = connections.firstIndex(where: { $0.eventLoop === loop })
         {
             return local
         }
         let turn = nextConnection.wrappingAdd(1, ordering: .relaxed).oldValue
-        return connections[Int(turn % UInt(connections.count))]
+        return Int(turn % UInt(connections.count))
     }
 }

@@ -48,6 +48,15 @@ package struct RedisConfiguration: Sendable {
     /// any request, e.g. to load a Redis Function library. A throw fails this connect attempt (the
     /// client then reconnects with backoff).
     package var onConnect: (@Sendable (RedisConnectionSetup) async throws -> Void)?
+    /// Replicas that must confirm a write sent as `replicated` (`WAIT <n>` right behind it on the
+    /// same connection) before it counts as done; 0 sends no `WAIT`. Replication is asynchronous, so
+    /// without it a write acknowledged by a primary that dies the next moment can be missing on the
+    /// replica promoted in its place.
+    package var replicaAcknowledgements: Int
+    /// How long `WAIT` waits for those replicas; a write not confirmed in time fails with
+    /// `.outcomeUnknown` (it ran on the primary, but may not survive a failover). Keep it below the
+    /// command timeout, which bounds the whole exchange.
+    package var replicaTimeout: Duration
 
     /// A configuration with the defaults: no AUTH, no name, 1 s connect and command timeouts,
     /// 1000 requests in flight, one connection per event loop, 64 MiB replies.
@@ -62,5 +71,7 @@ package struct RedisConfiguration: Sendable {
         self.connectionCount = nil
         self.maxReplyBytes = 64 << 20
         self.onConnect = nil
+        self.replicaAcknowledgements = 0
+        self.replicaTimeout = .milliseconds(500)
     }
 }

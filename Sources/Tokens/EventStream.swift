@@ -17,10 +17,11 @@ package final class EventStream: Sendable {
 
     /// The Stream's key.
     package let key: String
-    private let client: RedisClient
+    private let client: any RedisCommandSender
 
-    /// A reader of `keyspace.events` over `client`.
-    package init(client: RedisClient, keyspace: TokenKeyspace) {
+    /// A reader of `keyspace.events` over `client`. On Redis Cluster every command goes to the
+    /// primary owning the Stream key's slot.
+    package init(client: any RedisCommandSender, keyspace: TokenKeyspace) {
         self.client = client
         self.key = keyspace.events
     }
@@ -107,7 +108,7 @@ package final class EventStream: Sendable {
 
     private func send(_ command: [String]) async throws(TokenError) -> RESPValue {
         do {
-            return try await client.send(command)
+            return try await client.send(command, routingKey: key)
         } catch {
             throw TokenError(.unavailable, "Redis did not answer: \(error)", underlying: error)
         }

@@ -1,3 +1,5 @@
+import Redis
+
 /// The Redis Function library holding every rule that reads and changes token state.
 ///
 /// Every state change is one `FCALL` into this library, so it is atomic; the library is saved and
@@ -23,6 +25,15 @@ package struct FunctionLibrary: Sendable {
     private init(name: String, clockKey: String?) {
         self.name = name
         self.source = Self.lua(name: name, clockKey: clockKey)
+    }
+
+    /// A `RedisConfiguration.onConnect` hook loading this library on every new connection, so each
+    /// primary of a cluster has it before serving, new primaries included (functions are per node).
+    /// Best effort: a refusal (e.g. `READONLY` from a replica used as a seed) comes back as a reply
+    /// and is ignored; a missing library is still loaded on the first "Function not found".
+    package var loadOnConnect: @Sendable (RedisConnectionSetup) async throws -> Void {
+        let source = self.source
+        return { setup in _ = try await setup.send(["FUNCTION", "LOAD", "REPLACE", source]) }
     }
 
     /// The full name of one of the library's operations.
@@ -173,14 +184,35 @@ package struct FunctionLibrary: Sendable {
                     stream = keys[2], now = now_ms()}
             end
 
+            -- The revoked event's payload (PROTOCOL.md field order).
+            local function revoked_event(id, t, by, reason, now)
+                return '{"event":"revoked","id":' .. json_string(id) .. ',"bucket":' .. json_string(t.b)
+                    .. ',"key":' .. json_string(t.k) .. ',"reason":' .. json_string(reason) .. ',"by":'
+                    .. json_string(by) .. ',"at":' .. string.format('%.0f', now) .. '}'
+            end
+
+            -- One stream entry and one live message carrying the same event.
+            local function emit(stream, maxlen, channel, event)
+                redis.call('XADD', stream, 'MAXLEN', '~', maxlen, '*', 'event', event)
+                redis.call('PUBLISH', channel, event)
+            end
+
             -- One revocation: the state change, one stream entry and one live message, all in this call.
             local function revoke_one(key, id, t, r)
                 redis.call('HSET', key, 's', 'r')
-                local event = '{"event":"revoked","id":' .. json_string(id) .. ',"bucket":' .. json_string(t.b)
-                    .. ',"key":' .. json_string(t.k) .. ',"reason":' .. json_string(r.reason) .. ',"by":'
-                    .. json_string(r.by) .. ',"at":' .. string.format('%.0f', r.now) .. '}'
-                redis.call('XADD', r.stream, 'MAXLEN', '~', r.maxlen, '*', 'event', event)
-                redis.call('PUBLISH', r.channel, event)
+                emit(r.stream, r.maxlen, r.channel, revoked_event(id, t, r.by, r.reason, r.now))
+            end
+
+            -- Adds an id to an index set whose TTL then covers the token's.
+            local function index(set, id, expires)
+                redis.call('SADD', set, id)
+                -- GT alone does nothing on a key without a TTL (it counts as infinite), and a set just
+                -- created by SADD has none: give it one plainly first.
+                if redis.call('PEXPIRETIME', set) < 0 then
+                    redis.call('PEXPIREAT', set, expires)
+                else
+                    redis.call('PEXPIREAT', set, expires, 'GT')
+                end
             end
 
             -- KEYS: token, object set, tag sets...  ARGV: uses, method, bucket, key, profile, issued_at,
@@ -198,7 +230,9 @@ package struct FunctionLibrary: Sendable {
                 local tags = text_arg(args[9], 'tags', true)
                 local ntags = 0
                 if tags ~= '' then ntags = select(2, string.gsub(tags, ',', ',')) + 1 end
-                if #keys ~= 2 + ntags then fail('ERR wrong number of keys') end
+                -- One key alone: Redis Cluster, where the index sets live in other slots and the caller
+                -- added the id to them (index_add) before this call.
+                if #keys ~= 2 + ntags and #keys ~= 1 then fail('ERR wrong number of keys') end
                 local now = now_ms()
                 if now > expires then fail('EXPIRED expires_at is in the past') end
                 if redis.call('EXISTS', keys[1]) == 1 then fail('EXISTS token already exists') end
@@ -210,16 +244,20 @@ package struct FunctionLibrary: Sendable {
                 if tags ~= '' then table.insert(fields, 'g') table.insert(fields, tags) end
                 redis.call('HSET', keys[1], unpack(fields))
                 redis.call('PEXPIREAT', keys[1], expires)
-                for i = 2, #keys do
-                    redis.call('SADD', keys[i], string.match(keys[1], '{(.*)}$'))
-                    -- GT alone does nothing on a key without a TTL (it counts as infinite), and a set just
-                    -- created by SADD has none: give it one plainly first.
-                    if redis.call('PEXPIRETIME', keys[i]) < 0 then
-                        redis.call('PEXPIREAT', keys[i], expires)
-                    else
-                        redis.call('PEXPIREAT', keys[i], expires, 'GT')
-                    end
-                end
+                for i = 2, #keys do index(keys[i], string.match(keys[1], '{(.*)}$'), expires) end
+                return redis.status_reply('OK')
+            end
+
+            -- KEYS: an object or tag set.  ARGV: token id, expires_at.  Redis Cluster only: adds the id
+            -- to one index set before the token is created in its own slot. Repeating it changes nothing,
+            -- and an id whose token never gets created is harmless (revoke_set skips it).
+            local function index_add(keys, args)
+                count_args(keys, args, 1, 2)
+                local id = text_arg(args[1], 'id')
+                local expires = int_arg(args[2], 'expires_at', 0, 1e15)
+                -- A past expiry would delete the whole set, other tokens' ids included.
+                if now_ms() > expires then fail('EXPIRED expires_at is in the past') end
+                index(keys[1], id, expires)
                 return redis.status_reply('OK')
             end
 
@@ -346,6 +384,47 @@ package struct FunctionLibrary: Sendable {
                 return #targets
             end
 
+            -- Redis Cluster: a token's key, the index sets and the event stream are in different slots, so a
+            -- revocation is this call on the token's slot, then `emit_event` on the stream's slot.
+            -- KEYS: token.  ARGV: id, by, reason, and for a set member also kind ('object' or 'tag'),
+            -- bucket or tag, key ('' for a tag).  Returns the event payload when the token was active and
+            -- is now revoked; else 1 when the set may drop the id (the token exists, belongs and is not
+            -- active), 0 when it must keep it (missing: its create may still be on the way).
+            local function revoke_state(keys, args)
+                if #keys ~= 1 or (#args ~= 3 and #args ~= 6) then fail('ERR wrong number of keys or arguments') end
+                local id = text_arg(args[1], 'id')
+                local by = text_arg(args[2], 'by')
+                local reason = text_arg(args[3], 'reason', true)
+                local now = now_ms()
+                local t = load(keys[1])
+                if not t or now > t.e then return 0 end
+                if #args == 6 then
+                    local kind = text_arg(args[4], 'kind')
+                    local name = text_arg(args[5], 'bucket or tag')
+                    local object = text_arg(args[6], 'key', kind == 'tag')
+                    local belongs
+                    if kind == 'object' then
+                        belongs = t.b == name and t.k == object
+                    elseif kind == 'tag' then
+                        belongs = string.find(',' .. (t.g or '') .. ',', ',' .. name .. ',', 1, true) ~= nil
+                    else
+                        fail('ERR kind must be object or tag')
+                    end
+                    if not belongs then return 0 end
+                end
+                if t.s ~= 'a' then return 1 end
+                redis.call('HSET', keys[1], 's', 'r')
+                return revoked_event(id, t, by, reason, now)
+            end
+
+            -- KEYS: event stream.  ARGV: stream max length, channel, event payload.
+            local function emit_event(keys, args)
+                count_args(keys, args, 1, 3)
+                emit(keys[1], int_arg(args[1], 'stream length', 1, 1e12), text_arg(args[2], 'channel'),
+                    text_arg(args[3], 'event'))
+                return redis.status_reply('OK')
+            end
+
             redis.register_function('\#(name)_create', guarded(create))
             redis.register_function('\#(name)_consume', guarded(consume))
             redis.register_function('\#(name)_reserve', guarded(reserve))
@@ -354,6 +433,9 @@ package struct FunctionLibrary: Sendable {
             redis.register_function{function_name = '\#(name)_check', callback = guarded(check), flags = {'no-writes'}}
             redis.register_function('\#(name)_revoke', guarded(revoke))
             redis.register_function('\#(name)_revoke_set', guarded(revoke_set))
+            redis.register_function('\#(name)_index_add', guarded(index_add))
+            redis.register_function('\#(name)_revoke_state', guarded(revoke_state))
+            redis.register_function('\#(name)_emit_event', guarded(emit_event))
             """#
     }
 }

@@ -2,76 +2,86 @@ import Logging
 import Redis
 import Synchronization
 
-/// `TokenStore` on Redis: each operation is one `FCALL` into the `FunctionLibrary`.
+/// `TokenStore` on Redis: each state change of a token is one `FCALL` into the `FunctionLibrary`.
 ///
-/// Standalone Redis (or a Sentinel-managed primary): revoking by object or tag touches tokens of many
-/// hash slots in one call, which Redis Cluster would refuse.
+/// On standalone Redis (or a Sentinel-managed primary) every operation is that one call, revocation
+/// events included. On Redis Cluster (the client is a `RedisClusterClient`) a call may only touch
+/// keys of one hash slot, and a token, its index sets and the event Stream hash to different ones:
+///
+/// - create adds the id to each index set first (one call per set), then creates the token. A
+///   failure between them leaves an index entry for a token that does not exist, which is harmless;
+///   the other order could leave a token that revocation by object or tag never finds.
+/// - revoke changes the token's state in its slot, then appends the event to the Stream and
+///   publishes it in one call on the Stream's node. Only a token whose state changed gets an event.
+/// - revoke by object or tag reads the set, then revokes each member as above, concurrently.
 package final class RedisTokenStore: TokenStore {
     /// The key names in use.
     package let keyspace: TokenKeyspace
     /// The Function library this store calls.
     package let library: FunctionLibrary
-    private let client: RedisClient
+    private let client: any RedisCommandSender
+    /// Set when the client is a Cluster client: the operations that span slots take the Cluster path.
+    private let cluster: RedisClusterClient?
     private let eventStreamMaxLength: Int
-    private let waitReplicas: Duration?
     private let logger: Logger
     private let sent = Atomic<Int>(0)
     private let waiting = Atomic<Int>(0)
 
-    /// A store over `client`. `eventStreamMaxLength` bounds the event Stream (`XADD … MAXLEN ~`).
-    ///
-    /// `waitReplicas`, for a replicated primary (Sentinel): every consume and reserve is followed on
-    /// its connection by `WAIT 1 <ms>`, and one that no replica confirmed within that time answers
-    /// `.unavailable` instead of success. Replication is asynchronous, so without it a use acknowledged
-    /// just before the primary dies can be missing on the promoted replica, and the token allowed
-    /// again (redis.md §3.4, §3.9). It costs one replica round trip per use, and a connection waits
-    /// behind each `WAIT`.
+    /// A store over `client` (a `RedisClient`, or a `RedisClusterClient` for Redis Cluster).
+    /// `eventStreamMaxLength` bounds the event Stream (`XADD … MAXLEN ~`). Writes are sent as
+    /// `replicated`: a client configured to wait for replicas (`replicaAcknowledgements`) confirms
+    /// each with `WAIT` before it counts.
     package init(
-        client: RedisClient, keyspace: TokenKeyspace, eventStreamMaxLength: Int = 100_000,
-        library: FunctionLibrary = .standard, waitReplicas: Duration? = nil, logger: Logger
+        client: any RedisCommandSender, keyspace: TokenKeyspace, eventStreamMaxLength: Int = 100_000,
+        library: FunctionLibrary = .standard, logger: Logger
     ) {
         precondition(eventStreamMaxLength > 0, "the event stream must keep at least one entry")
-        self.waitReplicas = waitReplicas
         self.client = client
+        self.cluster = client as? RedisClusterClient
         self.keyspace = keyspace
         self.eventStreamMaxLength = eventStreamMaxLength
         self.library = library
         self.logger = logger
     }
 
-    /// Loads the Function library with `FUNCTION LOAD REPLACE` (the same source loads idempotently).
+    /// Loads the Function library with `FUNCTION LOAD REPLACE` (the same source loads idempotently);
+    /// on Redis Cluster on every primary, since functions are per node.
     ///
     /// A Redis user restricted to what presignd needs may not run `FUNCTION LOAD` (NOPERM): then
     /// the library must already be loaded, by a deploy user, with exactly this source (`FUNCTION
     /// LIST … WITHCODE`). Anything else fails closed with a message saying how to load it.
     package func prepare() async throws(TokenError) {
-        let reply = try await send(["FUNCTION", "LOAD", "REPLACE", library.source])
-        guard let message = reply.errorMessage else {
+        let refusals = try await sendToEveryNode(["FUNCTION", "LOAD", "REPLACE", library.source]).compactMap(\.errorMessage)
+        if refusals.isEmpty {
             logger.info("token function library loaded", metadata: ["redis.library": "\(library.name)"])
             return
         }
-        guard message.hasPrefix("NOPERM") else {
+        if let message = refusals.first(where: { !$0.hasPrefix("NOPERM") }) {
             throw TokenError(.unavailable, "Redis refused the function library: \(message)")
         }
-        switch try await loadedSource() {
-        case .some(let source) where source == library.source:
-            logger.info(
-                "token function library already loaded by someone else; this Redis user may not load it",
-                metadata: ["redis.library": "\(library.name)"])
-        case .some:
-            throw notLoadable("is loaded with different code (another presignd version?)")
-        case .none:
-            throw notLoadable("is not loaded")
+        for source in try await loadedSources() {
+            switch source {
+            case .some(let source) where source == library.source: continue
+            case .some: throw notLoadable("is loaded with different code (another presignd version?)")
+            case .none: throw notLoadable("is not loaded")
+            }
         }
+        logger.info(
+            "token function library already loaded by someone else; this Redis user may not load it",
+            metadata: ["redis.library": "\(library.name)"])
     }
 
-    /// The source of this store's library as Redis holds it, nil when it is not loaded.
-    private func loadedSource() async throws(TokenError) -> String? {
-        let reply = try await send(["FUNCTION", "LIST", "LIBRARYNAME", library.name, "WITHCODE"])
-        if let message = reply.errorMessage {
-            throw notLoadable("cannot be checked (FUNCTION LIST: \(message))")
+    /// The source of this store's library as each server (each primary of a cluster) holds it, nil
+    /// where it is not loaded.
+    private func loadedSources() async throws(TokenError) -> [String?] {
+        var sources: [String?] = []
+        for reply in try await sendToEveryNode(["FUNCTION", "LIST", "LIBRARYNAME", library.name, "WITHCODE"]) {
+            if let message = reply.errorMessage {
+                throw notLoadable("cannot be checked (FUNCTION LIST: \(message))")
+            }
+            sources.append(Self.libraryFields(in: reply, named: library.name)?["library_code"]?.string)
         }
-        return Self.libraryFields(in: reply, named: library.name)?["library_code"]?.string
+        return sources
     }
 
     /// The fail-closed error when this Redis user cannot load the library itself; logged at error
@@ -86,9 +96,15 @@ package final class RedisTokenStore: TokenStore {
         return error
     }
 
-    /// Asks Redis whether this store's Function library is loaded (`FUNCTION LIST LIBRARYNAME`).
+    /// Asks Redis whether this store's Function library is loaded (`FUNCTION LIST LIBRARYNAME`), on
+    /// every primary of a cluster.
     package func ready() async throws(TokenError) {
-        let reply = try await send(["FUNCTION", "LIST", "LIBRARYNAME", library.name])
+        for reply in try await sendToEveryNode(["FUNCTION", "LIST", "LIBRARYNAME", library.name]) {
+            try checkLoaded(reply)
+        }
+    }
+
+    private func checkLoaded(_ reply: RESPValue) throws(TokenError) {
         if let message = reply.errorMessage {
             throw TokenError(.unavailable, "Redis refused FUNCTION LIST: \(message)")
         }
@@ -124,8 +140,17 @@ package final class RedisTokenStore: TokenStore {
         try Self.validate(label: token.issuer, "issuer")
         guard token.issuedAt >= 0, token.expiresAt >= 0 else { throw TokenError(.err, "times must be unix ms") }
         guard Set(token.tags).count == token.tags.count else { throw TokenError(.err, "tags repeat") }
-        var keys = [try keyspace.token(token.id), try keyspace.object(bucket: token.bucket, key: token.key)]
-        for tag in token.tags { keys.append(try keyspace.tag(tag)) }
+        let tokenKey = try keyspace.token(token.id)
+        var sets = [try keyspace.object(bucket: token.bucket, key: token.key)]
+        for tag in token.tags { sets.append(try keyspace.tag(tag)) }
+        var keys = [tokenKey] + sets
+        if cluster != nil {
+            // Index first, then the token: see the type's comment.
+            _ = try await concurrently(sets) { set throws(TokenError) in
+                _ = try await self.call("index_add", keys: [set], arguments: [token.id, String(token.expiresAt)])
+            }
+            keys = [tokenKey]
+        }
         _ = try await call(
             "create", keys: keys,
             arguments: [
@@ -137,7 +162,7 @@ package final class RedisTokenStore: TokenStore {
     package func consume(id: String, method: String?) async throws(TokenError) -> Int {
         let key = try keyspace.token(id)
         if let method { try Self.validate(method: method) }
-        return try Self.count(await call("consume", keys: [key], arguments: [method ?? ""], replicated: true))
+        return try Self.count(await call("consume", keys: [key], arguments: [method ?? ""]))
     }
 
     package func reserve(id: String, method: String?, leaseMillis: Int64) async throws(TokenError) -> String {
@@ -150,7 +175,7 @@ package final class RedisTokenStore: TokenStore {
         var generator = SystemRandomNumberGenerator()
         let nonce = String((0..<Self.nonceLength).map { _ in alphabet[Int(generator.next() % 64)] })
         _ = try await call(
-            "reserve", keys: [key], arguments: [method ?? "", String(leaseMillis), nonce], replicated: true)
+            "reserve", keys: [key], arguments: [method ?? "", String(leaseMillis), nonce])
         return id + "." + nonce
     }
 
@@ -172,6 +197,9 @@ package final class RedisTokenStore: TokenStore {
 
     package func revoke(id: String, by: String, reason: String) async throws(TokenError) -> Bool {
         try Self.validate(by: by, reason: reason)
+        if cluster != nil {
+            return try await revokeInCluster(id: id, arguments: [id, by, reason]) == .revoked
+        }
         let reply = try await call(
             "revoke", keys: [try keyspace.token(id), keyspace.events],
             arguments: [id, by, reason, String(eventStreamMaxLength), keyspace.invalidations])
@@ -192,6 +220,9 @@ package final class RedisTokenStore: TokenStore {
         _ set: String, kind: String, name: String, key: String, by: String, reason: String
     ) async throws(TokenError) -> Int {
         try Self.validate(by: by, reason: reason)
+        if cluster != nil {
+            return try await revokeSetInCluster(set, arguments: [by, reason, kind, name, key])
+        }
         return try Self.count(
             await call(
                 "revoke_set", keys: [set, keyspace.events],
@@ -200,63 +231,121 @@ package final class RedisTokenStore: TokenStore {
                 ]))
     }
 
+    /// What `revoke_state` did to one token.
+    private enum ClusterRevocation: Sendable {
+        /// It was active and is now revoked; its event is out.
+        case revoked
+        /// It exists, belongs to the set and is not active: its id may leave the set.
+        case inactive
+        /// Missing, expired, or not the set's: nothing changed and the set keeps the id.
+        case untouched
+    }
+
+    /// Revokes one token on Redis Cluster: the state change on its slot, then its one event on the
+    /// Stream's. `arguments`: id, by, reason, and for a set member kind, name, key.
+    private func revokeInCluster(id: String, arguments: [String]) async throws(TokenError) -> ClusterRevocation {
+        let reply = try await call("revoke_state", keys: [try keyspace.token(id)], arguments: arguments)
+        switch reply {
+        case .integer(1): return .inactive
+        case .integer(0): return .untouched
+        case .bulkString(let payload):
+            // If this call gets no answer the token stays revoked without its event: revocation is
+            // still enforced everywhere, only the notice to caches is missing (said in the README).
+            _ = try await call(
+                "emit_event", keys: [keyspace.events],
+                arguments: [String(eventStreamMaxLength), keyspace.invalidations, String(decoding: payload, as: UTF8.self)])
+            return .revoked
+        default: throw Self.unexpected(reply)
+        }
+    }
+
+    /// Revokes every active member of an index set on Redis Cluster and drops the ids of members that
+    /// are no longer active. `arguments`: by, reason, kind, name, key.
+    private func revokeSetInCluster(_ set: String, arguments: [String]) async throws(TokenError) -> Int {
+        let members = try await send(["SMEMBERS", set], routingKey: set)
+        guard let ids = members.array?.compactMap(\.string), ids.count == members.array?.count else {
+            throw Self.unexpected(members)
+        }
+        // Ids that are not token ids cannot come from `create`; they are skipped, never revoked.
+        let outcomes = try await concurrently(ids.filter(TokenKeyspace.isTokenID)) { id throws(TokenError) in
+            (id, try await self.revokeInCluster(id: id, arguments: [id] + arguments))
+        }
+        let drop = outcomes.filter { $0.1 != .untouched }.map(\.0)
+        for first in stride(from: 0, to: drop.count, by: 1000) {
+            let reply = try await send(
+                ["SREM", set] + drop[first..<min(first + 1000, drop.count)], routingKey: set)
+            if case .error(let message) = reply { throw TokenError(redisReply: message) }
+        }
+        return outcomes.filter { $0.1 == .revoked }.count
+    }
+
+    /// Runs `body` for every element, at most 256 at once (each is one command in flight); throws
+    /// the first error once all started ones have finished.
+    private func concurrently<Element: Sendable, Result: Sendable>(
+        _ elements: [Element], _ body: @escaping @Sendable (Element) async throws(TokenError) -> Result
+    ) async throws(TokenError) -> [Result] {
+        let outcomes = await withTaskGroup(of: Swift.Result<Result, TokenError>.self) { group in
+            var outcomes: [Swift.Result<Result, TokenError>] = []
+            var next = 0
+            func startNext() {
+                let element = elements[next]
+                next += 1
+                group.addTask {
+                    do throws(TokenError) { return .success(try await body(element)) } catch { return .failure(error) }
+                }
+            }
+            while next < min(elements.count, 256) { startNext() }
+            for await outcome in group {
+                outcomes.append(outcome)
+                if next < elements.count { startNext() }
+            }
+            return outcomes
+        }
+        return try outcomes.map { outcome throws(TokenError) in try outcome.get() }
+    }
+
     /// One `FCALL` (or `FCALL_RO`). "Function not found" means nothing ran — the server lost or never
     /// had this library version (a new server, `FUNCTION FLUSH`) — so loading it and sending once more
-    /// is safe. Any other error reply becomes a `TokenError`. `replicated` calls wait for a replica when
-    /// `waitReplicas` is set.
+    /// is safe. Any other error reply becomes a `TokenError`. Every call but a read-only one is sent
+    /// as a `replicated` write.
     private func call(
-        _ operation: String, readOnly: Bool = false, keys: [String], arguments: [String], replicated: Bool = false
+        _ operation: String, readOnly: Bool = false, keys: [String], arguments: [String]
     ) async throws(TokenError) -> RESPValue {
         let command =
             [readOnly ? "FCALL_RO" : "FCALL", library.function(operation), String(keys.count)] + keys + arguments
-        let wait = replicated ? waitReplicas : nil
-        var reply = try await send(command, waitingFor: wait)
+        var reply = try await send(command, routingKey: keys.first, replicated: !readOnly)
         if case .error(let message) = reply, message.hasPrefix("ERR Function not found") {
             logger.warning("token function library missing, loading it", metadata: ["redis.library": "\(library.name)"])
             try await prepare()
-            reply = try await send(command, waitingFor: wait)
+            reply = try await send(command, routingKey: keys.first, replicated: !readOnly)
         }
         if case .error(let message) = reply { throw TokenError(redisReply: message) }
         return reply
     }
 
-    /// Sends a command; no answer from Redis (of any kind, including an unknown outcome) is
-    /// `.unavailable`, never success.
-    private func send(_ command: [String]) async throws(TokenError) -> RESPValue {
+    /// Sends a command to the node owning `routingKey`; no answer from Redis (of any kind, including
+    /// an unknown outcome) is `.unavailable`, never success. A `replicated` write waits for the replica
+    /// confirmations the client is configured for.
+    private func send(
+        _ command: [String], routingKey: String?, replicated: Bool = false
+    ) async throws(TokenError) -> RESPValue {
         sent.wrappingAdd(1, ordering: .relaxed)
         waiting.wrappingAdd(1, ordering: .relaxed)
         defer { waiting.wrappingSubtract(1, ordering: .relaxed) }
         do {
-            return try await client.send(command)
+            return try await client.send(command, routingKey: routingKey, replicated: replicated)
         } catch {
             throw TokenError(.unavailable, "Redis did not answer: \(error)", underlying: error)
         }
     }
 
-    /// `send`, then with `wait` a `WAIT 1 <ms>` right behind it on the same connection: a successful
-    /// write that no replica confirmed in time is `.unavailable` (it may vanish in a failover).
-    private func send(_ command: [String], waitingFor wait: Duration?) async throws(TokenError) -> RESPValue {
-        guard let wait else { return try await send(command) }
-        let milliseconds = max(1, wait.components.seconds * 1000 + wait.components.attoseconds / 1_000_000_000_000_000)
-        sent.wrappingAdd(2, ordering: .relaxed)
-        waiting.wrappingAdd(1, ordering: .relaxed)
-        defer { waiting.wrappingSubtract(1, ordering: .relaxed) }
-        let results = await client.send(pipeline: [command, ["WAIT", "1", String(milliseconds)]])
-        let reply: RESPValue
+    /// Sends a command to the one server, or to every primary of a cluster.
+    private func sendToEveryNode(_ command: [String]) async throws(TokenError) -> [RESPValue] {
+        guard let cluster else { return [try await send(command, routingKey: nil)] }
         do {
-            reply = try results[0].get()
+            return try await cluster.sendToEveryPrimary(command)
         } catch {
             throw TokenError(.unavailable, "Redis did not answer: \(error)", underlying: error)
-        }
-        if case .error = reply { return reply }
-        switch results[1] {
-        case .success(.integer(let replicas)) where replicas >= 1:
-            return reply
-        case .success(let other):
-            let why = other.errorMessage ?? "no replica confirmed the write within \(milliseconds) ms"
-            throw TokenError(.unavailable, "the write may not survive a failover: \(why)")
-        case .failure(let error):
-            throw TokenError(.unavailable, "Redis did not answer WAIT: \(error)", underlying: error)
         }
     }
 

@@ -27,14 +27,16 @@ struct Daemon {
 
     func run() async throws {
         let group = MultiThreadedEventLoopGroup.singleton
-        let redis = RedisClient(configuration: settings.redis, eventLoopGroup: group, logger: logger)
+        var configuration = settings.redis
+        if settings.redisCluster != nil { configuration.onConnect = FunctionLibrary.standard.loadOnConnect }
+        let redis = makeClient(configuration, group: group)
         let keyspace = try TokenKeyspace(prefix: settings.keyPrefix)
         let store = RedisTokenStore(
             client: redis, keyspace: keyspace, eventStreamMaxLength: settings.eventsMaxLen,
-            waitReplicas: settings.waitReplicas, logger: logger)
+            logger: logger)
         do {
             try await store.prepare()
-            logger.info("redis ready", metadata: ["redis.endpoint": "\(settings.redis.endpoint)"])
+            logger.info("redis ready", metadata: ["redis.endpoint": "\(redisDescription)"])
         } catch {
             // Fail closed, not dead: every command that needs Redis answers UNAVAILABLE until it
             // is back, and the store loads its Function library again when it is missing.
@@ -101,9 +103,25 @@ struct Daemon {
         configuration.maxInFlight = 4
         // Longer than the block, or every quiet period would look like a dead connection.
         configuration.commandTimeout = .milliseconds(blockMilliseconds) + max(settings.redis.commandTimeout, .seconds(1))
-        let client = RedisClient(configuration: configuration, eventLoopGroup: group, logger: logger)
+        let client = makeClient(configuration, group: group)
         return InvalidationHub(
             stream: EventStream(client: client, keyspace: keyspace), blockMilliseconds: blockMilliseconds, logger: logger)
+    }
+
+    /// A client over `configuration`: on a cluster, every node connection uses it, and commands go
+    /// to the primary owning their key's slot.
+    private func makeClient(_ configuration: RedisConfiguration, group: any EventLoopGroup) -> any RedisCommandSender {
+        guard var cluster = settings.redisCluster else {
+            return RedisClient(configuration: configuration, eventLoopGroup: group, logger: logger)
+        }
+        cluster.node = configuration
+        return RedisClusterClient(configuration: cluster, eventLoopGroup: group, logger: logger)
+    }
+
+    /// Where Redis is, for logs.
+    private var redisDescription: String {
+        if let cluster = settings.redisCluster { return "cluster \(cluster.seeds.map(\.description))" }
+        return "\(settings.redis.endpoint)"
     }
 
     /// The HTTP authorize endpoint, when `listen.http` is set.
@@ -139,6 +157,7 @@ struct Daemon {
             broker.reload(fresh.broker)
             if fresh.server.tcp?.port != settings.server.tcp?.port || fresh.http?.port != settings.http?.port
                 || fresh.redis.endpoint != settings.redis.endpoint
+                || fresh.redisCluster?.seeds != settings.redisCluster?.seeds
             {
                 logger.warning("listener and Redis changes take effect only after a restart")
             }

@@ -31,11 +31,14 @@ struct TokenFailoverTests {
                     masterName: RedisSentinelSet.masterName)))
         configuration.connectTimeout = .seconds(10)
         configuration.connectionCount = 2
+        if let waitReplicas {
+            configuration.replicaAcknowledgements = 1
+            configuration.replicaTimeout = waitReplicas
+        }
         let client = RedisClient(
             configuration: configuration, eventLoopGroup: MultiThreadedEventLoopGroup.singleton, logger: quietLogger)
         let store = RedisTokenStore(
-            client: client, keyspace: try TokenKeyspace(prefix: "failover:"), waitReplicas: waitReplicas,
-            logger: quietLogger)
+            client: client, keyspace: try TokenKeyspace(prefix: "failover:"), logger: quietLogger)
         try await client.waitUntilConnected()
         try await store.prepare()
         let old = try set.primary()

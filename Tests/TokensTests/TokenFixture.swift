@@ -73,8 +73,16 @@ struct TokenFixture {
         uses: Int = 1, method: String = "GET", bucket: String = "photos", key: String = "users/1/avatar.png",
         lifetime: Int64 = 600_000, tags: [String] = []
     ) throws -> NewToken {
-        let now = try redisNow()
-        return NewToken(
+        Self.token(
+            now: try redisNow(), uses: uses, method: method, bucket: bucket, key: key, lifetime: lifetime, tags: tags)
+    }
+
+    /// A token issued at `now` (unix ms) with a fresh random id.
+    static func token(
+        now: Int64, uses: Int = 1, method: String = "GET", bucket: String = "photos",
+        key: String = "users/1/avatar.png", lifetime: Int64 = 600_000, tags: [String] = []
+    ) -> NewToken {
+        NewToken(
             id: randomTokenID(), method: method, bucket: bucket, key: key, profile: "default", uses: uses,
             issuedAt: now, expiresAt: now + lifetime, issuer: "svc-upload", tags: tags)
     }

@@ -290,9 +290,11 @@ class Presignd:
             "listen": {"tcp": f"127.0.0.1:{self.port}",
                        "http": f"127.0.0.1:{self.http_port}" if http else "", **(listen or {})},
             # redis_config adds or overrides keys, e.g. one prefix shared by several daemons.
-            # A None value removes a key (e.g. address, when sentinels name the primary).
-            "redis": {k: v for k, v in {"address": f"127.0.0.1:{redis.port}", "prefix": f"presign-{self.port}:",
-                                        **(redis_config or {})}.items() if v is not None},
+            # A None value removes a key (e.g. address, when sentinels name the primary); a cluster is
+            # reached through its seeds (redis_config["cluster"]), never an address.
+            "redis": {k: v for k, v in {
+                **({} if "cluster" in (redis_config or {}) else {"address": f"127.0.0.1:{redis.port}"}),
+                "prefix": f"presign-{self.port}:", **(redis_config or {})}.items() if v is not None},
             "profiles": [profile],
             "clients": [
                 {"id": cid, "secret_sha256": sha256_hex(spec["secret"]),

@@ -45,7 +45,7 @@ def test_wait_replicas_denies_a_consume_no_replica_confirmed():
     primary = RedisProc()
     replica = RedisProc(f"replicaof 127.0.0.1 {primary.port}")
     wait_for(lambda: "state=online" in primary.cli("INFO", "replication"), 10, "the replica")
-    d = Presignd(primary, CLIENTS, PROFILE, redis_config={"wait_replicas_ms": 200})
+    d = Presignd(primary, CLIENTS, PROFILE, redis_config={"wait_replicas": 1, "wait_replicas_timeout_ms": 200})
     try:
         gateway = d.client("gateway")
         first, second = issue(d, "a"), issue(d, "b")

@@ -58,9 +58,15 @@ struct ConfigFile: Decodable, Sendable {
 
     /// How presignd reaches Redis.
     struct Redis: Decodable, Sendable {
-        /// `host:port` (default 127.0.0.1:6379); ignored when `socket` is set.
+        /// `host:port`; ignored when `socket` is set. Nil means 127.0.0.1:6379 (unless `cluster` or
+        /// `sentinels` is set).
         var address: String?
         var socket: String?
+        /// Seed nodes (`host:port`) of a Redis Cluster; exclusive with `address` and `socket`.
+        var cluster: [String]?
+        /// Replicas that must confirm each write (`WAIT`) before it counts; 0 confirms nothing.
+        var waitReplicas: Int = 0
+        var waitReplicasTimeoutMs: Int = 200
         var username: String?
         var password: Secret?
         /// `host:port` of each sentinel: the primary is asked for on every connect instead of an
@@ -70,8 +76,6 @@ struct ConfigFile: Decodable, Sendable {
         var masterName: String?
         var sentinelUsername: String?
         var sentinelPassword: Secret?
-        /// `WAIT 1 <ms>` after each consume and reserve; absent or 0: no wait.
-        var waitReplicasMs: Int?
         var prefix: String = "presign:"
         var connectTimeoutMs: Int = 1000
         var commandTimeoutMs: Int = 1000
@@ -79,11 +83,12 @@ struct ConfigFile: Decodable, Sendable {
         var eventsMaxLen: Int = 100_000
 
         enum CodingKeys: String, CodingKey, CaseIterable {
-            case address, socket, username, password, passwordFile = "password_file", passwordEnv = "password_env"
+            case address, socket, cluster, waitReplicas = "wait_replicas"
+            case waitReplicasTimeoutMs = "wait_replicas_timeout_ms"
+            case username, password, passwordFile = "password_file", passwordEnv = "password_env"
             case sentinels, masterName = "master_name", sentinelUsername = "sentinel_username"
             case sentinelPassword = "sentinel_password", sentinelPasswordFile = "sentinel_password_file",
                 sentinelPasswordEnv = "sentinel_password_env"
-            case waitReplicasMs = "wait_replicas_ms"
             case prefix, connectTimeoutMs = "connect_timeout_ms", commandTimeoutMs = "command_timeout_ms"
             case maxInFlight = "max_in_flight", eventsMaxLen = "events_max_len"
         }
@@ -94,6 +99,10 @@ struct ConfigFile: Decodable, Sendable {
             let c = try decoder.strictContainer(keyedBy: CodingKeys.self)
             address = try c.decodeIfPresent(String.self, forKey: .address)
             socket = try c.decodeIfPresent(String.self, forKey: .socket)
+            cluster = try c.decodeIfPresent([String].self, forKey: .cluster)
+            waitReplicas = try c.decodeIfPresent(Int.self, forKey: .waitReplicas) ?? waitReplicas
+            waitReplicasTimeoutMs =
+                try c.decodeIfPresent(Int.self, forKey: .waitReplicasTimeoutMs) ?? waitReplicasTimeoutMs
             username = try c.decodeIfPresent(String.self, forKey: .username)
             password = try Secret.decode(
                 from: c, value: .password, file: .passwordFile, env: .passwordEnv)
@@ -102,7 +111,6 @@ struct ConfigFile: Decodable, Sendable {
             sentinelUsername = try c.decodeIfPresent(String.self, forKey: .sentinelUsername)
             sentinelPassword = try Secret.decode(
                 from: c, value: .sentinelPassword, file: .sentinelPasswordFile, env: .sentinelPasswordEnv)
-            waitReplicasMs = try c.decodeIfPresent(Int.self, forKey: .waitReplicasMs)
             prefix = try c.decodeIfPresent(String.self, forKey: .prefix) ?? prefix
             connectTimeoutMs = try c.decodeIfPresent(Int.self, forKey: .connectTimeoutMs) ?? connectTimeoutMs
             commandTimeoutMs = try c.decodeIfPresent(Int.self, forKey: .commandTimeoutMs) ?? commandTimeoutMs

@@ -11,12 +11,12 @@ struct DaemonSettings: Sendable {
     var server: LineServerConfiguration
     /// The HTTP authorize endpoint; nil when `listen.http` is empty.
     var http: HTTPServerConfiguration?
+    /// The one Redis server; on a cluster, the settings of every node connection.
     var redis: RedisConfiguration
+    /// Set when `redis.cluster` names seed nodes: presignd runs on Redis Cluster.
+    var redisCluster: RedisClusterConfiguration?
     var keyPrefix: String
     var eventsMaxLen: Int
-    /// How long a consume or reserve waits for a replica to confirm it (`redis.wait_replicas_ms`);
-    /// nil: no wait.
-    var waitReplicas: Duration?
     /// Profiles whose URLs point straight at S3 (no gateway): tracked, not enforced.
     var unenforcedProfiles: [String]
 
@@ -107,7 +107,33 @@ struct DaemonSettings: Sendable {
         }
 
         let redisFile = file.redis
-        var redis = RedisConfiguration(endpoint: try redisEndpoint(redisFile))
+        // One way to reach Redis: a server (address, or socket, which wins over address), the primary
+        // the sentinels name, or a cluster.
+        var redis: RedisConfiguration
+        var redisCluster: RedisClusterConfiguration?
+        if let seeds = redisFile.cluster {
+            let others = [
+                ("redis.address", redisFile.address != nil), ("redis.socket", redisFile.socket != nil),
+                ("redis.sentinels", redisFile.sentinels != nil),
+            ]
+            if let other = others.first(where: \.1)?.0 {
+                throw ConfigurationError(key: "redis.cluster", problem: "cannot be combined with \(other)")
+            }
+            guard !seeds.isEmpty else { throw ConfigurationError(key: "redis.cluster", problem: "must name a seed node") }
+            var endpoints: [RedisConfiguration.Endpoint] = []
+            for seed in seeds {
+                let (host, port) = try hostPort(seed, key: "redis.cluster")
+                endpoints.append(.tcp(host: host, port: port))
+            }
+            redis = RedisConfiguration(endpoint: endpoints[0])
+            redisCluster = RedisClusterConfiguration(seeds: endpoints, node: redis)
+        } else {
+            redis = RedisConfiguration(endpoint: try redisEndpoint(redisFile))
+        }
+        guard redisFile.waitReplicas >= 0 else {
+            throw ConfigurationError(key: "redis.wait_replicas", problem: "must be 0 (no wait) or more")
+        }
+        try positive(redisFile.waitReplicasTimeoutMs, "redis.wait_replicas_timeout_ms")
         redis.username = redisFile.username
         redis.password = redisFile.password?.value
         redis.clientName = "presignd"
@@ -118,6 +144,9 @@ struct DaemonSettings: Sendable {
         redis.connectTimeout = .milliseconds(redisFile.connectTimeoutMs)
         redis.commandTimeout = .milliseconds(redisFile.commandTimeoutMs)
         redis.maxInFlight = redisFile.maxInFlight
+        redis.replicaAcknowledgements = redisFile.waitReplicas
+        redis.replicaTimeout = .milliseconds(redisFile.waitReplicasTimeoutMs)
+        redisCluster?.node = redis
         guard !redisFile.prefix.isEmpty, !redisFile.prefix.contains("{"), !redisFile.prefix.contains("}") else {
             throw ConfigurationError(key: "redis.prefix", problem: "must be non-empty and free of { and } (hash tags)")
         }
@@ -229,17 +258,10 @@ struct DaemonSettings: Sendable {
         brokerLimits.maxTTL = limits.maxTTL
         brokerLimits.maxUses = limits.maxUses
         brokerLimits.defaultLeaseMs = limits.defaultLeaseMs
-        var waitReplicas: Duration?
-        if let milliseconds = redisFile.waitReplicasMs {
-            guard milliseconds >= 0 else {
-                throw ConfigurationError(key: "redis.wait_replicas_ms", problem: "must be 0 (off) or a positive number of ms")
-            }
-            waitReplicas = milliseconds > 0 ? .milliseconds(milliseconds) : nil
-        }
         return DaemonSettings(
             broker: BrokerSettings(profiles: profiles, clients: clients, limits: brokerLimits),
-            server: server, http: http, redis: redis, keyPrefix: redisFile.prefix, eventsMaxLen: redisFile.eventsMaxLen,
-            waitReplicas: waitReplicas, unenforcedProfiles: unenforced)
+            server: server, http: http, redis: redis, redisCluster: redisCluster, keyPrefix: redisFile.prefix,
+            eventsMaxLen: redisFile.eventsMaxLen, unenforcedProfiles: unenforced)
     }
 
     /// One of `sentinels` (with `master_name`), `socket` or `address` (the default).
