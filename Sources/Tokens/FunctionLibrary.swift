@@ -346,21 +346,27 @@ package struct FunctionLibrary: Sendable {
             end
 
             -- KEYS: an object or tag set, event stream.  ARGV: token key prefix, by, reason, stream max
-            -- length, channel, kind ('object' or 'tag'), bucket or tag, key ('' for a tag).
+            -- length, channel, kind ('object' or 'tag'), bucket or tag, key ('' for a tag), SSCAN cursor,
+            -- batch size.  Returns {next cursor, revoked}: the caller repeats from the cursor until it is
+            -- '0', so a set of any size never holds Redis for more than one batch.
             -- Revokes every active member that really belongs to the set (its own fields match, so a hash
             -- collision in a set's name cannot revoke a stranger) and drops members that are no longer active.
             -- The token keys are not declared: fine on one Redis; Cluster would refuse them (other slots).
             local function revoke_set(keys, args)
-                count_args(keys, args, 2, 8)
+                count_args(keys, args, 2, 10)
                 local prefix = text_arg(args[1], 'prefix')
                 local r = revocation(keys, args)
                 local kind = text_arg(args[6], 'kind')
                 local name = text_arg(args[7], 'bucket or tag')
                 local object = text_arg(args[8], 'key', kind == 'tag')
+                local cursor = text_arg(args[9], 'cursor')
+                local batch = int_arg(args[10], 'batch', 1, 10000)
                 if kind ~= 'object' and kind ~= 'tag' then fail('ERR kind must be object or tag') end
-                -- Read every member first: a failing read after a write would leave half the work done.
+                -- Read every member of the batch first: a failing read after a write would leave half
+                -- the batch done.
+                local scan = redis.call('SSCAN', keys[1], cursor, 'COUNT', batch)
                 local targets, drop = {}, {}
-                for _, id in ipairs(redis.call('SMEMBERS', keys[1])) do
+                for _, id in ipairs(scan[2]) do
                     local key = prefix .. 't:{' .. id .. '}'
                     local t = load(key)
                     local belongs = false
@@ -381,7 +387,7 @@ package struct FunctionLibrary: Sendable {
                     drop[#drop + 1] = target.id
                 end
                 call_sliced('SREM', keys[1], drop)
-                return #targets
+                return {scan[1], #targets}
             end
 
             -- Redis Cluster: a token's key, the index sets and the event stream are in different slots, so a

@@ -223,13 +223,27 @@ package final class RedisTokenStore: TokenStore {
         if cluster != nil {
             return try await revokeSetInCluster(set, arguments: [by, reason, kind, name, key])
         }
-        return try Self.count(
-            await call(
+        // Batch by batch (each one call, atomic), so that a set of any size never holds Redis, nor
+        // this call, longer than one batch takes.
+        var cursor = "0"
+        var revoked = 0
+        repeat {
+            let reply = try await call(
                 "revoke_set", keys: [set, keyspace.events],
                 arguments: [
                     keyspace.prefix, by, reason, String(eventStreamMaxLength), keyspace.invalidations, kind, name, key,
-                ]))
+                    cursor, String(Self.revokeBatch),
+                ])
+            guard let parts = reply.array, parts.count == 2, let next = parts[0].string, let count = parts[1].integer
+            else { throw Self.unexpected(reply) }
+            revoked += Int(count)
+            cursor = next
+        } while cursor != "0"
+        return revoked
     }
+
+    /// Set members looked at per `revoke_set` call (`SSCAN … COUNT`): a few milliseconds of Redis time.
+    package static let revokeBatch = 500
 
     /// What `revoke_state` did to one token.
     private enum ClusterRevocation: Sendable {

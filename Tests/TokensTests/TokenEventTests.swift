@@ -60,6 +60,25 @@ struct TokenEventTests {
         }
     }
 
+    @Test("a tag on more tokens than one revoke_set batch: every active one is revoked once, one event each")
+    func revocationInBatches() async throws {
+        try await TokenFixture.with { fixture in
+            let count = RedisTokenStore.revokeBatch * 2 + 37
+            // Hashtable-encoded sets (above 128 members) are where SSCAN really goes in batches.
+            var ids: [String] = []
+            for _ in 0..<count { ids.append(try await fixture.created(tags: ["big"]).id) }
+            let spent = ids[5]
+            _ = try await fixture.store.consume(id: spent, method: nil)
+            #expect(try await fixture.store.revokeTag("big", by: "ops", reason: "leak") == count - 1)
+            #expect(try await fixture.store.revokeTag("big", by: "ops", reason: "again") == 0)
+            #expect(try fixture.server.cli("XLEN", "test:events") == String(count - 1))
+            let streamed = try fixture.server.cli("XRANGE", "test:events", "-", "+")
+            #expect(Set(ids.filter { $0 != spent }.filter { streamed.contains($0) }).count == count - 1)
+            #expect(!streamed.contains(spent))
+            for id in ids.prefix(3) { #expect(try await fixture.store.check(id: id)?.state == .revoked) }
+        }
+    }
+
     @Test("the event stream is trimmed to about the configured length")
     func streamIsTrimmed() async throws {
         try await TokenFixture.with { fixture in
