@@ -107,16 +107,7 @@ package final class RedisClient: Sendable {
         let promise = connection.eventLoop.makePromise(of: RESPValue.self)
         submit(arguments, to: connection, promise: promise)
         let reply = try await promise.futureResult.redisReply()
-        guard reply.errorMessage == nil else { return reply }
-        let milliseconds = configuration.replicaTimeout.wholeMilliseconds
-        let confirmed = try? await confirmations[index].confirm(replicas: replicas, milliseconds: milliseconds).get()
-        guard let confirmed, confirmed >= replicas else {
-            throw RedisClientError(
-                code: .outcomeUnknown,
-                message: "the write was not confirmed by \(replicas) replica(s) within \(milliseconds) ms; "
-                    + "it may not survive a failover")
-        }
-        return reply
+        return try await confirmations[index].confirmed(reply, replicas: replicas, timeout: configuration.replicaTimeout)
     }
 
     /// Returns once every connection is ready (connected and handshaken); throws a

@@ -232,16 +232,8 @@ package final class RedisClusterClient: RedisCommandSender {
             connection.send(arguments, promise: promise)
         }
         let reply = try await promise.futureResult.redisReply()
-        guard replicas > 0, reply.errorMessage == nil else { return reply }
-        let milliseconds = configuration.node.replicaTimeout.wholeMilliseconds
-        let confirmed = try? await node.confirmations[index].confirm(replicas: replicas, milliseconds: milliseconds)
-            .get()
-        guard let confirmed, confirmed >= replicas else {
-            throw RedisClientError(
-                code: .outcomeUnknown,
-                message: "the write was not confirmed by \(replicas) replica(s) in time; it may not survive a failover")
-        }
-        return reply
+        return try await node.confirmations[index].confirmed(
+            reply, replicas: replicas, timeout: configuration.node.replicaTimeout)
     }
 
     /// The node serving `slot`, reading the map first when nobody serves it yet.

@@ -18,7 +18,7 @@ final class RedisReplicaConfirmation: @unchecked Sendable {
 
     /// How many replicas acknowledged every write this connection made before the call (from a
     /// `WAIT <replicas> <milliseconds>` sent after it); -1 when the `WAIT` got no reply.
-    func confirm(replicas: Int, milliseconds: Int64) -> EventLoopFuture<Int64> {
+    private func confirm(replicas: Int, milliseconds: Int64) -> EventLoopFuture<Int64> {
         let loop = connection.eventLoop
         let promise = loop.makePromise(of: Int64.self)
         loop.execute {
@@ -26,6 +26,22 @@ final class RedisReplicaConfirmation: @unchecked Sendable {
             if !self.waiting { self.sendWait(replicas: replicas, milliseconds: milliseconds) }
         }
         return promise.futureResult
+    }
+
+    /// `reply`, the reply of a write this connection made, once `replicas` replicas confirmed it within
+    /// `timeout`; an error reply (a denial wrote nothing) as it is, without waiting. An unconfirmed write
+    /// fails with `.outcomeUnknown`: it ran on the primary, but may not survive a failover.
+    func confirmed(_ reply: RESPValue, replicas: Int, timeout: Duration) async throws(RedisClientError) -> RESPValue {
+        guard replicas > 0, reply.errorMessage == nil else { return reply }
+        let milliseconds = timeout.wholeMilliseconds
+        let count = try? await confirm(replicas: replicas, milliseconds: milliseconds).get()
+        guard let count, count >= replicas else {
+            throw RedisClientError(
+                code: .outcomeUnknown,
+                message: "the write was not confirmed by \(replicas) replica(s) within \(milliseconds) ms; "
+                    + "it may not survive a failover")
+        }
+        return reply
     }
 
     private func sendWait(replicas: Int, milliseconds: Int64) {

@@ -50,23 +50,22 @@ final class LogWriter: Sendable {
     }
 
     private func drain() {
-        var spare: [UInt8] = []
         while true {
             let (bytes, dropped) = state.withLock { state -> ([UInt8], Int) in
                 if state.buffer.isEmpty && state.dropped == 0 {
                     state.draining = false
                     return ([], 0)
                 }
-                swap(&state.buffer, &spare)
-                defer { state.dropped = 0 }
-                return (spare, state.dropped)
+                // The buffer is handed over whole; lines that come meanwhile start a new one.
+                defer {
+                    state.buffer = []
+                    state.dropped = 0
+                }
+                return (state.buffer, state.dropped)
             }
             if bytes.isEmpty && dropped == 0 { return }
             if dropped > 0 { output.write(dropNotice(dropped)) }
             output.write(bytes)
-            // Keep the allocation for the next round, without the bytes just written.
-            spare = bytes
-            spare.removeAll(keepingCapacity: true)
         }
     }
 }
