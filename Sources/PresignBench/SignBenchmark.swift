@@ -5,14 +5,22 @@ import SigV4
 /// Each URL is also given its token id, as the broker needs it.
 struct SignBenchmark {
     var seconds = 3.0
+    /// Only the case of this name (for profiling one case), or every case.
+    var only: String?
 
     init(arguments: [String]) throws {
         var rest = arguments[...]
         while let argument = rest.popFirst() {
-            guard argument == "--seconds", let value = rest.popFirst().flatMap(Double.init), value > 0 else {
+            switch argument {
+            case "--seconds":
+                guard let value = rest.popFirst().flatMap(Double.init), value > 0 else { PresignBench.usage() }
+                seconds = value
+            case "--only":
+                guard let name = rest.popFirst() else { PresignBench.usage() }
+                only = name
+            default:
                 PresignBench.usage()
             }
-            seconds = value
         }
     }
 
@@ -42,6 +50,7 @@ struct SignBenchmark {
     private func measure(
         _ name: String, signer: PresignSigner, at: Int64, _ makeRequest: (String) -> PresignRequest
     ) throws {
+        if let only, only != name { return }
         let requests = Self.keys.map(makeRequest)
         // Warm-up: thread contexts, key cache, page faults.
         for request in requests { _ = try signer.presign(request, at: at) }

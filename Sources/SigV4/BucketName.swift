@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// S3 bucket naming rules, checked over the UTF-8 bytes in one pass (this runs on every presign).
 enum BucketName {
     /// Checks S3's rules for new buckets (general purpose buckets): 3..63 characters of lowercase
@@ -16,30 +22,39 @@ enum BucketName {
     private static func problem(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
         guard (3...63).contains(bytes.count) else { return "must be 3 to 63 characters long" }
         var previous: UInt8 = 0
-        for byte in bytes {
-            guard isLowerAlnum(byte) || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "-") else {
+        var punctuated = false
+        for byte in bytes where !isLowerAlnum(byte) {
+            guard byte == UInt8(ascii: ".") || byte == UInt8(ascii: "-") else {
                 return "may contain only lowercase letters, digits, dots and hyphens"
             }
-            if byte == UInt8(ascii: "."), previous == UInt8(ascii: ".") { return "must not contain two adjacent dots" }
-            previous = byte
+            punctuated = true
         }
         guard isLowerAlnum(bytes.first!), isLowerAlnum(bytes.last!) else {
             return "must start and end with a letter or a digit"
         }
-        if isIPv4Shaped(bytes) { return "must not be formatted as an IP address" }
-        for prefix in reservedPrefixes where prefix.utf8CodeUnitCount <= bytes.count {
-            let affix = UnsafeBufferPointer(start: prefix.utf8Start, count: prefix.utf8CodeUnitCount)
-            if bytes.prefix(affix.count).elementsEqual(affix) {
-                return "must not start with the reserved prefix \(prefix)"
-            }
+        // Every rule below needs a dot or a hyphen, as does each reserved prefix and suffix.
+        guard punctuated else { return nil }
+        for byte in bytes {
+            if byte == UInt8(ascii: "."), previous == UInt8(ascii: ".") { return "must not contain two adjacent dots" }
+            previous = byte
         }
-        for suffix in reservedSuffixes where suffix.utf8CodeUnitCount <= bytes.count {
-            let affix = UnsafeBufferPointer(start: suffix.utf8Start, count: suffix.utf8CodeUnitCount)
-            if bytes.suffix(affix.count).elementsEqual(affix) {
-                return "must not end with the reserved suffix \(suffix)"
-            }
+        if isIPv4Shaped(bytes) { return "must not be formatted as an IP address" }
+        for prefix in reservedPrefixes where matches(prefix, bytes, at: 0) {
+            return "must not start with the reserved prefix \(prefix)"
+        }
+        for suffix in reservedSuffixes where matches(suffix, bytes, at: bytes.count - suffix.utf8CodeUnitCount) {
+            return "must not end with the reserved suffix \(suffix)"
         }
         return nil
+    }
+
+    /// Whether `affix` is in `bytes` at `offset` (false when it would not fit there).
+    @inline(__always)
+    private static func matches(_ affix: StaticString, _ bytes: UnsafeBufferPointer<UInt8>, at offset: Int) -> Bool {
+        let count = affix.utf8CodeUnitCount
+        // The first byte rules out nearly every bucket before the call.
+        guard offset >= 0, offset + count <= bytes.count, bytes[offset] == affix.utf8Start.pointee else { return false }
+        return memcmp(bytes.baseAddress! + offset, affix.utf8Start, count) == 0
     }
 
     /// Whether the bucket can be the first label of a virtual host (SPEC §2.3, botocore's rule):

@@ -48,7 +48,7 @@ struct ByteWriter {
         precondition(bytes.count <= (capacity &- count) / 3, "ByteWriter capacity exceeded")
         var index = count
         for byte in bytes {
-            if URIEncoding.isUnreserved(byte) || (keepSlash && byte == UInt8(ascii: "/")) {
+            if URIEncoding.isKept(byte, keepSlash: keepSlash) {
                 base[index] = byte
                 index &+= 1
             } else {

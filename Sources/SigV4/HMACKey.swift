@@ -42,6 +42,17 @@ struct HMACKey: Sendable {
         self = key.withUnsafeBytes { HMACKey($0) }
     }
 
+    /// This key with `prefix` already absorbed into its inner hash: `absorbing(p).authenticate(m)`
+    /// is the MAC of `p + m`. A signer uses it for the start of the string to sign, which every URL
+    /// signed in the same second shares, so that each URL hashes only its own bytes.
+    func absorbing(_ prefix: UnsafeRawBufferPointer) -> HMACKey {
+        var key = self
+        guard SHA256_Update(&key.inner, prefix.baseAddress, prefix.count) == 1 else {
+            fatalError("SHA-256 failed in libcrypto")
+        }
+        return key
+    }
+
     /// HMAC-SHA256 of `data` under this key.
     func authenticate(_ data: UnsafeRawBufferPointer) -> Digest {
         var context = inner

@@ -1,9 +1,12 @@
+import Synchronization
+
 /// Presigns S3 URLs (SigV4 query-string auth) for one set of credentials and one endpoint,
 /// byte for byte as botocore does (SPEC.md).
 ///
-/// Everything that depends only on the credentials and the endpoint is encoded once, here; a
-/// presign then writes the URL straight into the String's storage and the canonical request and
-/// string to sign into stack buffers. The signing key is cached per (secret, day, region).
+/// Everything that depends only on the credentials and the endpoint is encoded once, here, and
+/// everything that depends only on the second of signing once per second (`SigningStamp`); a
+/// presign then writes the URL straight into the String's storage and the canonical request into a
+/// stack buffer. The signing key is cached per (secret, day, region).
 package final class PresignSigner: Sendable {
     /// The credentials every URL of this signer is signed with.
     package let credentials: Credentials
@@ -11,6 +14,8 @@ package final class PresignSigner: Sendable {
     package let endpoint: S3Endpoint
 
     private let keys = SigningKeyCache(capacity: 4)
+    /// The stamp of the second most recently signed in.
+    private let lastStamp = Mutex<SigningStamp?>(nil)
     private let schemePrefix: [UInt8]
     private let authority: [UInt8]
     private let basePath: [UInt8]
@@ -62,10 +67,21 @@ package final class PresignSigner: Sendable {
             canonicalRequest = String(decoding: request, as: UTF8.self)
             stringToSign = String(decoding: toSign, as: UTF8.self)
         }
-        let key = keys.key(secret: credentials.secretAccessKey, date: url.amzDate, region: endpoint.region)
+        let key = stamp(for: url.amzDate).key
         return (
             url, SigningDetails(canonicalRequest: canonicalRequest, stringToSign: stringToSign, signingKey: key.digest)
         )
+    }
+
+    /// The stamp of `date`'s second: the last one made, or a new one (once per second; the signing
+    /// key comes from the cache, derived once per day).
+    private func stamp(for date: AmzDate) -> SigningStamp {
+        if let last = lastStamp.withLock({ $0 }), last.date == date { return last }
+        let stamp = SigningStamp(
+            date: date, key: keys.key(secret: credentials.secretAccessKey, date: date, region: endpoint.region),
+            credentialPrefix: credentialPrefix, credentialSuffix: credentialSuffix, scopeSuffix: scopeSuffix)
+        lastStamp.withLock { $0 = stamp }
+        return stamp
     }
 
     /// Refuses what S3 would refuse, or what would produce a URL that cannot work.
@@ -156,10 +172,9 @@ package final class PresignSigner: Sendable {
         observe: ((UnsafeBufferPointer<UInt8>, UnsafeBufferPointer<UInt8>) -> Void)?
     ) throws(SigV4Error) -> PresignedURL {
         let date = try validate(request, at: time)
-        let fields = date.fields
         let plan = request.headers.isEmpty ? nil : try planHeaders(request.headers)
         let virtual = endpoint.usesVirtualHosting(bucket: request.bucket)
-        let signingKey = keys.key(secret: credentials.secretAccessKey, date: date, region: endpoint.region)
+        let stamp = stamp(for: date)
         let signedHeaders = plan?.signedHeaders ?? Self.hostOnly
 
         var bucket = request.bucket
@@ -169,7 +184,7 @@ package final class PresignSigner: Sendable {
         let url = bucket.withUTF8 { bucket in
             key.withUTF8 { key in
                 // Upper bounds: every encoded byte takes at most 3, and the fixed text is < 200.
-                var queryBound = 200 + credentialPrefix.count + credentialSuffix.count + securityToken.count
+                var queryBound = 100 + stamp.authQuery.count + securityToken.count
                 queryBound += 3 * signedHeaders.count
                 for (name, value) in request.query { queryBound += 3 * (name.utf8.count + value.utf8.count) + 2 }
                 let pathBound = basePath.count + 2 * bucket.count + 2 + 3 * key.count
@@ -211,22 +226,12 @@ package final class PresignSigner: Sendable {
                             url.append(UInt8(ascii: "&"))
                         }
                     }
-                    let algorithm = url.count..<url.count + 32
-                    url.append("X-Amz-Algorithm=AWS4-HMAC-SHA256")
-                    url.append(UInt8(ascii: "&"))
-                    let credentialStart = url.count
-                    url.append(credentialPrefix)
-                    fields.writeDate(to: &url)
-                    url.append(credentialSuffix)
-                    let credential = credentialStart..<url.count
-                    url.append(UInt8(ascii: "&"))
-                    let dateStart = url.count
-                    url.append("X-Amz-Date=")
-                    fields.write(to: &url)
-                    let amzDate = dateStart..<url.count
-                    url.append(UInt8(ascii: "&"))
-                    let expiresStart = url.count
-                    url.append("X-Amz-Expires=")
+                    let authStart = url.count
+                    url.append(stamp.authQuery)
+                    let algorithm = authStart..<authStart + 32
+                    let credential = stamp.credential.shifted(by: authStart)
+                    let amzDate = stamp.amzDate.shifted(by: authStart)
+                    let expiresStart = amzDate.upperBound + 1
                     url.appendDecimal(request.expires)
                     let expires = expiresStart..<url.count
                     url.append(UInt8(ascii: "&"))
@@ -243,6 +248,7 @@ package final class PresignSigner: Sendable {
 
                     var crBound = 8 + path.count + (url.count - path.upperBound) + hostHeader.count + bucket.count + 8
                     crBound += 2 * signedHeaders.count + (plan?.byteCount ?? 0) + 24
+                    // SPEC §2.7: the canonical request, hashed for the string to sign.
                     withUnsafeTemporaryAllocation(of: UInt8.self, capacity: crBound) { buffer in
                         var canonical = ByteWriter(buffer)
                         var method = request.method.rawValue
@@ -321,18 +327,16 @@ package final class PresignSigner: Sendable {
                         canonical.append("\nUNSIGNED-PAYLOAD")
                         let requestHash = Crypto.sha256(UnsafeRawBufferPointer(canonical.written))
 
-                        // SPEC §2.8: the string to sign.
-                        let stsBound = 17 + 17 + 8 + scopeSuffix.count + 64
-                        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: stsBound) { buffer in
-                            var toSign = ByteWriter(buffer)
-                            toSign.append("AWS4-HMAC-SHA256\n")
-                            fields.write(to: &toSign)
-                            toSign.append(UInt8(ascii: "\n"))
-                            fields.writeDate(to: &toSign)
-                            toSign.append(scopeSuffix)
-                            toSign.appendHex(requestHash)
-                            signature = signingKey.mac.authenticate(UnsafeRawBufferPointer(toSign.written))
-                            observe?(canonical.written, toSign.written)
+                        // SPEC §2.8: the string to sign is the stamp's prefix and this hash in hex;
+                        // the stamp's MAC state has absorbed the prefix already.
+                        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 64) { buffer in
+                            var hex = ByteWriter(buffer)
+                            hex.appendHex(requestHash)
+                            signature = stamp.mac.authenticate(UnsafeRawBufferPointer(hex.written))
+                            if let observe {
+                                let toSign = stamp.toSignPrefix + hex.written
+                                toSign.withUnsafeBufferPointer { observe(canonical.written, $0) }
+                            }
                         }
                     }
                     url.append("&X-Amz-Signature=")
@@ -370,4 +374,9 @@ package struct SigningDetails: Sendable {
     }
     /// The `;`-joined signed header names.
     package var signedHeaders: String { String(lines[lines.count - 2]) }
+}
+
+extension Range<Int> {
+    /// The same range moved `offset` positions.
+    fileprivate func shifted(by offset: Int) -> Range<Int> { lowerBound + offset..<upperBound + offset }
 }
