@@ -47,15 +47,16 @@ package struct AuditTrail: Sendable {
         case .tripwires, .off: return
         }
         guard logger.logLevel <= level else { return }
+        // `.string(…)` rather than "\(…)": interpolation builds each value through a formatter.
         var metadata = extra
         metadata.reserveCapacity(extra.count + 8)
-        metadata["audit"] = "\(action.rawValue)"
-        metadata["client.id"] = "\(client ?? "-")"
-        metadata["outcome"] = "\(outcome)"
-        if let token { metadata["token.id"] = "\(token)" }
-        if let bucket { metadata["bucket"] = "\(bucket)" }
-        if let key { metadata["key"] = "\(key)" }
-        if let reason { metadata["reason"] = "\(reason)" }
+        metadata["audit"] = .string(action.rawValue)
+        metadata["client.id"] = .string(client ?? "-")
+        metadata["outcome"] = .string(outcome)
+        if let token { metadata["token.id"] = .string(token) }
+        if let bucket { metadata["bucket"] = .string(bucket) }
+        if let key { metadata["key"] = .string(key) }
+        if let reason { metadata["reason"] = .string(reason) }
         if reused { metadata["tripwire"] = "reused-url" }
         logger.log(level: level, "audit", metadata: metadata)
     }

@@ -83,23 +83,48 @@ struct LogLineHandler: LogHandler {
         format: Format
     ) -> String {
         let fields = metadata.sorted { $0.key < $1.key }
+        // Appends rather than interpolation, and the level's raw value rather than its description:
+        // an audit line per request makes this one of the daemon's hot paths.
+        var line = ""
+        line.reserveCapacity(256)
         switch format {
         case .text:
-            var line = ""
-            line.reserveCapacity(256)
-            line += "\(timestamp) \(level) \(escapedText(label)): \(escapedText(message))"
+            line.append(timestamp)
+            line.append(" ")
+            line.append(level.rawValue)
+            line.append(" ")
+            line.append(escapedText(label))
+            line.append(": ")
+            line.append(escapedText(message))
             for (key, value) in fields {
-                line += " \(escapedText(key))=\(quotedText(value.description))"
+                line.append(" ")
+                line.append(escapedText(key))
+                line.append("=")
+                line.append(quotedText(value.text))
             }
-            return line + "\n"
+            line.append("\n")
         case .json:
-            var line = #"{"ts":"\#(timestamp)","level":"\#(level)","label":\#(jsonString(label)),"msg":\#(jsonString(message))"#
-            for (key, value) in fields where !["ts", "level", "label", "msg"].contains(key) {
-                line += ",\(jsonString(key)):\(jsonString(value.description))"
+            line.append(#"{"ts":""#)
+            line.append(timestamp)
+            line.append(#"","level":""#)
+            line.append(level.rawValue)
+            line.append(#"","label":"#)
+            line.append(jsonString(label))
+            line.append(#","msg":"#)
+            line.append(jsonString(message))
+            for (key, value) in fields where !reservedJSONKeys.contains(key) {
+                line.append(",")
+                line.append(jsonString(key))
+                line.append(":")
+                line.append(jsonString(value.text))
             }
-            return line + "}\n"
+            line.append("}\n")
         }
+        return line
     }
+
+    /// The fields every JSON line has; metadata of the same names is left out.
+    private static let reservedJSONKeys: Set<String> = ["ts", "level", "label", "msg"]
 
     /// Characters that must never reach a log line as they are: C0 and C1 controls, DEL, Unicode
     /// line and paragraph separators, and bidirectional overrides that reorder what a reader sees.
@@ -141,7 +166,8 @@ struct LogLineHandler: LogHandler {
 
     /// A JSON string literal.
     static func jsonString(_ text: String) -> String {
-        "\"" + escaped(text, quote: true) { value in
+        if isPlainASCII(text, value: false), !text.utf8.contains(UInt8(ascii: "\"")) { return "\"" + text + "\"" }
+        return "\"" + escaped(text, quote: true) { value in
             let hex = String(value, radix: 16)
             return "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
         } + "\""
@@ -170,8 +196,14 @@ struct LogLineHandler: LogHandler {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
         let millis = Int(now.tv_nsec) / 1_000_000
-        let millisText = millis < 10 ? "00\(millis)" : millis < 100 ? "0\(millis)" : "\(millis)"
-        return secondText(now.tv_sec) + millisText + "Z"
+        let millisText = String(unsafeUninitializedCapacity: 4) { digits in
+            digits[0] = UInt8(ascii: "0") + UInt8(millis / 100)
+            digits[1] = UInt8(ascii: "0") + UInt8(millis / 10 % 10)
+            digits[2] = UInt8(ascii: "0") + UInt8(millis % 10)
+            digits[3] = UInt8(ascii: "Z")
+            return 4
+        }
+        return secondText(now.tv_sec) + millisText
     }
 
     /// `yyyy-MM-ddTHH:mm:ss.` of `seconds`, formatted once per second.
@@ -190,4 +222,13 @@ struct LogLineHandler: LogHandler {
     }
 
     private static let lastSecond = Mutex<(seconds: Int, text: String)>((-1, ""))
+}
+
+extension Logger.MetadataValue {
+    /// The value as a log line shows it: a string as it is, without going through `description`'s
+    /// formatter; lists and dictionaries as `description` writes them.
+    fileprivate var text: String {
+        if case .string(let string) = self { return string }
+        return description
+    }
 }
