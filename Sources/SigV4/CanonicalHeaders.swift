@@ -2,9 +2,30 @@
 enum CanonicalHeaders {
     /// Headers botocore never signs (its blacklist), plus those a presigned URL cannot carry:
     /// `host` is always signed from the endpoint, `authorization` would be a second auth method.
-    static let unsignable: Set<String> = [
-        "host", "authorization", "user-agent", "expect", "transfer-encoding", "connection", "x-amzn-trace-id",
-    ]
+    static func isUnsignable(_ lowercaseName: String) -> Bool {
+        switch lowercaseName {
+        case "host", "authorization", "user-agent", "expect", "transfer-encoding", "connection", "x-amzn-trace-id":
+            true
+        default: false
+        }
+    }
+
+    /// A header name (token bytes, so ASCII) in lower case; the same String when it has no
+    /// upper-case letter.
+    static func lowercased(_ name: String) -> String {
+        var bytes = name
+        let lowered = bytes.withUTF8 { bytes -> String? in
+            guard bytes.contains(where: isUpper) else { return nil }
+            return String(unsafeUninitializedCapacity: bytes.count) { out in
+                for (index, byte) in bytes.enumerated() { out[index] = isUpper(byte) ? byte | 0x20 : byte }
+                return bytes.count
+            }
+        }
+        return lowered ?? name
+    }
+
+    @inline(__always)
+    private static func isUpper(_ byte: UInt8) -> Bool { (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) }
 
     /// An RFC 9110 token character (what a header name may contain).
     static func isTokenByte(_ byte: UInt8) -> Bool {
@@ -12,7 +33,11 @@ enum CanonicalHeaders {
         case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
             UInt8(ascii: "0")...UInt8(ascii: "9"):
             true
-        default: "!#$%&'*+-.^_`|~".utf8.contains(byte)
+        case UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"),
+            UInt8(ascii: "'"), UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."),
+            UInt8(ascii: "^"), UInt8(ascii: "_"), UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"):
+            true
+        default: false
         }
     }
 
@@ -24,8 +49,9 @@ enum CanonicalHeaders {
 
     /// The canonical value: trimmed, with each run of spaces and tabs collapsed to one space
     /// (botocore: `' '.join(value.split())`).
-    static func canonicalValue(_ value: some Sequence<UInt8>) -> [UInt8] {
+    static func canonicalValue(_ value: some Collection<UInt8>) -> [UInt8] {
         var out: [UInt8] = []
+        out.reserveCapacity(value.count)
         var pendingSpace = false
         for byte in value {
             if byte == UInt8(ascii: " ") || byte == 0x09 {
@@ -42,6 +68,6 @@ enum CanonicalHeaders {
     }
 
     static func lowercased(_ name: some Sequence<UInt8>) -> [UInt8] {
-        name.map { (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) ? $0 | 0x20 : $0 }
+        name.map { isUpper($0) ? $0 | 0x20 : $0 }
     }
 }
