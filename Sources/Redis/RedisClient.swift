@@ -50,13 +50,26 @@ package final class RedisClient: Sendable {
                 configuration: watch, channels: ["+switch-master"], eventLoop: loops[0], logger: logger,
                 bufferCapacity: 64)
         }
+        let maxReplyBytes = configuration.maxReplyBytes
         for watcher in switchWatchers {
             Task { [connections] in
                 for await event in watcher.events {
-                    guard case .message(let message) = event,
-                        let old = Self.replacedPrimary(message.text, masterName: sentinel.masterName)
-                    else { continue }
-                    for connection in connections { connection.primarySwitched(from: old) }
+                    switch event {
+                    case .message(let message):
+                        guard let old = Self.replacedPrimary(message.text, masterName: sentinel.masterName) else { continue }
+                        for connection in connections { connection.primarySwitched(from: old) }
+                    case .reconnected, .overflowed:
+                        // Pub/sub keeps nothing for a subscriber that was away: a switch published
+                        // meanwhile is only found by asking who the primary is now.
+                        guard
+                            let current = try? await RedisSentinelLookup.primary(
+                                of: sentinel, on: loops[0], maxReplyBytes: maxReplyBytes
+                            ).primary
+                        else { continue }
+                        for connection in connections { connection.primaryConfirmed(current) }
+                    case .subscribed:
+                        continue
+                    }
                 }
             }
         }

@@ -147,14 +147,29 @@ final class RedisConnection: @unchecked Sendable {
     /// (redis.md §3.9).
     func primarySwitched(from old: RedisConfiguration.Endpoint) {
         eventLoop.execute {
-            guard case .ready(_, let handler) = self.state, self.address == old else { return }
-            self.logger.warning("sentinel switched the primary away; closing the connection to the old one",
-                metadata: ["redis.primary": "\(old)"])
-            handler.close(
-                sentError: RedisClientError(
-                    code: .outcomeUnknown, message: "the primary was replaced before the reply; connection closed"),
-                unsentError: RedisClientError(code: .unavailable, message: "the primary was replaced; command not sent"))
+            guard self.address == old else { return }
+            self.closeReplacedPrimary(old, "sentinel switched the primary away; closing the connection to the old one")
         }
+    }
+
+    /// After a gap in the `+switch-master` watch (a watcher reconnected, or fell behind): Sentinel
+    /// names `current` as the primary now; a connection to any other server is closed, so the next
+    /// request discovers the primary again. A switch published during the gap is caught here.
+    func primaryConfirmed(_ current: RedisConfiguration.Endpoint) {
+        eventLoop.execute {
+            guard let address = self.address, address != current else { return }
+            self.closeReplacedPrimary(
+                address, "sentinel names another primary after a gap in its events; closing the connection to the old one")
+        }
+    }
+
+    private func closeReplacedPrimary(_ old: RedisConfiguration.Endpoint, _ message: Logger.Message) {
+        guard case .ready(_, let handler) = state else { return }
+        logger.warning(message, metadata: ["redis.primary": "\(old)"])
+        handler.close(
+            sentError: RedisClientError(
+                code: .outcomeUnknown, message: "the primary was replaced before the reply; connection closed"),
+            unsentError: RedisClientError(code: .unavailable, message: "the primary was replaced; command not sent"))
     }
 
     private static let shutdownError = RedisClientError(code: .shutdown, message: "client shut down; command not sent")

@@ -116,4 +116,32 @@ struct RedisSentinelTests {
         set.servers[0].resume()
         await client.shutdown()
     }
+
+    @Test("a primary switch published while the watch was away is found when the watch reconnects")
+    func switchMissedDuringAGapIsFound() async throws {
+        let set = try await RedisSentinelSet.start()
+        defer { set.stop() }
+        let other = try RedisServer.start()
+        defer { other.stop() }
+        let logs = LogRecorder()
+        let client = Self.client(set, logs: logs)
+        try await client.waitUntilConnected()
+        #expect(try await Self.port(via: client) == set.servers[0].port)
+        // The sentinels now name another server, without a +switch-master: as if the event had been
+        // published while nobody listened. The old primary still answers, so nothing else moves the client.
+        for sentinel in set.sentinels {
+            try sentinel.cli("SENTINEL", "REMOVE", RedisSentinelSet.masterName)
+            try sentinel.cli("SENTINEL", "MONITOR", RedisSentinelSet.masterName, "127.0.0.1", String(other.port), "2")
+        }
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(try await Self.port(via: client) == set.servers[0].port)
+        // The watch connections are cut; once subscribed again they ask who the primary is.
+        for sentinel in set.sentinels { try sentinel.cli("CLIENT", "KILL", "TYPE", "pubsub") }
+        let reached = await eventually(within: .seconds(10)) {
+            (try? await Self.port(via: client)) == other.port
+        }
+        #expect(reached)
+        #expect(logs.all.contains { $0.hasPrefix("warning sentinel names another primary after a gap") })
+        await client.shutdown()
+    }
 }
