@@ -283,6 +283,9 @@ def test_check_config_names_the_key(tmp_path):
     ("sentinels: ['127.0.0.1:26379']\n  master_name: m\n  sentinel_password: a\n  sentinel_password_env: B",
      "sentinel_password_env", "give only one of"),
     ("wait_replicas: -1", "redis.wait_replicas", "0 (no wait) or more"),
+    ("sentinel_timeout_ms: 100", "redis.sentinel_timeout_ms", "only applies with redis.sentinels"),
+    ("sentinels: ['127.0.0.1:26379']\n  master_name: m\n  sentinel_timeout_ms: 0", "redis.sentinel_timeout_ms",
+     "positive"),
 ])
 def test_check_config_sentinel_keys(tmp_path, redis_yaml, key, problem):
     bad = tmp_path / "bad.yaml"
@@ -296,7 +299,7 @@ def test_check_config_accepts_sentinels(tmp_path):
     good = tmp_path / "good.yaml"
     good.write_text("redis:\n  sentinels: ['127.0.0.1:26379', '[::1]:26380']\n  master_name: m\n"
                     "  sentinel_username: watcher\n  sentinel_password_env: PRESIGND_TEST_SENTINEL_PASSWORD\n"
-                    "  wait_replicas: 1\n  wait_replicas_timeout_ms: 100\n")
+                    "  wait_replicas: 1\n  wait_replicas_timeout_ms: 100\n  sentinel_timeout_ms: 250\n")
     out = subprocess.run([presignd_binary(), "check-config", str(good)], capture_output=True, text=True,
                          env={"PRESIGND_TEST_SENTINEL_PASSWORD": "s3cret-sentinel"})
     assert out.returncode == 0, out.stderr

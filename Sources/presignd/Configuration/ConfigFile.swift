@@ -76,6 +76,8 @@ struct ConfigFile: Decodable, Sendable {
         var masterName: String?
         var sentinelUsername: String?
         var sentinelPassword: Secret?
+        /// Bound on connecting to a sentinel and on each of its replies, per sentinel asked.
+        var sentinelTimeoutMs: Int?
         var prefix: String = "presign:"
         var connectTimeoutMs: Int = 1000
         var commandTimeoutMs: Int = 1000
@@ -89,6 +91,7 @@ struct ConfigFile: Decodable, Sendable {
             case sentinels, masterName = "master_name", sentinelUsername = "sentinel_username"
             case sentinelPassword = "sentinel_password", sentinelPasswordFile = "sentinel_password_file",
                 sentinelPasswordEnv = "sentinel_password_env"
+            case sentinelTimeoutMs = "sentinel_timeout_ms"
             case prefix, connectTimeoutMs = "connect_timeout_ms", commandTimeoutMs = "command_timeout_ms"
             case maxInFlight = "max_in_flight", eventsMaxLen = "events_max_len"
         }
@@ -111,6 +114,7 @@ struct ConfigFile: Decodable, Sendable {
             sentinelUsername = try c.decodeIfPresent(String.self, forKey: .sentinelUsername)
             sentinelPassword = try Secret.decode(
                 from: c, value: .sentinelPassword, file: .sentinelPasswordFile, env: .sentinelPasswordEnv)
+            sentinelTimeoutMs = try c.decodeIfPresent(Int.self, forKey: .sentinelTimeoutMs)
             prefix = try c.decodeIfPresent(String.self, forKey: .prefix) ?? prefix
             connectTimeoutMs = try c.decodeIfPresent(Int.self, forKey: .connectTimeoutMs) ?? connectTimeoutMs
             commandTimeoutMs = try c.decodeIfPresent(Int.self, forKey: .commandTimeoutMs) ?? commandTimeoutMs

@@ -267,8 +267,10 @@ struct DaemonSettings: Sendable {
     /// One of `sentinels` (with `master_name`), `socket` or `address` (the default).
     private static func redisEndpoint(_ file: ConfigFile.Redis) throws(ConfigurationError) -> RedisConfiguration.Endpoint {
         guard let list = file.sentinels else {
-            for (value, key) in [(file.masterName, "master_name"), (file.sentinelUsername, "sentinel_username")]
-            where value != nil {
+            for (isSet, key) in [
+                (file.masterName != nil, "master_name"), (file.sentinelUsername != nil, "sentinel_username"),
+                (file.sentinelTimeoutMs != nil, "sentinel_timeout_ms"),
+            ] where isSet {
                 throw ConfigurationError(key: "redis.\(key)", problem: "only applies with redis.sentinels")
             }
             guard file.sentinelPassword == nil else {
@@ -295,6 +297,10 @@ struct DaemonSettings: Sendable {
         var sentinel = RedisSentinelConfiguration(sentinels: sentinels, masterName: name)
         sentinel.username = file.sentinelUsername
         sentinel.password = file.sentinelPassword?.value
+        if let timeout = file.sentinelTimeoutMs {
+            try positive(timeout, "redis.sentinel_timeout_ms")
+            sentinel.queryTimeout = .milliseconds(timeout)
+        }
         return .sentinel(sentinel)
     }
 
