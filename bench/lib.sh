@@ -59,10 +59,10 @@ start_redis() {
     until redis-cli -p "$port" PING >/dev/null 2>&1; do sleep 0.05; done
 }
 
-# start_presignd <config file>: sets presignd_pid; waits for its line port (first argument of
-# listen.tcp, passed as the second argument).
+# start_presignd <config file> <port> [log level]: sets presignd_pid; waits for the port (its
+# listen.tcp or listen.http). The log level is warning unless given: no audit lines.
 start_presignd() {
-    "$(presignd_bin)" serve --config "$1" --log-level warning 2>>"$work/presignd.log" &
+    "$(presignd_bin)" serve --config "$1" --log-level "${3:-warning}" 2>>"$work/presignd.log" &
     presignd_pid=$!
     pids+=("$presignd_pid")
     wait_port "$2"

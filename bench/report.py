@@ -90,6 +90,9 @@ def rows(r):
          "create `FCALL` straight to Redis (no signing)", v("daemon.issue.direct.c50.rps"), Goal()),
         ("CONSUME/s, 50 clients, `-P 1`", v("daemon.consume.presignd.c50.rps"), "",
          "consume `FCALL` straight to Redis", v("daemon.consume.direct.c50.rps"), Goal("ratio_at_least", 0.9, "≥ 0.9×")),
+        ("CONSUME/s, 50 clients, audit trail written (`--log-level info`, a line per request)",
+         v("daemon.consume.presignd_audit.c50.rps"), "", "presignd without audit lines (`--log-level warning`)",
+         v("daemon.consume.presignd.c50.rps"), Goal()),
         ("CONSUME/s, 50 clients, `-P 16`", v("daemon.consume.presignd.c50.p16.rps"), "",
          "consume `FCALL` straight to Redis, `-P 16`", v("daemon.consume.direct.c50.p16.rps"), Goal()),
         ("CONSUME/s against the hand-written gateway, 50 clients", v("daemon.consume.presignd.c50.rps"), "",
@@ -188,7 +191,9 @@ def cpu_table(r):
              "presignd a request costs the sum of the three, and directly the sum of two; on a machine with "
              "few cores that sum, not presignd's own latency, sets the rate.", "",
              "| load | generator µs | redis-server µs | presignd µs | total µs |", "|---|---|---|---|---|"]
-    for name, label in (("consume.presignd", "CONSUME through presignd"), ("consume.direct", "consume Function directly"),
+    for name, label in (("consume.presignd", "CONSUME through presignd"),
+                        ("consume.presignd_audit", "CONSUME through presignd, audit trail written"),
+                        ("consume.direct", "consume Function directly"),
                         ("issue.presignd", "ISSUE through presignd"), ("issue.direct", "create Function directly")):
         parts = [number(r, f"daemon.{name}.c50.cpu_us.{who}") for who in ("generator", "redis", "presignd")]
         total = None if None in parts else sum(parts)
