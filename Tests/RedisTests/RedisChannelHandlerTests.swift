@@ -46,8 +46,8 @@ struct RedisChannelHandlerTests {
     }
 
     @Test(
-        "a primary found through Sentinel that answers READONLY/NOREPLICAS/MASTERDOWN: the reply reaches its caller, the connection closes",
-        arguments: ["READONLY You can't write against a read only replica.", "NOREPLICAS Not enough good replicas to write.",
+        "a primary found through Sentinel that answers READONLY/MASTERDOWN: the reply reaches its caller, the connection closes",
+        arguments: ["READONLY You can't write against a read only replica.",
             "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."])
     func demotedPrimaryCloses(reply: String) throws {
         let fixture = try Fixture(closesWhenDemoted: true)
@@ -60,9 +60,12 @@ struct RedisChannelHandlerTests {
         #expect(!fixture.channel.isActive)
     }
 
-    @Test("a direct connection keeps serving after READONLY, and any connection after other error replies")
+    @Test("a direct connection keeps serving after READONLY, and any connection after NOREPLICAS or other error replies")
     func otherErrorsKeepTheConnection() throws {
-        for (closes, reply) in [(false, "READONLY You can't write against a read only replica."), (true, "ERR READONLY in text")] {
+        for (closes, reply) in [
+            (false, "READONLY You can't write against a read only replica."), (true, "ERR READONLY in text"),
+            (true, "NOREPLICAS Not enough good replicas to write."),
+        ] {
             let fixture = try Fixture(closesWhenDemoted: closes)
             fixture.send(1, ["SET", "k", "v"])
             fixture.send(2, ["GET", "k"])
