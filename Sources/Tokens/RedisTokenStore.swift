@@ -27,6 +27,10 @@ package final class RedisTokenStore: TokenStore {
     private let logger: Logger
     private let sent = Atomic<Int>(0)
     private let waiting = Atomic<Int>(0)
+    /// With the library missing and no right to load it, every request fails the same way; these
+    /// keep the log to one line per 10 s for each of the two lines that says so.
+    private let missingLibraryLog = LogRateLimit(interval: .seconds(10))
+    private let notLoadableLog = LogRateLimit(interval: .seconds(10))
 
     /// A store over `client` (a `RedisClient`, or a `RedisClusterClient` for Redis Cluster).
     /// `eventStreamMaxLength` bounds the event Stream (`XADD … MAXLEN ~`). Writes are sent as
@@ -86,15 +90,25 @@ package final class RedisTokenStore: TokenStore {
     }
 
     /// The fail-closed error when this Redis user cannot load the library itself; logged at error
-    /// level, since nothing works until an operator acts.
+    /// level, since nothing works until an operator acts, but at most once per 10 s (every request
+    /// meets it again).
     private func notLoadable(_ problem: String) -> TokenError {
         let error = TokenError(
             .unavailable,
             "the Redis user may not run FUNCTION LOAD and the token function library \(library.name) \(problem): "
                 + "load it as a user allowed to, e.g. `presignd function-library | redis-cli --user <deploy user> "
                 + "--askpass -x FUNCTION LOAD REPLACE`")
-        logger.error("\(error.message)", metadata: ["redis.library": "\(library.name)"])
+        log(.error, "\(error.message)", limitedBy: notLoadableLog)
         return error
+    }
+
+    /// Logs `message` with the library's name, unless `limit` holds it back; the line says how many
+    /// were held back before it (`log.suppressed`).
+    private func log(_ level: Logger.Level, _ message: Logger.Message, limitedBy limit: LogRateLimit) {
+        guard let suppressed = limit.admit() else { return }
+        var metadata: Logger.Metadata = ["redis.library": "\(library.name)"]
+        if suppressed > 0 { metadata["log.suppressed"] = "\(suppressed)" }
+        logger.log(level: level, message, metadata: metadata)
     }
 
     /// Asks Redis whether this store's Function library is loaded (`FUNCTION LIST LIBRARYNAME`), on
@@ -343,7 +357,7 @@ package final class RedisTokenStore: TokenStore {
             [readOnly ? "FCALL_RO" : "FCALL", library.function(operation), String(keys.count)] + keys + arguments
         var reply = try await send(command, routingKey: keys.first, replicated: !readOnly)
         if case .error(let message) = reply, message.hasPrefix("ERR Function not found") {
-            logger.warning("token function library missing, loading it", metadata: ["redis.library": "\(library.name)"])
+            log(.warning, "token function library missing, loading it", limitedBy: missingLibraryLog)
             try await prepare()
             reply = try await send(command, routingKey: keys.first, replicated: !readOnly)
         }
