@@ -47,8 +47,10 @@ struct RedisChannelHandlerTests {
 
     @Test(
         "a primary found through Sentinel that answers READONLY/MASTERDOWN: the reply reaches its caller, the connection closes",
-        arguments: ["READONLY You can't write against a read only replica.",
-            "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."])
+        arguments: [
+            "READONLY You can't write against a read only replica.",
+            "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.",
+        ])
     func demotedPrimaryCloses(reply: String) throws {
         let fixture = try Fixture(closesWhenDemoted: true)
         fixture.send(1, ["FCALL", "consume", "1", "k"])
@@ -60,7 +62,7 @@ struct RedisChannelHandlerTests {
         #expect(!fixture.channel.isActive)
     }
 
-    @Test("a direct connection keeps serving after READONLY, and any connection after NOREPLICAS or other error replies")
+    @Test("a direct connection keeps serving after READONLY; any connection after NOREPLICAS or other errors")
     func otherErrorsKeepTheConnection() throws {
         for (closes, reply) in [
             (false, "READONLY You can't write against a read only replica."), (true, "ERR READONLY in text"),

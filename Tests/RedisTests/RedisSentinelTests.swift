@@ -119,7 +119,8 @@ struct RedisSentinelTests {
 
     @Test("a primary without its replica answers NOREPLICAS: each write gets it, the connections stay, no reconnects")
     func noReplicasKeepsTheConnection() async throws {
-        let set = try await RedisSentinelSet.start(primaryConfig: ["min-replicas-to-write 1", "min-replicas-max-lag 10"])
+        let set = try await RedisSentinelSet.start(
+            primaryConfig: ["min-replicas-to-write 1", "min-replicas-max-lag 10"])
         defer { set.stop() }
         let logs = LogRecorder()
         let client = Self.client(set, logs: logs)

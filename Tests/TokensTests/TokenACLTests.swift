@@ -111,16 +111,19 @@ struct TokenACLTests {
         acl.server.stop()
     }
 
-    @Test("library missing and not loadable: every request fails closed, the log says so once per 10 s and counts the rest")
+    @Test("library missing, not loadable: every request fails closed, logged once per 10 s with a count of the rest")
     func missingLibraryLogsOnce() async throws {
         let acl = try ACLServer.start()
         let presignd = try await acl.client(acl.presignd, unix: true)
         let logs = LogRecorder()
-        let store = RedisTokenStore(client: presignd, keyspace: try TokenKeyspace(prefix: "presign:"), logger: logs.logger)
+        let store = RedisTokenStore(
+            client: presignd, keyspace: try TokenKeyspace(prefix: "presign:"), logger: logs.logger)
         do {
             for _ in 0..<5 {
                 let refused = try #require(
-                    await failure { () async throws(TokenError) in _ = try await store.consume(id: randomTokenID(), method: nil) })
+                    await failure { () async throws(TokenError) in
+                        _ = try await store.consume(id: randomTokenID(), method: nil)
+                    })
                 #expect(refused.code == .unavailable && refused.message.contains("is not loaded"))
             }
             let errors = logs.records.filter { $0.level == .error }
