@@ -36,9 +36,9 @@ final class RedisChannelHandler: ChannelInboundHandler {
     /// Whether an error reply saying the server is no longer a writable primary closes the connection.
     private let closesWhenDemoted: Bool
 
-    /// `closesWhenDemoted` is for primaries found through Sentinel: after a `READONLY`, `NOREPLICAS`
-    /// or `MASTERDOWN` reply the connection is closed (that reply still reaches its caller), so the
-    /// owner reconnects to whichever server is the primary now.
+    /// `closesWhenDemoted` is for primaries found through Sentinel: after a `READONLY` or `MASTERDOWN`
+    /// reply the connection is closed (that reply still reaches its caller), so the owner reconnects
+    /// to whichever server is the primary now.
     init(commandTimeout: Duration, maxInFlight: Int, maxReplyBytes: Int, closesWhenDemoted: Bool = false) {
         self.closesWhenDemoted = closesWhenDemoted
         self.commandTimeout = TimeAmount(commandTimeout)
@@ -144,12 +144,13 @@ final class RedisChannelHandler: ChannelInboundHandler {
             unsentError: RedisClientError(code: .unavailable, message: "connection failed; command not sent"))
     }
 
-    /// Error replies of a server that cannot take writes as a primary: a replica (`READONLY`), a primary
-    /// without enough replicas in reach (`NOREPLICAS`, `min-replicas-to-write`) or a replica cut off
-    /// from its primary (`MASTERDOWN`).
+    /// Error replies of a server that is not the primary: a replica (`READONLY`), or a replica cut
+    /// off from its primary (`MASTERDOWN`). Not `NOREPLICAS`: that comes from the right primary while
+    /// too few replicas are in reach (`min-replicas-to-write`), and reconnecting would only find the
+    /// same server again, and again for every write until a replica is back.
     static func meansDemoted(_ message: String) -> Bool {
         let word = message.prefix { $0 != " " }
-        return word == "READONLY" || word == "NOREPLICAS" || word == "MASTERDOWN"
+        return word == "READONLY" || word == "MASTERDOWN"
     }
 
     // MARK: Flushing and deadlines

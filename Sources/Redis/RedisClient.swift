@@ -110,17 +110,17 @@ package final class RedisClient: Sendable {
 
     /// Sends one command; with `replicated` and `replicaAcknowledgements` above 0, a reply that is not
     /// an error counts only once that many replicas confirmed the write: a `WAIT` on the same connection
-    /// after it (shared with other writers, see `RedisReplicaConfirmation`); else the command fails with
-    /// `.outcomeUnknown`. A denial wrote nothing and pays no wait.
+    /// after it (shared with other writers, see `RedisReplicaConfirmation`); else, or when the
+    /// connection was lost before its `WAIT` went out, the command fails with `.outcomeUnknown`. A
+    /// denial wrote nothing and pays no wait.
     package func send(_ arguments: [String], replicated: Bool) async throws(RedisClientError) -> RESPValue {
         let replicas = replicated ? configuration.replicaAcknowledgements : 0
         guard replicas > 0 else { return try await send(arguments) }
         let index = connectionIndex(for: nil)
         let connection = connections[index]
-        let promise = connection.eventLoop.makePromise(of: RESPValue.self)
-        submit(arguments, to: connection, promise: promise)
-        let reply = try await promise.futureResult.redisReply()
-        return try await confirmations[index].confirmed(reply, replicas: replicas, timeout: configuration.replicaTimeout)
+        return try await confirmations[index].reply(replicas: replicas, timeout: configuration.replicaTimeout) {
+            submit(arguments, to: connection, promise: $0)
+        }
     }
 
     /// Returns once every connection is ready (connected and handshaken); throws a

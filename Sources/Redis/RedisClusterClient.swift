@@ -211,29 +211,29 @@ package final class RedisClusterClient: RedisCommandSender {
     /// Sends `arguments` on one of `node`'s connections, right after `ASKING` when `asking` (both
     /// enqueued in one go on the connection's loop, so nothing can come between them). With
     /// `replicas` above 0, a reply that is not an error waits for a `WAIT <replicas>` sent on the same
-    /// connection after it (shared with other writers, see `RedisReplicaConfirmation`); a denial
-    /// wrote nothing and pays no wait.
+    /// connection after it (shared with other writers, see `RedisReplicaConfirmation`), and only if
+    /// that connection is still the one that carried the reply; a denial wrote nothing and pays no wait.
     private func send(
         _ arguments: [String], to node: Node, asking: Bool, replicas: Int
     ) async throws(RedisClientError) -> RESPValue {
         let index = node.connectionIndex()
         let connection = node.connections[index]
         let loop = connection.eventLoop
-        let promise = loop.makePromise(of: RESPValue.self)
-        if asking {
-            loop.execute {
-                // Its own reply does not matter: the command's reply says whether it took.
-                let askingPromise = loop.makePromise(of: RESPValue.self)
-                askingPromise.futureResult.whenFailure { _ in }
-                connection.send(["ASKING"], promise: askingPromise)
+        return try await node.confirmations[index].reply(
+            replicas: replicas, timeout: configuration.node.replicaTimeout
+        ) { promise in
+            if asking {
+                loop.execute {
+                    // Its own reply does not matter: the command's reply says whether it took.
+                    let askingPromise = loop.makePromise(of: RESPValue.self)
+                    askingPromise.futureResult.whenFailure { _ in }
+                    connection.send(["ASKING"], promise: askingPromise)
+                    connection.send(arguments, promise: promise)
+                }
+            } else {
                 connection.send(arguments, promise: promise)
             }
-        } else {
-            connection.send(arguments, promise: promise)
         }
-        let reply = try await promise.futureResult.redisReply()
-        return try await node.confirmations[index].confirmed(
-            reply, replicas: replicas, timeout: configuration.node.replicaTimeout)
     }
 
     /// The node serving `slot`, reading the map first when nobody serves it yet.

@@ -69,6 +69,9 @@ final class RedisConnection: @unchecked Sendable {
     private var address: RedisConfiguration.Endpoint?
     /// The primary the sentinels named last, so a change of primary is logged once.
     private var lastDiscovered: RedisConfiguration.Endpoint?
+    /// How many connections have become ready so far: the number of the one serving now. A reply and
+    /// a later request can so be tied to the same channel (see `servingGeneration`).
+    private var generation: UInt64 = 0
 
     init(configuration: RedisConfiguration, eventLoop: any EventLoop, logger: Logger) {
         self.configuration = configuration
@@ -173,6 +176,33 @@ final class RedisConnection: @unchecked Sendable {
     }
 
     private static let shutdownError = RedisClientError(code: .shutdown, message: "client shut down; command not sent")
+
+    /// The number of the connection (channel) serving now, counting from 1 with every connect; nil
+    /// while none is ready. Read on `eventLoop` only. Read inside a reply's own callback, it is the
+    /// number of the channel that carried that reply: a channel is replaced only after it closed,
+    /// and its replies are all delivered before that.
+    var servingGeneration: UInt64? {
+        eventLoop.assertInEventLoop()
+        if case .ready = state { return generation }
+        return nil
+    }
+
+    /// Sends one request only on the connection numbered `generation`: if that one is gone (closed,
+    /// or replaced by a reconnect), the request fails with `.unavailable` and is not sent anywhere.
+    /// Called on `eventLoop`, the check and the enqueue happen in one step.
+    func send(_ arguments: [String], onGeneration generation: UInt64, promise: EventLoopPromise<RESPValue>) {
+        guard eventLoop.inEventLoop else {
+            eventLoop.execute { self.send(arguments, onGeneration: generation, promise: promise) }
+            return
+        }
+        guard case .ready(_, let handler) = state, self.generation == generation else {
+            promise.fail(
+                RedisClientError(
+                    code: .unavailable, message: "the connection that carried the write is gone; command not sent"))
+            return
+        }
+        handler.enqueue(arguments, promise: promise)
+    }
 
     // MARK: Requests
 
@@ -391,6 +421,7 @@ final class RedisConnection: @unchecked Sendable {
                 attemptFailed(reason: "connection closed during the handshake", rejected: false)
                 return
             }
+            generation += 1
             state = .ready(channel, handler)
             readySince = eventLoop.now
             failedAttempts = 0

@@ -13,7 +13,8 @@ import Synchronization
 ///   the other order could leave a token that revocation by object or tag never finds.
 /// - revoke changes the token's state in its slot, then appends the event to the Stream and
 ///   publishes it in one call on the Stream's node. Only a token whose state changed gets an event.
-/// - revoke by object or tag reads the set, then revokes each member as above, concurrently.
+/// - revoke by object or tag reads the set in batches (`SSCAN`), then revokes each batch's members as
+///   above, concurrently.
 package final class RedisTokenStore: TokenStore {
     /// The key names in use.
     package let keyspace: TokenKeyspace
@@ -26,6 +27,10 @@ package final class RedisTokenStore: TokenStore {
     private let logger: Logger
     private let sent = Atomic<Int>(0)
     private let waiting = Atomic<Int>(0)
+    /// With the library missing and no right to load it, every request fails the same way; these
+    /// keep the log to one line per 10 s for each of the two lines that says so.
+    private let missingLibraryLog = LogRateLimit(interval: .seconds(10))
+    private let notLoadableLog = LogRateLimit(interval: .seconds(10))
 
     /// A store over `client` (a `RedisClient`, or a `RedisClusterClient` for Redis Cluster).
     /// `eventStreamMaxLength` bounds the event Stream (`XADD … MAXLEN ~`). Writes are sent as
@@ -85,15 +90,25 @@ package final class RedisTokenStore: TokenStore {
     }
 
     /// The fail-closed error when this Redis user cannot load the library itself; logged at error
-    /// level, since nothing works until an operator acts.
+    /// level, since nothing works until an operator acts, but at most once per 10 s (every request
+    /// meets it again).
     private func notLoadable(_ problem: String) -> TokenError {
         let error = TokenError(
             .unavailable,
             "the Redis user may not run FUNCTION LOAD and the token function library \(library.name) \(problem): "
                 + "load it as a user allowed to, e.g. `presignd function-library | redis-cli --user <deploy user> "
                 + "--askpass -x FUNCTION LOAD REPLACE`")
-        logger.error("\(error.message)", metadata: ["redis.library": "\(library.name)"])
+        log(.error, "\(error.message)", limitedBy: notLoadableLog)
         return error
+    }
+
+    /// Logs `message` with the library's name, unless `limit` holds it back; the line says how many
+    /// were held back before it (`log.suppressed`).
+    private func log(_ level: Logger.Level, _ message: Logger.Message, limitedBy limit: LogRateLimit) {
+        guard let suppressed = limit.admit() else { return }
+        var metadata: Logger.Metadata = ["redis.library": "\(library.name)"]
+        if suppressed > 0 { metadata["log.suppressed"] = "\(suppressed)" }
+        logger.log(level: level, message, metadata: metadata)
     }
 
     /// Asks Redis whether this store's Function library is loaded (`FUNCTION LIST LIBRARYNAME`), on
@@ -275,22 +290,35 @@ package final class RedisTokenStore: TokenStore {
 
     /// Revokes every active member of an index set on Redis Cluster and drops the ids of members that
     /// are no longer active. `arguments`: by, reason, kind, name, key.
+    ///
+    /// The set is read `revokeBatch` members at a time with `SSCAN`, each batch revoked before the
+    /// next is read, so a set of any size never holds its node (as `SMEMBERS` would) nor this call's
+    /// memory. `SSCAN` may return a member twice (the set may be rehashed meanwhile, not least by the
+    /// `SREM`s here): its second `revoke_state` finds it no longer active and answers "inactive", so it
+    /// gets no second event and is not counted again.
     private func revokeSetInCluster(_ set: String, arguments: [String]) async throws(TokenError) -> Int {
-        let members = try await send(["SMEMBERS", set], routingKey: set)
-        guard let ids = members.array?.compactMap(\.string), ids.count == members.array?.count else {
-            throw Self.unexpected(members)
-        }
-        // Ids that are not token ids cannot come from `create`; they are skipped, never revoked.
-        let outcomes = try await concurrently(ids.filter(TokenKeyspace.isTokenID)) { id throws(TokenError) in
-            (id, try await self.revokeInCluster(id: id, arguments: [id] + arguments))
-        }
-        let drop = outcomes.filter { $0.1 != .untouched }.map(\.0)
-        for first in stride(from: 0, to: drop.count, by: 1000) {
-            let reply = try await send(
-                ["SREM", set] + drop[first..<min(first + 1000, drop.count)], routingKey: set)
-            if case .error(let message) = reply { throw TokenError(redisReply: message) }
-        }
-        return outcomes.filter { $0.1 == .revoked }.count
+        var cursor = "0"
+        var revoked = 0
+        repeat {
+            let reply = try await send(["SSCAN", set, cursor, "COUNT", String(Self.revokeBatch)], routingKey: set)
+            guard let parts = reply.array, parts.count == 2, let next = parts[0].string, let members = parts[1].array
+            else { throw Self.unexpected(reply) }
+            let ids = members.compactMap(\.string)
+            guard ids.count == members.count else { throw Self.unexpected(reply) }
+            // Ids that are not token ids cannot come from `create`; they are skipped, never revoked.
+            let batch = Array(Set(ids.filter(TokenKeyspace.isTokenID)))
+            let outcomes = try await concurrently(batch) { id throws(TokenError) in
+                (id, try await self.revokeInCluster(id: id, arguments: [id] + arguments))
+            }
+            let drop = outcomes.filter { $0.1 != .untouched }.map(\.0)
+            if !drop.isEmpty {
+                let removed = try await send(["SREM", set] + drop, routingKey: set)
+                if case .error(let message) = removed { throw TokenError(redisReply: message) }
+            }
+            revoked += outcomes.filter { $0.1 == .revoked }.count
+            cursor = next
+        } while cursor != "0"
+        return revoked
     }
 
     /// Runs `body` for every element, at most 256 at once (each is one command in flight); throws
@@ -329,7 +357,7 @@ package final class RedisTokenStore: TokenStore {
             [readOnly ? "FCALL_RO" : "FCALL", library.function(operation), String(keys.count)] + keys + arguments
         var reply = try await send(command, routingKey: keys.first, replicated: !readOnly)
         if case .error(let message) = reply, message.hasPrefix("ERR Function not found") {
-            logger.warning("token function library missing, loading it", metadata: ["redis.library": "\(library.name)"])
+            log(.warning, "token function library missing, loading it", limitedBy: missingLibraryLog)
             try await prepare()
             reply = try await send(command, routingKey: keys.first, replicated: !readOnly)
         }

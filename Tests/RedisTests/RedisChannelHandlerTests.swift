@@ -46,9 +46,11 @@ struct RedisChannelHandlerTests {
     }
 
     @Test(
-        "a primary found through Sentinel that answers READONLY/NOREPLICAS/MASTERDOWN: the reply reaches its caller, the connection closes",
-        arguments: ["READONLY You can't write against a read only replica.", "NOREPLICAS Not enough good replicas to write.",
-            "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."])
+        "a primary found through Sentinel that answers READONLY/MASTERDOWN: the reply reaches its caller, the connection closes",
+        arguments: [
+            "READONLY You can't write against a read only replica.",
+            "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.",
+        ])
     func demotedPrimaryCloses(reply: String) throws {
         let fixture = try Fixture(closesWhenDemoted: true)
         fixture.send(1, ["FCALL", "consume", "1", "k"])
@@ -60,9 +62,12 @@ struct RedisChannelHandlerTests {
         #expect(!fixture.channel.isActive)
     }
 
-    @Test("a direct connection keeps serving after READONLY, and any connection after other error replies")
+    @Test("a direct connection keeps serving after READONLY; any connection after NOREPLICAS or other errors")
     func otherErrorsKeepTheConnection() throws {
-        for (closes, reply) in [(false, "READONLY You can't write against a read only replica."), (true, "ERR READONLY in text")] {
+        for (closes, reply) in [
+            (false, "READONLY You can't write against a read only replica."), (true, "ERR READONLY in text"),
+            (true, "NOREPLICAS Not enough good replicas to write."),
+        ] {
             let fixture = try Fixture(closesWhenDemoted: closes)
             fixture.send(1, ["SET", "k", "v"])
             fixture.send(2, ["GET", "k"])

@@ -144,4 +144,38 @@ struct RedisSentinelTests {
         #expect(logs.all.contains { $0.hasPrefix("warning sentinel names another primary after a gap") })
         await client.shutdown()
     }
+
+    @Test("a primary without its replica answers NOREPLICAS: each write gets it, the connections stay, no reconnects")
+    func noReplicasKeepsTheConnection() async throws {
+        let set = try await RedisSentinelSet.start(
+            primaryConfig: ["min-replicas-to-write 1", "min-replicas-max-lag 10"])
+        defer { set.stop() }
+        let logs = LogRecorder()
+        let client = Self.client(set, logs: logs)
+        try await client.waitUntilConnected()
+        #expect(try await client.send(["SET", "k", "v"]) == .simpleString("OK"))
+        let primary = set.servers[0]
+        set.servers[1].stop()
+        let refusing = await eventually(within: .seconds(30)) {
+            (try? await client.send(["SET", "k", "w"]))?.errorMessage?.hasPrefix("NOREPLICAS") == true
+        }
+        #expect(refusing)
+        let connectionsBefore = try Self.connectionsReceived(primary)
+        for _ in 0..<6 {
+            let reply = try await client.send(["SET", "k", "x"])
+            #expect(reply.errorMessage?.hasPrefix("NOREPLICAS") == true)
+        }
+        #expect(try await client.send(["GET", "k"]) == .bulkString(Array("v".utf8)))
+        // The one new connection is the redis-cli that asks.
+        #expect(try Self.connectionsReceived(primary) == connectionsBefore.map { $0 + 1 })
+        #expect(!logs.all.contains { $0.hasPrefix("warning redis disconnected") })
+        await client.shutdown()
+    }
+
+    /// `total_connections_received` from the server's `INFO stats` (its own `redis-cli` included).
+    static func connectionsReceived(_ server: RedisServer) throws -> Int? {
+        try server.cli("INFO", "stats").split(whereSeparator: \.isNewline)
+            .first { $0.hasPrefix("total_connections_received:") }
+            .flatMap { Int($0.dropFirst("total_connections_received:".count)) }
+    }
 }

@@ -61,12 +61,13 @@ struct ClusterTokenFixture {
         return token
     }
 
-    /// Creates `count` one-time tokens whose key's slot passes `filter`, 50 at a time; returns their ids.
-    func createMany(_ count: Int, where filter: (Int) -> Bool) async throws -> [String] {
+    /// Creates `count` one-time tokens with `tags` whose key's slot passes `filter`, 50 at a time;
+    /// returns their ids.
+    func createMany(_ count: Int, tags: [String] = [], where filter: (Int) -> Bool) async throws -> [String] {
         let now = try now()
         var tokens: [NewToken] = []
         while tokens.count < count {
-            let token = TokenFixture.token(now: now)
+            let token = TokenFixture.token(now: now, tags: tags)
             if filter(RedisKeySlot.slot(of: "test:t:{\(token.id)}")) { tokens.append(token) }
         }
         for first in stride(from: 0, to: tokens.count, by: 50) {

@@ -111,6 +111,41 @@ struct TokenACLTests {
         acl.server.stop()
     }
 
+    @Test("library missing, not loadable: every request fails closed, logged once per 10 s with a count of the rest")
+    func missingLibraryLogsOnce() async throws {
+        let acl = try ACLServer.start()
+        let presignd = try await acl.client(acl.presignd, unix: true)
+        let logs = LogRecorder()
+        let store = RedisTokenStore(
+            client: presignd, keyspace: try TokenKeyspace(prefix: "presign:"), logger: logs.logger)
+        do {
+            for _ in 0..<5 {
+                let refused = try #require(
+                    await failure { () async throws(TokenError) in
+                        _ = try await store.consume(id: randomTokenID(), method: nil)
+                    })
+                #expect(refused.code == .unavailable && refused.message.contains("is not loaded"))
+            }
+            let errors = logs.records.filter { $0.level == .error }
+            #expect(errors.count == 1)
+            #expect(errors.first?.message.contains("is not loaded") == true)
+            #expect(errors.first?.fields["log.suppressed"] == nil)
+            #expect(logs.records.filter { $0.message == "token function library missing, loading it" }.count == 1)
+            // Ten seconds on, the next failure is logged again, saying how many lines were held back.
+            try await Task.sleep(for: .seconds(10))
+            await #expect(throws: TokenError.self) { try await store.consume(id: randomTokenID(), method: nil) }
+            let later = logs.records.filter { $0.level == .error }
+            #expect(later.count == 2)
+            #expect(later.last?.fields["log.suppressed"] == "4")
+        } catch {
+            await presignd.shutdown()
+            acl.server.stop()
+            throw error
+        }
+        await presignd.shutdown()
+        acl.server.stop()
+    }
+
     @Test("every token operation and the event Stream work as the presignd user; other commands are refused")
     func operations() async throws {
         let acl = try ACLServer.start()

@@ -107,6 +107,40 @@ struct TokenClusterTests {
         }
     }
 
+    @Test("a tag on more than one batch of tokens is read with SSCAN: each token revoked once, one event each")
+    func revokeLargeTag() async throws {
+        try await ClusterTokenFixture.with { fixture in
+            let count = RedisTokenStore.revokeBatch + 120
+            let ids = try await fixture.createMany(count, tags: ["bulk"]) { _ in true }
+            let set = "test:g:{bulk}"
+            let setOwner = try fixture.owner(of: set)
+            try setOwner.cli("CONFIG", "RESETSTAT")
+            // Two revocations of the same tag at once: a member both revoke (as when SSCAN returns
+            // one twice) is revoked, counted and announced once.
+            async let first = fixture.store.revokeTag("bulk", by: "ops", reason: "ended")
+            async let second = fixture.store.revokeTag("bulk", by: "ops", reason: "ended")
+            #expect(try await first + second == count)
+            #expect(try setOwner.cli("SCARD", set) == "0")
+            // The set was read in batches (at least two SSCANs for the first revocation), never whole.
+            let stats = try setOwner.cli("INFO", "commandstats")
+            #expect(!stats.contains("cmdstat_smembers:"))
+            let scans = try #require(
+                stats.split(whereSeparator: \.isNewline).first { $0.hasPrefix("cmdstat_sscan:calls=") }?
+                    .dropFirst("cmdstat_sscan:calls=".count).prefix { $0.isNumber })
+            #expect(try #require(Int(scans)) >= 3)
+            for id in [ids.first!, ids.last!] {
+                #expect(try await fixture.store.check(id: id)?.state == .revoked)
+            }
+            let streamed = try fixture.owner(of: "test:events").cli("XRANGE", "test:events", "-", "+")
+                .split(separator: "\n").filter { $0.hasPrefix("{") }
+            let announced = try streamed.map {
+                try #require((JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["id"] as? String)
+            }
+            #expect(announced.count == count)
+            #expect(Set(announced) == Set(ids))
+        }
+    }
+
     @Test("a resharding under load loses no consume and allows no double use")
     func reshardingUnderLoad() async throws {
         try await ClusterTokenFixture.with { fixture in
