@@ -68,11 +68,14 @@ struct Daemon {
             await hub.stop()
             throw error
         }
+        // Taken over before READY: a SIGHUP sent the moment READY arrives (systemctl reload) would
+        // otherwise find its default action, which ends the process.
+        let signals = SignalStream([SIGTERM, SIGINT, SIGHUP])
         onReady(server.tcpPort)
         logger.info("presignd ready")
         notifier.ready(status: "serving")
 
-        for await signal in SignalStream([SIGTERM, SIGINT, SIGHUP]) {
+        for await signal in signals {
             if signal == SIGHUP {
                 notifier.reloading()
                 reload(into: broker)
