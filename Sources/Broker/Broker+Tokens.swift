@@ -167,7 +167,7 @@ extension Broker {
         _ url: String, method: String?, settings: BrokerSettings, allowExpired: Bool, headers: (String) -> String?
     ) throws(BrokerError) -> (id: String, method: String) {
         guard let accessKey = Self.accessKeyId(in: url) else {
-            throw BrokerError(.badSignature, "the URL has no X-Amz-Credential: not a presigned URL")
+            throw BrokerError(.badSignature, "the URL names no access key: not a presigned URL")
         }
         guard let profile = settings.profilesByAccessKey[accessKey] else {
             throw BrokerError(.badSignature, "the URL's access key belongs to no configured profile")

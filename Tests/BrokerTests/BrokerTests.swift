@@ -110,7 +110,7 @@ struct BrokerTests {
             (["CONSUME", "not-an-id"], "target must be a token id (22 base64url characters) or a URL"),
             (
                 ["CONSUME", "http://127.0.0.1:9000/b/k?X-Amz-Signature=abc"],
-                "the URL has no X-Amz-Credential: not a presigned URL"
+                "the URL names no access key: not a presigned URL"
             ),
             (["CONSUME", "http://127.0.0.1:9000/b/k?X-Amz-Credential=AKIAUNKNOWN%2F20261129%2Fus-east-1%2Fs3%2Faws4_request"],
              "the URL's access key belongs to no configured profile"),
