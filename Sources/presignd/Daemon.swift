@@ -145,6 +145,10 @@ struct Daemon {
                 text.add(
                     "presignd_line_connections", type: "gauge", help: "Open line-protocol connections.",
                     value: lineServer.connectionCount)
+                text.add(
+                    "presignd_log_lines_dropped_total", type: "counter",
+                    help: "Log lines, audit lines included, dropped because standard error did not take them.",
+                    value: LogLineHandler.droppedLines)
             })
         try await endpoint.start()
         return endpoint

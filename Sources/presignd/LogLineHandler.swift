@@ -59,6 +59,9 @@ struct LogLineHandler: LogHandler {
         }
     }
 
+    /// Lines of either format dropped since start (a stalled standard error).
+    static var droppedLines: Int { textWriter.droppedLines + jsonWriter.droppedLines }
+
     /// Writes every line logged so far (at exit).
     static func flush() {
         textWriter.flush()

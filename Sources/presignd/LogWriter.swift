@@ -15,6 +15,7 @@ final class LogWriter: Sendable {
     private struct State {
         var buffer: [UInt8] = []
         var dropped = 0
+        var droppedTotal = 0
         var draining = false
     }
 
@@ -39,6 +40,7 @@ final class LogWriter: Sendable {
         let startDrain = state.withLock { state -> Bool in
             guard state.buffer.count + line.utf8.count <= Self.maxBufferedBytes else {
                 state.dropped += 1
+                state.droppedTotal += 1
                 return false
             }
             state.buffer.append(contentsOf: line.utf8)
@@ -48,6 +50,9 @@ final class LogWriter: Sendable {
         }
         if startDrain { queue.asyncAfter(deadline: .now() + Self.lingerTime) { self.drain() } }
     }
+
+    /// Lines dropped since start because the output did not take them fast enough.
+    var droppedLines: Int { state.withLock { $0.droppedTotal } }
 
     /// Returns once every line queued before the call is written.
     func flush() {

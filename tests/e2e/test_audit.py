@@ -127,3 +127,40 @@ def test_stalled_log_reader_delays_no_request(redis_server):
     finally:
         daemon.stop()
         os.close(read_end)
+
+
+def test_lines_beyond_the_buffer_are_dropped_counted_and_reported(redis_server):
+    """A reader that stops reading for longer: beyond presignd's 8 MiB buffer lines are dropped, never
+    waited for; /metrics counts them, and once the reader reads again a notice says how many."""
+    import os
+    import re
+    import select
+    import time
+    read_end, write_end = os.pipe()
+    daemon = Presignd(redis_server, CLIENTS, PROFILE, output=write_end, http=True)
+    os.close(write_end)
+    try:
+        c = daemon.client("svc", socket_timeout=30)
+        # Each audit line carries the 1,000-byte key: 10,000 ISSUEs are over 10 MB of lines. Sent in
+        # pipelines of 200, so that the replies are read as they come.
+        for first in range(0, 10000, 200):
+            pipe = c.pipeline(transaction=False)
+            for i in range(first, first + 200):
+                pipe.execute_command("ISSUE", "GET", "bkt", f"{i:05d}" + "k" * 995, "USES", "1", "TTL", "60")
+            assert len(pipe.execute()) == 200
+        with urllib.request.urlopen(f"http://127.0.0.1:{daemon.http_port}/metrics", timeout=5) as answer:
+            metrics = answer.read().decode()
+        dropped = int(re.search(r"^presignd_log_lines_dropped_total (\d+)$", metrics, re.M).group(1))
+        assert 0 < dropped < 10000
+
+        received = b""
+        deadline = time.monotonic() + 30
+        while b"log lines dropped" not in received and time.monotonic() < deadline:
+            ready, _, _ = select.select([read_end], [], [], 0.5)
+            if ready:
+                received += os.read(read_end, 1 << 20)
+        notice = re.search(rb"log lines dropped[^\n]* dropped=(\d+)", received)
+        assert notice and int(notice.group(1)) == dropped
+    finally:
+        daemon.stop()
+        os.close(read_end)
