@@ -66,6 +66,12 @@ let package = Package(
             dependencies: ["Redis", log, .product(name: "ArgumentParser", package: "swift-argument-parser")] + nio,
             swiftSettings: strict),
         .executableTarget(name: "presignctl", dependencies: ["AdminClient"], swiftSettings: strict),
+        // libFuzzer harnesses for the request decoder and the URL verifier (scripts/fuzz).
+        .target(name: "CLibFuzzer"),
+        .executableTarget(
+            name: "presignd-fuzz",
+            dependencies: ["Wire", "SigV4", "CLibFuzzer", .product(name: "NIOCore", package: "swift-nio")],
+            path: "Sources/PresigndFuzz", swiftSettings: strict),
         .executableTarget(
             name: "PresignBench", dependencies: ["SigV4", "Redis", "Tokens", log] + nio,
             path: "Sources/PresignBench", swiftSettings: strict),

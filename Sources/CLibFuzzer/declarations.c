@@ -1,0 +1,2 @@
+// Declarations only (include/libfuzzer.h); SwiftPM needs one source file for a C target.
+#include "libfuzzer.h"
