@@ -21,7 +21,6 @@ enum BucketName {
 
     private static func problem(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
         guard (3...63).contains(bytes.count) else { return "must be 3 to 63 characters long" }
-        var previous: UInt8 = 0
         var punctuated = false
         for byte in bytes where !isLowerAlnum(byte) {
             guard byte == UInt8(ascii: ".") || byte == UInt8(ascii: "-") else {
@@ -34,6 +33,7 @@ enum BucketName {
         }
         // Every rule below needs a dot or a hyphen, as does each reserved prefix and suffix.
         guard punctuated else { return nil }
+        var previous: UInt8 = 0
         for byte in bytes {
             if byte == UInt8(ascii: "."), previous == UInt8(ascii: ".") { return "must not contain two adjacent dots" }
             previous = byte

@@ -10,10 +10,10 @@ enum CanonicalHeaders {
         }
     }
 
-    /// A header name (token bytes, so ASCII) in lower case; the same String when it has no
-    /// upper-case letter.
-    static func lowercased(_ name: String) -> String {
-        var bytes = name
+    /// `text` with ASCII letters in lower case (other bytes as they are: header names and hosts);
+    /// the same String when it has no upper-case letter.
+    static func lowercased(_ text: String) -> String {
+        var bytes = text
         let lowered = bytes.withUTF8 { bytes -> String? in
             guard bytes.contains(where: isUpper) else { return nil }
             return String(unsafeUninitializedCapacity: bytes.count) { out in
@@ -21,7 +21,7 @@ enum CanonicalHeaders {
                 return bytes.count
             }
         }
-        return lowered ?? name
+        return lowered ?? text
     }
 
     @inline(__always)
@@ -65,9 +65,5 @@ enum CanonicalHeaders {
             out.append(byte)
         }
         return out
-    }
-
-    static func lowercased(_ name: some Sequence<UInt8>) -> [UInt8] {
-        name.map { isUpper($0) ? $0 | 0x20 : $0 }
     }
 }

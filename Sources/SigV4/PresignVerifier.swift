@@ -55,7 +55,7 @@ package final class PresignVerifier: Sendable {
         for name in url.signedHeaders {
             let value: [UInt8]
             if name == "host" {
-                value = CanonicalHeaders.lowercased(signedHost.utf8)
+                value = Array(CanonicalHeaders.lowercased(signedHost).utf8)
             } else {
                 guard let given = headers(name) else { throw .badSignature("signed header \(name) was not provided") }
                 value = CanonicalHeaders.canonicalValue(given.utf8)

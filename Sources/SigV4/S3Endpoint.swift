@@ -172,7 +172,7 @@ package struct S3Endpoint: Sendable, Equatable {
                 index += 3
                 continue
             }
-            guard URIEncoding.isUnreserved(byte) || byte == UInt8(ascii: "/") else { return false }
+            guard URIEncoding.isKept(byte, keepSlash: true) else { return false }
             index += 1
         }
         return true
