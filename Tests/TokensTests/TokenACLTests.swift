@@ -47,6 +47,15 @@ struct TokenACLTests {
             try await client.waitUntilConnected()
             return client
         }
+
+        /// Runs `body`, then shuts `clients` down and stops the server, whether `body` threw or not.
+        func closing(_ clients: [RedisClient], _ body: () async throws -> Void) async throws {
+            var failure: (any Error)?
+            do { try await body() } catch { failure = error }
+            for client in clients { await client.shutdown() }
+            server.stop()
+            if let failure { throw failure }
+        }
     }
 
     @Test("the example keeps its durability settings when the fixture starts it")
@@ -65,7 +74,7 @@ struct TokenACLTests {
         let deployer = try await acl.client(acl.deployer)
         let store = RedisTokenStore(
             client: presignd, keyspace: try TokenKeyspace(prefix: "presign:"), logger: quietLogger)
-        do {
+        try await acl.closing([presignd, deployer]) {
             let missing = try #require(await failure { () async throws(TokenError) in try await store.prepare() })
             #expect(missing.code == .unavailable)
             #expect(missing.message.contains("is not loaded"))
@@ -100,15 +109,7 @@ struct TokenACLTests {
             #expect(flushed.code == .unavailable && flushed.message.contains("is not loaded"))
             _ = try await deployer.send(["FUNCTION", "LOAD", "REPLACE", FunctionLibrary.standard.source])
             #expect(try await store.consume(id: token.id, method: nil) == 0)
-        } catch {
-            await presignd.shutdown()
-            await deployer.shutdown()
-            acl.server.stop()
-            throw error
         }
-        await presignd.shutdown()
-        await deployer.shutdown()
-        acl.server.stop()
     }
 
     @Test("library missing, not loadable: every request fails closed, logged once per 10 s with a count of the rest")
@@ -118,7 +119,7 @@ struct TokenACLTests {
         let logs = LogRecorder()
         let store = RedisTokenStore(
             client: presignd, keyspace: try TokenKeyspace(prefix: "presign:"), logger: logs.logger)
-        do {
+        try await acl.closing([presignd]) {
             for _ in 0..<5 {
                 let refused = try #require(
                     await failure { () async throws(TokenError) in
@@ -137,13 +138,7 @@ struct TokenACLTests {
             let later = logs.records.filter { $0.level == .error }
             #expect(later.count == 2)
             #expect(later.last?.fields["log.suppressed"] == "4")
-        } catch {
-            await presignd.shutdown()
-            acl.server.stop()
-            throw error
         }
-        await presignd.shutdown()
-        acl.server.stop()
     }
 
     @Test("every token operation and the event Stream work as the presignd user; other commands are refused")
@@ -156,7 +151,7 @@ struct TokenACLTests {
         let keyspace = try TokenKeyspace(prefix: "presign:")
         let store = RedisTokenStore(client: presignd, keyspace: keyspace, logger: quietLogger)
         let events = EventStream(client: presignd, keyspace: keyspace)
-        do {
+        try await acl.closing([presignd]) {
             try await store.prepare()
             let now = try #require(Int64(try acl.server.cli("TIME").split(separator: "\n")[0])) * 1000
             func token(uses: Int = 2, key: String = "a.txt", tags: [String] = []) -> NewToken {
@@ -205,13 +200,7 @@ struct TokenACLTests {
                 let reply = try await presignd.send(refused)
                 #expect(reply.errorMessage?.hasPrefix("NOPERM") == true, "\(refused[0]) answered \(reply)")
             }
-        } catch {
-            await presignd.shutdown()
-            acl.server.stop()
-            throw error
         }
-        await presignd.shutdown()
-        acl.server.stop()
     }
 }
 

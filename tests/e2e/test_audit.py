@@ -3,6 +3,10 @@ fields, the reuse tripwire at warning, keys with control characters escaped so t
 one line, and neither the URL nor its signature anywhere — in the text and the JSON format."""
 
 import json
+import os
+import re
+import select
+import time
 import urllib.request
 
 import pytest
@@ -101,9 +105,6 @@ def test_tripwires_only(redis_server):
 def test_stalled_log_reader_delays_no_request(redis_server):
     """A log reader that stops reading (stderr a pipe nobody drains) delays no request: the lines
     wait in presignd's bounded buffer, and every one arrives once the reader reads again."""
-    import os
-    import select
-    import time
     read_end, write_end = os.pipe()
     daemon = Presignd(redis_server, CLIENTS, PROFILE, output=write_end)
     os.close(write_end)
@@ -132,10 +133,6 @@ def test_stalled_log_reader_delays_no_request(redis_server):
 def test_lines_beyond_the_buffer_are_dropped_counted_and_reported(redis_server):
     """A reader that stops reading for longer: beyond presignd's 8 MiB buffer lines are dropped, never
     waited for; /metrics counts them, and once the reader reads again a notice says how many."""
-    import os
-    import re
-    import select
-    import time
     read_end, write_end = os.pipe()
     daemon = Presignd(redis_server, CLIENTS, PROFILE, output=write_end, http=True)
     os.close(write_end)
