@@ -97,7 +97,9 @@ let package = Package(
             name: "RedisTests",
             dependencies: ["Redis", "TestSupport", log, .product(name: "NIOEmbedded", package: "swift-nio")] + nio,
             swiftSettings: strict),
-        .testTarget(name: "TokensTests", dependencies: ["Tokens", "Redis", "TestSupport", "Subprocesses", log] + nio, swiftSettings: strict),
+        .testTarget(
+            name: "TokensTests", dependencies: ["Tokens", "Redis", "TestSupport", "Subprocesses", log] + nio,
+            resources: [.copy("Resources/presignd_v1.lua")], swiftSettings: strict),
         .testTarget(
             name: "ServerTests",
             dependencies: ["Server", "Broker", .product(name: "NIOHTTP1", package: "swift-nio")] + nio,

@@ -268,7 +268,7 @@ def main():
         f"{shown(number(r, 'daemon.requests_per_run'))} requests per run (a quarter of that at one client); "
         "CONSUME spends uses of one token with a million uses, so each call is a full consume.",
         "- Redis Functions directly (the anchor for Redis' own cost): the same `redis-benchmark` calling "
-        "`FCALL presignd_v1_consume` / `presignd_v1_create` on the same `redis-server` as presignd uses, "
+        "`FCALL presignd_v2_consume` / `presignd_v2_create` on the same `redis-server` as presignd uses, "
         "with the keys an ISSUE writes.",
         "- Hand-written issue: the recipe itself in Python (`bench/recipe.py issue`): boto3 "
         "`generate_presigned_url`, then `SET status:<uuid> unused EX 600` with redis-py, from one process per "

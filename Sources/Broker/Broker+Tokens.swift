@@ -58,9 +58,11 @@ extension Broker {
     /// Spends one use of a resolved target for `client`; returns the uses left.
     func spend(_ resolved: ResolvedTarget, client: String) async throws(BrokerError) -> Int {
         do throws(TokenError) {
-            let left = try await store.consume(id: resolved.id, method: resolved.method)
-            audit.record(.consume, client: client, token: resolved.id, outcome: "OK", extra: ["uses.left": "\(left)"])
-            return left
+            let spent = try await store.consume(id: resolved.id, method: resolved.method)
+            audit.record(
+                .consume, client: client, token: resolved.id, bucket: spent.object.bucket, key: spent.object.key,
+                outcome: "OK", extra: ["uses.left": "\(spent.usesLeft)"])
+            return spent.usesLeft
         } catch {
             throw denial(error, .consume, id: resolved.id, client: client)
         }
@@ -69,9 +71,11 @@ extension Broker {
     /// Holds one use of a resolved target for `leaseMillis`; returns the lease.
     func hold(_ resolved: ResolvedTarget, leaseMillis: Int, client: String) async throws(BrokerError) -> String {
         do throws(TokenError) {
-            let handle = try await store.reserve(id: resolved.id, method: resolved.method, leaseMillis: Int64(leaseMillis))
-            audit.record(.reserve, client: client, token: resolved.id, outcome: "OK", extra: ["lease.ms": "\(leaseMillis)"])
-            return handle
+            let held = try await store.reserve(id: resolved.id, method: resolved.method, leaseMillis: Int64(leaseMillis))
+            audit.record(
+                .reserve, client: client, token: resolved.id, bucket: held.object.bucket, key: held.object.key,
+                outcome: "OK", extra: ["lease.ms": "\(leaseMillis)"])
+            return held.lease
         } catch {
             throw denial(error, .reserve, id: resolved.id, client: client)
         }
@@ -82,12 +86,10 @@ extension Broker {
         // A lease is `<token id>.<nonce>`: only the id part is logged, the nonce is the secret.
         let id = Self.leaseTokenID(lease)
         do throws(TokenError) {
-            if commit {
-                try await store.commit(lease: lease)
-            } else {
-                try await store.release(lease: lease)
-            }
-            audit.record(commit ? .commit : .release, client: client, token: id, outcome: "OK")
+            let object = commit ? try await store.commit(lease: lease) : try await store.release(lease: lease)
+            audit.record(
+                commit ? .commit : .release, client: client, token: id, bucket: object.bucket, key: object.key,
+                outcome: "OK")
         } catch {
             throw denial(error, commit ? .commit : .release, id: id, client: client)
         }

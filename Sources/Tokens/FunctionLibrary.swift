@@ -6,20 +6,24 @@ import Redis
 /// replicated with the data (unlike the `EVALSHA` script cache, which a restart or failover
 /// empties). The version is part of the library name and of every function name, so a server
 /// holding an older library answers "Function not found" instead of running old rules.
+///
+/// Versions differ in what functions answer, never in the data they keep: v2's consume, reserve,
+/// commit and release also return the token's bucket and key (for the audit trail). So daemons of
+/// two versions can serve the same Redis during a rolling upgrade, each through its own library.
 package struct FunctionLibrary: Sendable {
-    /// The library name, e.g. `presignd_v1`; every function is named `<name>_<operation>`.
+    /// The library name, e.g. `presignd_v2`; every function is named `<name>_<operation>`.
     package let name: String
     /// The Lua source, loaded with `FUNCTION LOAD REPLACE`.
     package let source: String
 
     /// The library presignd runs on: time comes from Redis `TIME`.
-    package static let standard = FunctionLibrary(name: "presignd_v1", clockKey: nil)
+    package static let standard = FunctionLibrary(name: "presignd_v2", clockKey: nil)
 
     /// A library for tests whose clock reads the integer (unix ms) stored at `clockKey` when that key
     /// exists, else Redis `TIME`. It lets a test stand exactly on an expiry boundary. Its name differs
     /// from the standard one so both can live on one server; presignd never loads it.
     package static func pinnedClock(key clockKey: String) -> FunctionLibrary {
-        FunctionLibrary(name: "presignd_v1_pinned_clock", clockKey: clockKey)
+        FunctionLibrary(name: "presignd_v2_pinned_clock", clockKey: clockKey)
     }
 
     private init(name: String, clockKey: String?) {
@@ -261,17 +265,18 @@ package struct FunctionLibrary: Sendable {
                 return redis.status_reply('OK')
             end
 
-            -- KEYS: token.  ARGV: method ('' for any).  Returns the uses still available after this one.
+            -- KEYS: token.  ARGV: method ('' for any).  Returns the uses still available after this one, and
+            -- the token's bucket and key (for the caller's audit line).
             local function consume(keys, args)
                 count_args(keys, args, 1, 1)
                 local method = text_arg(args[1], 'method', true)
                 local t, available, stale = usable(keys[1], method, now_ms())
                 spend(keys[1], t, stale)
-                return available - 1
+                return {available - 1, t.b, t.k}
             end
 
-            -- KEYS: token.  ARGV: method ('' for any), lease ms, nonce.  Returns when the lease ends (ms);
-            -- a lease never outlives its token.
+            -- KEYS: token.  ARGV: method ('' for any), lease ms, nonce.  Returns when the lease ends (ms; a
+            -- lease never outlives its token), and the token's bucket and key.
             local function reserve(keys, args)
                 count_args(keys, args, 1, 3)
                 local method = text_arg(args[1], 'method', true)
@@ -284,7 +289,7 @@ package struct FunctionLibrary: Sendable {
                 local ends = math.min(now + lease_ms, t.e)
                 call_sliced('HDEL', keys[1], stale)
                 redis.call('HSET', keys[1], 'L' .. nonce, ends)
-                return ends
+                return {ends, t.b, t.k}
             end
 
             -- The lease named by `nonce` if it still holds a use at `now`.
@@ -293,7 +298,7 @@ package struct FunctionLibrary: Sendable {
                 if not ends or now > ends then fail('UNKNOWN lease not held (ran out, finished or never issued)') end
             end
 
-            -- KEYS: token.  ARGV: nonce.  Spends the use the lease holds.
+            -- KEYS: token.  ARGV: nonce.  Spends the use the lease holds; returns the token's bucket and key.
             local function commit(keys, args)
                 count_args(keys, args, 1, 1)
                 local nonce = text_arg(args[1], 'nonce')
@@ -303,10 +308,10 @@ package struct FunctionLibrary: Sendable {
                 held_lease(t, nonce, now)
                 local _, stale = leases(t, now)
                 spend(keys[1], t, stale, 'L' .. nonce)
-                return redis.status_reply('OK')
+                return {t.b, t.k}
             end
 
-            -- KEYS: token.  ARGV: nonce.  Gives the held use back.
+            -- KEYS: token.  ARGV: nonce.  Gives the held use back; returns the token's bucket and key.
             local function release(keys, args)
                 count_args(keys, args, 1, 1)
                 local nonce = text_arg(args[1], 'nonce')
@@ -316,7 +321,7 @@ package struct FunctionLibrary: Sendable {
                 local _, stale = leases(t, now)
                 stale[#stale + 1] = 'L' .. nonce
                 call_sliced('HDEL', keys[1], stale)
-                return redis.status_reply('OK')
+                return {t.b, t.k}
             end
 
             local STATES = {a = 'active', s = 'spent', r = 'revoked'}

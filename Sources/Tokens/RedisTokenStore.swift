@@ -174,13 +174,16 @@ package final class RedisTokenStore: TokenStore {
             ])
     }
 
-    package func consume(id: String, method: String?) async throws(TokenError) -> Int {
+    @discardableResult
+    package func consume(id: String, method: String?) async throws(TokenError) -> Consumption {
         let key = try keyspace.token(id)
         if let method { try Self.validate(method: method) }
-        return try Self.count(await call("consume", keys: [key], arguments: [method ?? ""]))
+        let reply = try await call("consume", keys: [key], arguments: [method ?? ""])
+        let (left, object) = try Self.numberAndObject(reply)
+        return Consumption(usesLeft: Int(left), object: object)
     }
 
-    package func reserve(id: String, method: String?, leaseMillis: Int64) async throws(TokenError) -> String {
+    package func reserve(id: String, method: String?, leaseMillis: Int64) async throws(TokenError) -> Reservation {
         let key = try keyspace.token(id)
         if let method { try Self.validate(method: method) }
         guard (1...604_800_000).contains(leaseMillis) else { throw TokenError(.err, "lease must be 1-604800000 ms") }
@@ -189,19 +192,20 @@ package final class RedisTokenStore: TokenStore {
         let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
         var generator = SystemRandomNumberGenerator()
         let nonce = String((0..<Self.nonceLength).map { _ in alphabet[Int(generator.next() % 64)] })
-        _ = try await call(
-            "reserve", keys: [key], arguments: [method ?? "", String(leaseMillis), nonce])
-        return id + "." + nonce
+        let reply = try await call("reserve", keys: [key], arguments: [method ?? "", String(leaseMillis), nonce])
+        return Reservation(lease: id + "." + nonce, object: try Self.numberAndObject(reply).object)
     }
 
-    package func commit(lease: String) async throws(TokenError) {
+    @discardableResult
+    package func commit(lease: String) async throws(TokenError) -> TokenObject {
         let (key, nonce) = try leaseParts(lease)
-        _ = try await call("commit", keys: [key], arguments: [nonce])
+        return try Self.object(await call("commit", keys: [key], arguments: [nonce]))
     }
 
-    package func release(lease: String) async throws(TokenError) {
+    @discardableResult
+    package func release(lease: String) async throws(TokenError) -> TokenObject {
         let (key, nonce) = try leaseParts(lease)
-        _ = try await call("release", keys: [key], arguments: [nonce])
+        return try Self.object(await call("release", keys: [key], arguments: [nonce]))
     }
 
     package func check(id: String) async throws(TokenError) -> TokenRecord? {
@@ -422,6 +426,25 @@ package final class RedisTokenStore: TokenStore {
     private static func count(_ reply: RESPValue) throws(TokenError) -> Int {
         guard case .integer(let value) = reply else { throw unexpected(reply) }
         return Int(value)
+    }
+
+    /// `[bucket, key]`, as commit and release answer.
+    private static func object(_ reply: RESPValue) throws(TokenError) -> TokenObject {
+        guard case .array(let items) = reply, items.count == 2 else { throw unexpected(reply) }
+        return try object(items[0], items[1], in: reply)
+    }
+
+    /// `[number, bucket, key]`, as consume (uses left) and reserve (lease end) answer.
+    private static func numberAndObject(_ reply: RESPValue) throws(TokenError) -> (number: Int64, object: TokenObject) {
+        guard case .array(let items) = reply, items.count == 3, case .integer(let number) = items[0] else {
+            throw unexpected(reply)
+        }
+        return (number, try object(items[1], items[2], in: reply))
+    }
+
+    private static func object(_ bucket: RESPValue, _ key: RESPValue, in reply: RESPValue) throws(TokenError) -> TokenObject {
+        guard case .bulkString(let bucket) = bucket, case .bulkString(let key) = key else { throw unexpected(reply) }
+        return TokenObject(bucket: String(decoding: bucket, as: UTF8.self), key: String(decoding: key, as: UTF8.self))
     }
 
     private static func unexpected(_ reply: RESPValue) -> TokenError {

@@ -13,21 +13,26 @@ package protocol TokenStore: Sendable {
     /// Stores a new token; `.exists` if the id is taken, `.expired` if `expiresAt` has passed.
     func create(_ token: NewToken) async throws(TokenError)
 
-    /// Spends one use and returns the uses still available. Denials: `.used`, `.reserved`,
-    /// `.revoked`, `.expired`, `.unknown`, `.mismatch` (when `method` is given and differs).
-    func consume(id: String, method: String?) async throws(TokenError) -> Int
+    /// Spends one use and returns the uses still available, with the token's object. Denials:
+    /// `.used`, `.reserved`, `.revoked`, `.expired`, `.unknown`, `.mismatch` (when `method` is given
+    /// and differs).
+    @discardableResult
+    func consume(id: String, method: String?) async throws(TokenError) -> Consumption
 
     /// Holds one use for `leaseMillis` (capped at the token's expiry) and returns the lease, to be
     /// passed to `commit` or `release`. Denials as for `consume`.
-    func reserve(id: String, method: String?, leaseMillis: Int64) async throws(TokenError) -> String
+    func reserve(id: String, method: String?, leaseMillis: Int64) async throws(TokenError) -> Reservation
 
-    /// Spends the use a lease holds. `.unknown` if the lease ran out, was already committed or
-    /// released, or never existed (a lease that ran out gave its use back); `.revoked` if the token
-    /// was revoked meanwhile.
-    func commit(lease: String) async throws(TokenError)
+    /// Spends the use a lease holds and returns the token's object. `.unknown` if the lease ran out,
+    /// was already committed or released, or never existed (a lease that ran out gave its use back);
+    /// `.revoked` if the token was revoked meanwhile.
+    @discardableResult
+    func commit(lease: String) async throws(TokenError) -> TokenObject
 
-    /// Gives the use a lease holds back. `.unknown` if the lease is not held any more.
-    func release(lease: String) async throws(TokenError)
+    /// Gives the use a lease holds back and returns the token's object. `.unknown` if the lease is
+    /// not held any more.
+    @discardableResult
+    func release(lease: String) async throws(TokenError) -> TokenObject
 
     /// The token's record, or nil if there is none (never issued, or expired and gone).
     func check(id: String) async throws(TokenError) -> TokenRecord?

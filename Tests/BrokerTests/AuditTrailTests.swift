@@ -67,6 +67,12 @@ struct AuditTrailTests {
             #expect(line.fields["token.id"] == id, "line \(index)")
         }
         #expect(lines[0].fields["bucket"] == "bkt" && lines[0].fields["key"] == key && lines[0].fields["uses"] == "2")
+        // Allowed decisions name the object, as the token's record holds it; denials only the token.
+        for (index, line) in lines.enumerated() where (1...5).contains(index) {
+            #expect(line.fields["bucket"] == "bkt" && line.fields["key"] == key, "line \(index)")
+        }
+        #expect(lines[1].fields["uses.left"] == "1")
+        #expect(lines[6].fields["bucket"] == nil && lines[7].fields["bucket"] == nil)
         #expect(lines[6].fields["reason"] == "no uses left")
         #expect(lines[8].fields["tag"] == "t1" && lines[8].fields["revoked.count"] == "0" && lines[8].fields["reason"] == "leak\r\nx")
         #expect(lines[9].fields["key"] == key)

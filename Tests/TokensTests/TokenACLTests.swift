@@ -83,14 +83,14 @@ struct TokenACLTests {
 
             // Same name, other code (another version): still refused.
             let other = FunctionLibrary.standard.source + "\n-- another build"
-            #expect(try await deployer.send(["FUNCTION", "LOAD", "REPLACE", other]).string == "presignd_v1")
+            #expect(try await deployer.send(["FUNCTION", "LOAD", "REPLACE", other]).string == "presignd_v2")
             let different = try #require(await failure { () async throws(TokenError) in try await store.prepare() })
             #expect(different.code == .unavailable)
             #expect(different.message.contains("different code"))
 
             #expect(
                 try await deployer.send(["FUNCTION", "LOAD", "REPLACE", FunctionLibrary.standard.source]).string
-                    == "presignd_v1")
+                    == "presignd_v2")
             try await store.prepare()
             try await store.ready()
 
@@ -108,7 +108,7 @@ struct TokenACLTests {
                 await failure { () async throws(TokenError) in _ = try await store.consume(id: token.id, method: nil) })
             #expect(flushed.code == .unavailable && flushed.message.contains("is not loaded"))
             _ = try await deployer.send(["FUNCTION", "LOAD", "REPLACE", FunctionLibrary.standard.source])
-            #expect(try await store.consume(id: token.id, method: nil) == 0)
+            #expect(try await store.consume(id: token.id, method: nil).usesLeft == 0)
         }
     }
 
@@ -161,14 +161,14 @@ struct TokenACLTests {
             }
             let consumed = token()
             try await store.create(consumed)
-            #expect(try await store.consume(id: consumed.id, method: "GET") == 1)
-            #expect(try await store.consume(id: consumed.id, method: nil) == 0)
+            #expect(try await store.consume(id: consumed.id, method: "GET").usesLeft == 1)
+            #expect(try await store.consume(id: consumed.id, method: nil).usesLeft == 0)
             #expect(await denial { try await store.consume(id: consumed.id, method: nil) } == .used)
 
             let leased = token()
             try await store.create(leased)
-            let first = try await store.reserve(id: leased.id, method: "GET", leaseMillis: 60_000)
-            let second = try await store.reserve(id: leased.id, method: nil, leaseMillis: 60_000)
+            let first = try await store.reserve(id: leased.id, method: "GET", leaseMillis: 60_000).lease
+            let second = try await store.reserve(id: leased.id, method: nil, leaseMillis: 60_000).lease
             try await store.commit(lease: first)
             try await store.release(lease: second)
             let record = try #require(try await store.check(id: leased.id))

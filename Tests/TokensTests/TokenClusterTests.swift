@@ -13,14 +13,14 @@ struct TokenClusterTests {
             let store = fixture.store
             // Consume, use up, reserve, commit, release, check.
             let three = try await fixture.created(uses: 3)
-            #expect(try await store.consume(id: three.id, method: "GET") == 2)
-            let lease = try await store.reserve(id: three.id, method: "GET", leaseMillis: 60_000)
+            #expect(try await store.consume(id: three.id, method: "GET").usesLeft == 2)
+            let lease = try await store.reserve(id: three.id, method: "GET", leaseMillis: 60_000).lease
             #expect(try await store.check(id: three.id)?.leasesHeld == 1)
             try await store.release(lease: lease)
-            let second = try await store.reserve(id: three.id, method: nil, leaseMillis: 60_000)
+            let second = try await store.reserve(id: three.id, method: nil, leaseMillis: 60_000).lease
             try await store.commit(lease: second)
             #expect(await denial { try await store.commit(lease: second) } == .unknown)
-            #expect(try await store.consume(id: three.id, method: nil) == 0)
+            #expect(try await store.consume(id: three.id, method: nil).usesLeft == 0)
             #expect(await denial { try await store.consume(id: three.id, method: nil) } == .used)
             #expect(try await store.check(id: three.id)?.state == .spent)
             #expect(await denial { try await store.consume(id: randomTokenID(), method: nil) } == .unknown)
@@ -95,13 +95,13 @@ struct TokenClusterTests {
             let orphan = randomTokenID()
             let set = "test:g:{late}"
             try fixture.owner(of: set).cli(
-                "FCALL", "presignd_v1_index_add", "1", set, orphan,
+                "FCALL", "presignd_v2_index_add", "1", set, orphan,
                 String(Int64(Date().timeIntervalSince1970 * 1000) + 600_000))
             #expect(try await store.revokeTag("late", by: "ops", reason: "") == 0)
             #expect(try fixture.owner(of: set).cli("SISMEMBER", set, orphan) == "1")
             // An expiry in the past writes nothing (it would delete the whole set).
             #expect(
-                try fixture.owner(of: set).cli("FCALL", "presignd_v1_index_add", "1", set, randomTokenID(), "1")
+                try fixture.owner(of: set).cli("FCALL", "presignd_v2_index_add", "1", set, randomTokenID(), "1")
                     .contains("EXPIRED"))
             #expect(try fixture.owner(of: set).cli("SCARD", set) == "1")
         }
@@ -193,7 +193,7 @@ struct TokenClusterTests {
             try await fixture.cluster.waitUntilHealthy()
             let recovered = await eventually(within: .seconds(30)) {
                 guard let fresh = try? await fixture.createMany(1, where: onVictim).first else { return false }
-                return (try? await fixture.store.consume(id: fresh, method: nil)) == 0
+                return (try? await fixture.store.consume(id: fresh, method: nil))?.usesLeft == 0
             }
             #expect(recovered)
             try await Self.verify(results, ids: ids, store: fixture.store)

@@ -15,13 +15,13 @@ struct TokenDurabilityTests {
                 if index % 2 == 0 { consumed.append(id) } else { untouched.append(id) }
             }
             try await withThrowingTaskGroup(of: Int.self) { group in
-                for id in consumed { group.addTask { try await fixture.store.consume(id: id, method: nil) } }
+                for id in consumed { group.addTask { try await fixture.store.consume(id: id, method: nil).usesLeft } }
                 for try await left in group { #expect(left == 0) }
             }
             fixture.server.kill9()
             try fixture.server.restart()
             // Checked before the store makes any call, since a call would reload a missing library.
-            #expect(try fixture.server.cli("FUNCTION", "LIST", "LIBRARYNAME", "presignd_v1").contains("presignd_v1"))
+            #expect(try fixture.server.cli("FUNCTION", "LIST", "LIBRARYNAME", "presignd_v2").contains("presignd_v2"))
             #expect(await eventually(within: .seconds(5)) { (try? await fixture.store.check(id: consumed[0])) != nil })
             for id in consumed {
                 #expect(try await fixture.store.check(id: id)?.state == .spent)
@@ -42,7 +42,7 @@ struct TokenDurabilityTests {
             try fixture.server.restart()
             // The client reconnects with backoff capped well under a second; this only bounds the wait.
             let back = await eventually(within: .seconds(5)) {
-                (try? await fixture.store.consume(id: token.id, method: nil)) == 1
+                (try? await fixture.store.consume(id: token.id, method: nil))?.usesLeft == 1
             }
             #expect(back)
         }

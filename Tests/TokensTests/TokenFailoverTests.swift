@@ -105,7 +105,7 @@ struct TokenFailoverTests {
             await eventually(within: .seconds(20)) {
                 let token = fresh()
                 guard (try? await store.create(token)) != nil else { return false }
-                return (try? await store.consume(id: token.id, method: nil)) == 0
+                return (try? await store.consume(id: token.id, method: nil))?.usesLeft == 0
             }
         }
         if waitReplicas == nil {

@@ -9,8 +9,8 @@ struct TokenLeaseTests {
         try await TokenFixture.with { fixture in
             let store = fixture.store
             let token = try await fixture.created(uses: 2)
-            let first = try await store.reserve(id: token.id, method: "GET", leaseMillis: 60_000)
-            let second = try await store.reserve(id: token.id, method: nil, leaseMillis: 60_000)
+            let first = try await store.reserve(id: token.id, method: "GET", leaseMillis: 60_000).lease
+            let second = try await store.reserve(id: token.id, method: nil, leaseMillis: 60_000).lease
             #expect(first != second && first.hasPrefix(token.id + "."))
             #expect(try await store.check(id: token.id)?.usesLeft == 0)
             #expect(try await store.check(id: token.id)?.leasesHeld == 2)
@@ -23,7 +23,7 @@ struct TokenLeaseTests {
             #expect(await denial { try await store.commit(lease: second) } == .unknown)
             let record = try #require(try await store.check(id: token.id))
             #expect(record.usesLeft == 1 && record.leasesHeld == 0 && record.state == .active)
-            #expect(try await store.consume(id: token.id, method: nil) == 0)
+            #expect(try await store.consume(id: token.id, method: nil).usesLeft == 0)
             #expect(await denial { try await store.reserve(id: token.id, method: nil, leaseMillis: 1) } == .used)
         }
     }
@@ -43,7 +43,7 @@ struct TokenLeaseTests {
             let token = try await fixture.created()
             let now = try fixture.redisNow()
             try fixture.pinClock(at: now)
-            let lease = try await store.reserve(id: token.id, method: nil, leaseMillis: 1000)
+            let lease = try await store.reserve(id: token.id, method: nil, leaseMillis: 1000).lease
             // The lease's last millisecond still holds the use.
             try fixture.pinClock(at: now + 1000)
             #expect(await denial { try await store.consume(id: token.id, method: nil) } == .reserved)
@@ -51,7 +51,7 @@ struct TokenLeaseTests {
             try fixture.pinClock(at: now + 1001)
             #expect(try await store.check(id: token.id)?.usesLeft == 1)  // read-only, yet counts it free
             #expect(await denial { try await store.commit(lease: lease) } == .unknown)
-            #expect(try await store.consume(id: token.id, method: nil) == 0)
+            #expect(try await store.consume(id: token.id, method: nil).usesLeft == 0)
             // The spend dropped the stale lease field.
             #expect(try fixture.server.cli("HKEYS", "test:t:{\(token.id)}").contains("L") == false)
         }
@@ -61,13 +61,13 @@ struct TokenLeaseTests {
     func leaseRunsOutOnRedisTime() async throws {
         try await TokenFixture.with { fixture in
             let token = try await fixture.created()
-            let lease = try await fixture.store.reserve(id: token.id, method: nil, leaseMillis: 30)
+            let lease = try await fixture.store.reserve(id: token.id, method: nil, leaseMillis: 30).lease
             let nonce = String(lease.split(separator: ".")[1])
             let ends = try #require(Int64(try fixture.server.cli("HGET", "test:t:{\(token.id)}", "L" + nonce)))
             // Wait on Redis's own clock, not on a sleep of ours.
             #expect(await eventually(within: .seconds(5)) { ((try? fixture.redisNow()) ?? 0) > ends })
             #expect(await denial { try await fixture.store.commit(lease: lease) } == .unknown)
-            #expect(try await fixture.store.consume(id: token.id, method: nil) == 0)
+            #expect(try await fixture.store.consume(id: token.id, method: nil).usesLeft == 0)
         }
     }
 
@@ -75,7 +75,7 @@ struct TokenLeaseTests {
     func leaseCappedAtExpiry() async throws {
         try await TokenFixture.with { fixture in
             let token = try await fixture.created(lifetime: 5000)
-            let lease = try await fixture.store.reserve(id: token.id, method: nil, leaseMillis: 600_000)
+            let lease = try await fixture.store.reserve(id: token.id, method: nil, leaseMillis: 600_000).lease
             let nonce = String(lease.split(separator: ".")[1])
             #expect(try fixture.server.cli("HGET", "test:t:{\(token.id)}", "L" + nonce) == String(token.expiresAt))
         }
@@ -86,8 +86,8 @@ struct TokenLeaseTests {
         try await TokenFixture.with { fixture in
             let store = fixture.store
             let token = try await fixture.created(uses: 2)
-            let first = try await store.reserve(id: token.id, method: nil, leaseMillis: 60_000)
-            let second = try await store.reserve(id: token.id, method: nil, leaseMillis: 60_000)
+            let first = try await store.reserve(id: token.id, method: nil, leaseMillis: 60_000).lease
+            let second = try await store.reserve(id: token.id, method: nil, leaseMillis: 60_000).lease
             #expect(try await store.revoke(id: token.id, by: "admin", reason: "leak"))
             #expect(await denial { try await store.commit(lease: first) } == .revoked)
             try await store.release(lease: second)
@@ -102,8 +102,8 @@ struct TokenLeaseTests {
             let store = fixture.store
             let token = try await fixture.created(uses: 5)
             try fixture.pinClock(at: token.expiresAt)
-            #expect(try await store.consume(id: token.id, method: nil) == 4)
-            let lease = try await store.reserve(id: token.id, method: nil, leaseMillis: 60_000)
+            #expect(try await store.consume(id: token.id, method: nil).usesLeft == 4)
+            let lease = try await store.reserve(id: token.id, method: nil, leaseMillis: 60_000).lease
             try fixture.pinClock(at: token.expiresAt + 1)
             #expect(await denial { try await store.consume(id: token.id, method: nil) } == .expired)
             #expect(await denial { try await store.reserve(id: token.id, method: nil, leaseMillis: 1) } == .expired)

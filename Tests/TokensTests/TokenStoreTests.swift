@@ -16,7 +16,7 @@ struct TokenStoreTests {
                         id: token.id, state: .active, usesLeft: 3, usesMax: 3, leasesHeld: 0, method: "GET",
                         bucket: "photos", key: "users/1/avatar.png", profile: "default", issuedAt: token.issuedAt,
                         expiresAt: token.expiresAt, issuer: "svc-upload", tags: ["red", "blue"]))
-            let raw = try fixture.server.cli("FCALL_RO", "presignd_v1_check", "1", "test:t:{\(token.id)}")
+            let raw = try fixture.server.cli("FCALL_RO", "presignd_v2_check", "1", "test:t:{\(token.id)}")
             let names = raw.split(separator: "\n").enumerated().filter { $0.offset % 2 == 0 }.map { String($0.element) }
             #expect(
                 names == [
@@ -94,9 +94,9 @@ struct TokenStoreTests {
     func nUses() async throws {
         try await TokenFixture.with { fixture in
             let token = try await fixture.created(uses: 3)
-            #expect(try await fixture.store.consume(id: token.id, method: "GET") == 2)
-            #expect(try await fixture.store.consume(id: token.id, method: nil) == 1)
-            #expect(try await fixture.store.consume(id: token.id, method: "GET") == 0)
+            #expect(try await fixture.store.consume(id: token.id, method: "GET").usesLeft == 2)
+            #expect(try await fixture.store.consume(id: token.id, method: nil).usesLeft == 1)
+            #expect(try await fixture.store.consume(id: token.id, method: "GET").usesLeft == 0)
             #expect(await denial { try await fixture.store.consume(id: token.id, method: "GET") } == .used)
             let record = try #require(try await fixture.store.check(id: token.id))
             #expect(record.state == .spent && record.usesLeft == 0)
@@ -164,8 +164,8 @@ struct TokenStoreTests {
         try await TokenFixture.with { fixture in
             let token = try await fixture.created(uses: 2)
             try fixture.server.cli("FUNCTION", "FLUSH")
-            #expect(try await fixture.store.consume(id: token.id, method: nil) == 1)
-            #expect(try fixture.server.cli("FUNCTION", "LIST").contains("presignd_v1"))
+            #expect(try await fixture.store.consume(id: token.id, method: nil).usesLeft == 1)
+            #expect(try fixture.server.cli("FUNCTION", "LIST").contains("presignd_v2"))
         }
     }
 }

@@ -65,6 +65,8 @@ def test_text_format(redis_server):
     escaped = '"evil\\naudit=consume outcome=OK \\u{202e}.pdf"'
     assert f"key={escaped}" in issue and f"token.id={token_id}" in issue and "client.id=svc" in issue
     assert " info " in allowed and "client.id=http:127.0.0.1" in allowed and "outcome=OK" in allowed
+    # The allowed consume names its object too (from the token's record), escaped the same way.
+    assert f"key={escaped}" in allowed
     assert " warning " in reused and "tripwire=reused-url" in reused and "outcome=USED" in reused
     assert "client.id=svc" in reused and f"token.id={token_id}" in reused
     assert f"key={escaped}" in revoke and "revoked.count=0" in revoke
@@ -86,6 +88,7 @@ def test_json_format(redis_server):
     assert [(e["audit"], e["outcome"], e["level"]) for e in audit] == [
         ("issue", "OK", "info"), ("consume", "OK", "info"), ("consume", "USED", "warning"), ("revoke", "OK", "info")]
     assert audit[0]["key"] == KEY and audit[0]["token.id"] == token_id
+    assert audit[1]["key"] == KEY and "key" not in audit[2]
     assert audit[2]["tripwire"] == "reused-url"
     assert "\u202e" not in log and "\\u202e" in log
 

@@ -145,7 +145,7 @@ def test_readyz_reports_a_missing_function_library(redis_server):
     d = Presignd(redis_server, CLIENTS, PROFILE, http=True)
     try:
         assert send("GET", base(d) + "/readyz")[0] == 200
-        assert redis_server.cli("FUNCTION", "DELETE", "presignd_v1") == "OK"
+        assert redis_server.cli("FUNCTION", "DELETE", "presignd_v2") == "OK"
         assert send("GET", base(d) + "/readyz")[0] == 503
         # The next call into the library loads it again.
         url = issue(d, "GET", "bkt", "ready/x")["url"]
