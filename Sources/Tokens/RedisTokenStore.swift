@@ -300,7 +300,30 @@ package final class RedisTokenStore: TokenStore {
     /// memory. `SSCAN` may return a member twice (the set may be rehashed meanwhile, not least by the
     /// `SREM`s here): its second `revoke_state` finds it no longer active and answers "inactive", so it
     /// gets no second event and is not counted again.
+    ///
+    /// A cursor belongs to one node's hash table. If the set's slot moves to another primary during the
+    /// scan, the cursor goes on over the new node's table (the client follows the redirection), where
+    /// members sit elsewhere, and some are never returned. So a scan that revoked anything is followed
+    /// by another one from cursor 0: it reads only what the first left in the set (ids of tokens that
+    /// are missing or not yet created, and anything skipped) and ends the revocation when it revokes
+    /// nothing. At most `clusterRevokeScans` scans, so tokens issued to a tag meanwhile cannot keep a
+    /// revocation going.
     private func revokeSetInCluster(_ set: String, arguments: [String]) async throws(TokenError) -> Int {
+        var revoked = 0
+        for _ in 0..<Self.clusterRevokeScans {
+            let found = try await scanAndRevokeInCluster(set, arguments: arguments)
+            revoked += found
+            if found == 0 { break }
+        }
+        return revoked
+    }
+
+    /// Scans per cluster revocation of a set: the first, one for what a slot move made it skip, and
+    /// one more should the slot move again.
+    static let clusterRevokeScans = 3
+
+    /// One `SSCAN` of the whole set, revoking its active members batch by batch; returns how many.
+    private func scanAndRevokeInCluster(_ set: String, arguments: [String]) async throws(TokenError) -> Int {
         var cursor = "0"
         var revoked = 0
         repeat {

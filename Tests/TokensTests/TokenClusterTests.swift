@@ -141,6 +141,49 @@ struct TokenClusterTests {
         }
     }
 
+    @Test("REVOKE TAG while the tag set's slot moves to another primary: every token is still revoked, once")
+    func revokeWhileTheSetMoves() async throws {
+        try await ClusterTokenFixture.with { fixture in
+            let set = "test:g:{moving}"
+            let slot = String(RedisKeySlot.slot(of: set))
+            let primaries = try fixture.cluster.primaries()
+            let source = try fixture.owner(of: set)
+            let sourceID = try #require(primaries.first { $0.port == source.port }).id
+            let targetID = try #require(primaries.first { $0.port != source.port }).id
+            let target = try #require(fixture.cluster.servers.first { $0.port == primaries.first { $0.id == targetID }?.port })
+            let count = 6 * RedisTokenStore.revokeBatch
+            let ids = try await fixture.createMany(count, tags: ["moving"]) { _ in true }
+
+            async let revoked = fixture.store.revokeTag("moving", by: "ops", reason: "moved")
+            // Once the first batch is revoked (the set shrank), the set's slot moves while the
+            // revocation goes on: the SSCAN cursor of the old node then runs on the new node's table.
+            let deadline = ContinuousClock.now + .seconds(20)
+            while (Int(try source.cli("SCARD", set)) ?? count) > count - RedisTokenStore.revokeBatch {
+                try #require(ContinuousClock.now < deadline, "the revocation never started")
+                try await Task.sleep(for: .milliseconds(2))
+            }
+            try target.cli("CLUSTER", "SETSLOT", slot, "IMPORTING", sourceID)
+            try source.cli("CLUSTER", "SETSLOT", slot, "MIGRATING", targetID)
+            while case let keys = try source.cli("CLUSTER", "GETKEYSINSLOT", slot, "100").split(separator: "\n"),
+                !keys.isEmpty
+            {
+                try source.cli(
+                    arguments: ["MIGRATE", "127.0.0.1", String(target.port), "", "0", "5000", "KEYS"] + keys.map(String.init))
+            }
+            for server in fixture.cluster.servers where primaries.contains(where: { $0.port == server.port }) {
+                try server.cli("CLUSTER", "SETSLOT", slot, "NODE", targetID)
+            }
+
+            #expect(try await revoked == count)
+            #expect(try target.cli("SCARD", set) == "0")
+            var notRevoked = 0
+            for id in ids where try await fixture.store.check(id: id)?.state != .revoked { notRevoked += 1 }
+            #expect(notRevoked == 0)
+            let streamed = try fixture.owner(of: "test:events").cli("XLEN", "test:events")
+            #expect(streamed == String(count))
+        }
+    }
+
     @Test("a resharding under load loses no consume and allows no double use")
     func reshardingUnderLoad() async throws {
         try await ClusterTokenFixture.with { fixture in
