@@ -68,6 +68,32 @@ start_presignd() {
     wait_port "$2"
 }
 
+# start_haproxy <listen port> <redis port>: haproxy in TCP mode (it parses nothing, it only copies
+# bytes both ways) from 127.0.0.1:<listen port> to the Redis on <redis port>, in the foreground;
+# waits for the port. Sets haproxy_pid.
+start_haproxy() {
+    # One thread (`nbthread 1`), like redis-server and like redis-benchmark: on a machine with few
+    # cores a second thread only competes with them for the same cores.
+    cat >"$work/haproxy-$1.cfg" <<EOF
+global
+    nbthread 1
+defaults
+    mode tcp
+    timeout connect 5s
+    timeout client 60s
+    timeout server 60s
+frontend redis_in
+    bind 127.0.0.1:$1
+    default_backend redis_out
+backend redis_out
+    server redis 127.0.0.1:$2
+EOF
+    haproxy -f "$work/haproxy-$1.cfg" -db >>"$work/haproxy-$1.log" 2>&1 &
+    haproxy_pid=$!
+    pids+=("$haproxy_pid")
+    wait_port "$1"
+}
+
 # The client the line-protocol benchmarks authenticate as, with every role.
 bench_client=bench
 bench_secret="bench-secret-0123456789abcdef0123"

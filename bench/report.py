@@ -23,6 +23,12 @@ RECIPE_ISSUE = "hand-written: boto3 + `SET` (Python)"
 RECIPE_CONSUME = "hand-written gateway: `GET`, then `SET` (PresignBench recipe)"
 
 
+def proxy_name(m):
+    """The pass-through anchor, with haproxy's major.minor version when the run recorded it."""
+    version = ".".join(m.get("haproxy", "").split(".")[:2])
+    return f"haproxy{' ' + version if version else ''} (TCP mode, no parsing) in front of the same Function"
+
+
 def load(path):
     results, meta = {}, {}
     for line in Path(path).read_text().splitlines():
@@ -76,9 +82,10 @@ class Goal:
         return "yes" if ok else "**no**"
 
 
-def rows(r):
+def rows(r, m):
     """(figure, presignd value, unit, anchor name, anchor value, goal)."""
     v = lambda name: number(r, name)  # noqa: E731
+    proxy = proxy_name(m)
     return [
         ("Presigned GET URLs/s, one thread (one core)", v("sign.get_path.presignd"), "",
          "botocore `generate_presigned_url`", v("sign.get_path.botocore"), Goal("ratio_at_least", 500, "≥ 500×")),
@@ -94,6 +101,18 @@ def rows(r):
          v("daemon.consume.presignd_audit.c50.rps"), "", "presignd without audit lines (`--log-level warning`)",
          v("daemon.consume.presignd.c50.rps"), Goal()),
         ("CONSUME/s, 50 clients, `-P 16`", v("daemon.consume.presignd.c50.p16.rps"), "",
+         "consume `FCALL` straight to Redis, `-P 16`", v("daemon.consume.direct.c50.p16.rps"), Goal()),
+        # What any process between the clients and Redis costs on these cores: haproxy copies bytes and
+        # parses nothing, so its ratio against direct is what a middleman doing no work reaches here.
+        ("CONSUME/s, 50 clients, `-P 1`, against a pass-through proxy", v("daemon.consume.presignd.c50.rps"), "",
+         proxy, v("daemon.consume.haproxy.c50.rps"), Goal()),
+        ("The pass-through proxy's own rate (haproxy, not presignd, in this column): consume `FCALL`/s, "
+         "50 clients, `-P 1`", v("daemon.consume.haproxy.c50.rps"), "", "consume `FCALL` straight to Redis",
+         v("daemon.consume.direct.c50.rps"), Goal()),
+        ("CONSUME/s, 50 clients, `-P 16`, against a pass-through proxy", v("daemon.consume.presignd.c50.p16.rps"),
+         "", proxy + ", `-P 16`", v("daemon.consume.haproxy.c50.p16.rps"), Goal()),
+        ("The pass-through proxy's own rate (haproxy, not presignd, in this column): consume `FCALL`/s, "
+         "50 clients, `-P 16`", v("daemon.consume.haproxy.c50.p16.rps"), "",
          "consume `FCALL` straight to Redis, `-P 16`", v("daemon.consume.direct.c50.p16.rps"), Goal()),
         ("CONSUME/s against the hand-written gateway, 50 clients", v("daemon.consume.presignd.c50.rps"), "",
          "`GET` then `SET`, 50 gateways", v("recipe.consume.c50.rps"), Goal()),
@@ -145,10 +164,10 @@ def times(q):
     return f"{q:.0f}×" if q >= 10 else f"{q:.2f}×"
 
 
-def figures_table(r):
+def figures_table(r, m):
     lines = ["| figure | presignd | anchor | anchor's value | presignd ÷ anchor | goal | met? |",
              "|---|---:|---|---:|---:|---|---|"]
-    for figure, value, unit, anchor, anchor_value, goal in rows(r):
+    for figure, value, unit, anchor, anchor_value, goal in rows(r, m):
         q = ratio(value, anchor_value)
         if figure.startswith("One-time URLs"):
             q = None  # a count of failures: the ratio says nothing
@@ -187,15 +206,18 @@ def cpu_table(r):
     """CPU per request of each process at 50 clients: why the ratios are what they are on few cores."""
     lines = ["", "## Where the CPU goes (50 clients, `-P 1`)", "",
              "CPU time (user + system) each process spent per request during the run: the load generator "
-             "(`redis-benchmark`), `redis-server` and presignd. All of them share the machine's cores, so through "
-             "presignd a request costs the sum of the three, and directly the sum of two; on a machine with "
-             "few cores that sum, not presignd's own latency, sets the rate.", "",
-             "| load | generator µs | redis-server µs | presignd µs | total µs |", "|---|---|---|---|---|"]
-    for name, label in (("consume.presignd", "CONSUME through presignd"),
-                        ("consume.presignd_audit", "CONSUME through presignd, audit trail written"),
-                        ("consume.direct", "consume Function directly"),
-                        ("issue.presignd", "ISSUE through presignd"), ("issue.direct", "create Function directly")):
-        parts = [number(r, f"daemon.{name}.c50.cpu_us.{who}") for who in ("generator", "redis", "presignd")]
+             "(`redis-benchmark`), `redis-server` and the process in the middle, presignd (or haproxy, in its "
+             "row). All of them share the machine's cores, so through presignd a request costs the sum of the "
+             "three, and directly the sum of two; on a machine with few cores that sum, not presignd's own "
+             "latency, sets the rate.", "",
+             "| load | generator µs | redis-server µs | presignd / proxy µs | total µs |", "|---|---|---|---|---|"]
+    for name, label, middle in (("consume.presignd", "CONSUME through presignd", "presignd"),
+                                ("consume.presignd_audit", "CONSUME through presignd, audit trail written", "presignd"),
+                                ("consume.direct", "consume Function directly", "presignd"),
+                                ("consume.haproxy", "consume Function through haproxy", "haproxy"),
+                                ("issue.presignd", "ISSUE through presignd", "presignd"),
+                                ("issue.direct", "create Function directly", "presignd")):
+        parts = [number(r, f"daemon.{name}.c50.cpu_us.{who}") for who in ("generator", "redis", middle)]
         total = None if None in parts else sum(parts)
         lines.append(f"| {label} | " + " | ".join("not measured" if v is None else f"{v:.1f}" for v in parts + [total])
                      + " |")
@@ -250,11 +272,11 @@ def main():
         f"- Date: {m.get('date', '?')}; the whole run took {m.get('wall_seconds', '?')} s of wall-clock time",
         f"- Machine: {m.get('cores', '?')} cores, {m.get('cpu', '?')}, {m.get('ram', '?')} RAM, Linux {m.get('kernel', '?')}",
         f"- Versions: presignd {m.get('commit', '?')}, {m.get('swift', '?')}, Redis {m.get('redis', '?')}, "
-        f"nginx {m.get('nginx', '?')}, botocore {m.get('botocore', '?')}, boto3 {m.get('boto3', '?')}, "
-        f"redis-py {m.get('redis_py', '?')}, Python {m.get('python', '?')}",
+        f"nginx {m.get('nginx', '?')}, haproxy {m.get('haproxy', '?')}, botocore {m.get('botocore', '?')}, "
+        f"boto3 {m.get('boto3', '?')}, redis-py {m.get('redis_py', '?')}, Python {m.get('python', '?')}",
         "- Redis: a private `redis-server` per benchmark on loopback, no persistence (`--save '' --appendonly no`)",
         "", "## Every figure against its anchor", ""]
-    lines += figures_table(r)
+    lines += figures_table(r, m)
     failed = sorted(name.split(".")[1] for name, value in m.items() if name.startswith("status.") and value != "0")
     if failed:
         lines += ["", f"**Benchmarks that failed in this run** (their figures are 'not measured'): {', '.join(failed)}; "
@@ -270,6 +292,9 @@ def main():
         "- Redis Functions directly (the anchor for Redis' own cost): the same `redis-benchmark` calling "
         "`FCALL presignd_v2_consume` / `presignd_v2_create` on the same `redis-server` as presignd uses, "
         "with the keys an ISSUE writes.",
+        "- Pass-through proxy (the anchor for what any middleman costs): the same `redis-benchmark` calling "
+        "`FCALL presignd_v2_consume` through haproxy in TCP mode (one thread, `nbthread 1`; it copies bytes "
+        "and parses nothing) in front of the same `redis-server`, at `-c 50`, `-P 1` and `-P 16`.",
         "- Hand-written issue: the recipe itself in Python (`bench/recipe.py issue`): boto3 "
         "`generate_presigned_url`, then `SET status:<uuid> unused EX 600` with redis-py, from one process per "
         "core with the clients spread over them as threads (how a Python web service runs). Signing in "
