@@ -28,9 +28,17 @@ package final class RedisTokenStore: TokenStore {
     private let sent = Atomic<Int>(0)
     private let waiting = Atomic<Int>(0)
     /// With the library missing and no right to load it, every request fails the same way; these
-    /// keep the log to one line per 10 s for each of the two lines that says so.
+    /// keep the log to one line per 10 s for each line that says so. Each cause of "not loadable"
+    /// has its own limit, so a change of cause (say, another version's code loaded meanwhile) is
+    /// logged at once.
     private let missingLibraryLog = LogRateLimit(interval: .seconds(10))
-    private let notLoadableLog = LogRateLimit(interval: .seconds(10))
+    private let notLoadableLogs = Dictionary(
+        uniqueKeysWithValues: NotLoadable.allCases.map { ($0, LogRateLimit(interval: .seconds(10))) })
+
+    /// Why this store's Redis user cannot run on the library as it is.
+    private enum NotLoadable: CaseIterable {
+        case notLoaded, otherCode, unlisted
+    }
 
     /// A store over `client` (a `RedisClient`, or a `RedisClusterClient` for Redis Cluster).
     /// `eventStreamMaxLength` bounds the event Stream (`XADD … MAXLEN ~`). Writes are sent as
@@ -67,8 +75,8 @@ package final class RedisTokenStore: TokenStore {
         for source in try await loadedSources() {
             switch source {
             case .some(let source) where source == library.source: continue
-            case .some: throw notLoadable("is loaded with different code (another presignd version?)")
-            case .none: throw notLoadable("is not loaded")
+            case .some: throw notLoadable(.otherCode, "is loaded with different code (another presignd version?)")
+            case .none: throw notLoadable(.notLoaded, "is not loaded")
             }
         }
         logger.info(
@@ -82,7 +90,7 @@ package final class RedisTokenStore: TokenStore {
         var sources: [String?] = []
         for reply in try await sendToEveryNode(["FUNCTION", "LIST", "LIBRARYNAME", library.name, "WITHCODE"]) {
             if let message = reply.errorMessage {
-                throw notLoadable("cannot be checked (FUNCTION LIST: \(message))")
+                throw notLoadable(.unlisted, "cannot be checked (FUNCTION LIST: \(message))")
             }
             sources.append(Self.libraryFields(in: reply, named: library.name)?["library_code"]?.string)
         }
@@ -92,13 +100,13 @@ package final class RedisTokenStore: TokenStore {
     /// The fail-closed error when this Redis user cannot load the library itself; logged at error
     /// level, since nothing works until an operator acts, but at most once per 10 s (every request
     /// meets it again).
-    private func notLoadable(_ problem: String) -> TokenError {
+    private func notLoadable(_ cause: NotLoadable, _ problem: String) -> TokenError {
         let error = TokenError(
             .unavailable,
             "the Redis user may not run FUNCTION LOAD and the token function library \(library.name) \(problem): "
                 + "load it as a user allowed to, e.g. `presignd function-library | redis-cli --user <deploy user> "
                 + "--askpass -x FUNCTION LOAD REPLACE`")
-        log(.error, "\(error.message)", limitedBy: notLoadableLog)
+        log(.error, "\(error.message)", limitedBy: notLoadableLogs[cause]!)
         return error
     }
 

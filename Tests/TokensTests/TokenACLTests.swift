@@ -116,10 +116,11 @@ struct TokenACLTests {
     func missingLibraryLogsOnce() async throws {
         let acl = try ACLServer.start()
         let presignd = try await acl.client(acl.presignd, unix: true)
+        let deployer = try await acl.client(acl.deployer)
         let logs = LogRecorder()
         let store = RedisTokenStore(
             client: presignd, keyspace: try TokenKeyspace(prefix: "presign:"), logger: logs.logger)
-        try await acl.closing([presignd]) {
+        try await acl.closing([presignd, deployer]) {
             for _ in 0..<5 {
                 let refused = try #require(
                     await failure { () async throws(TokenError) in
@@ -132,11 +133,24 @@ struct TokenACLTests {
             #expect(errors.first?.message.contains("is not loaded") == true)
             #expect(errors.first?.fields["log.suppressed"] == nil)
             #expect(logs.records.filter { $0.message == "token function library missing, loading it" }.count == 1)
-            // Ten seconds on, the next failure is logged again, saying how many lines were held back.
+            // Another cause is another line, logged at once: here another build's code under the name.
+            let other = FunctionLibrary.standard.source + "\n-- another build"
+            #expect(try await deployer.send(["FUNCTION", "LOAD", "REPLACE", other]).string == "presignd_v2")
+            let cause = try #require(await failure { () async throws(TokenError) in try await store.prepare() })
+            #expect(cause.message.contains("different code"))
+            let both = logs.records.filter { $0.level == .error }
+            #expect(both.count == 2)
+            #expect(both.last?.message.contains("different code") == true && both.last?.fields["log.suppressed"] == nil)
+            // The library gone again: ten seconds on, the first cause is logged again, saying how many
+            // of its lines were held back.
+            let admin = try await acl.client(acl.admin)
+            #expect(try await admin.send(["FUNCTION", "FLUSH"]).string == "OK")
+            await admin.shutdown()
             try await Task.sleep(for: .seconds(10))
             await #expect(throws: TokenError.self) { try await store.consume(id: randomTokenID(), method: nil) }
             let later = logs.records.filter { $0.level == .error }
-            #expect(later.count == 2)
+            #expect(later.count == 3)
+            #expect(later.last?.message.contains("is not loaded") == true)
             #expect(later.last?.fields["log.suppressed"] == "4")
         }
     }
