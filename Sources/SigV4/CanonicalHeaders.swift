@@ -17,12 +17,16 @@ enum CanonicalHeaders {
         let lowered = bytes.withUTF8 { bytes -> String? in
             guard bytes.contains(where: isUpper) else { return nil }
             return String(unsafeUninitializedCapacity: bytes.count) { out in
-                for (index, byte) in bytes.enumerated() { out[index] = isUpper(byte) ? byte | 0x20 : byte }
+                for (index, byte) in bytes.enumerated() { out[index] = lowercased(byte) }
                 return bytes.count
             }
         }
         return lowered ?? text
     }
+
+    /// An ASCII letter in lower case; any other byte as it is.
+    @inline(__always)
+    static func lowercased(_ byte: UInt8) -> UInt8 { isUpper(byte) ? byte | 0x20 : byte }
 
     @inline(__always)
     private static func isUpper(_ byte: UInt8) -> Bool { (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) }

@@ -20,23 +20,32 @@ struct ParsedPresignedURL {
     ]
 
     init(_ url: String) throws(Rejection) {
-        var target = Substring(url)
-        guard !target.utf8.contains(UInt8(ascii: "#")) else { throw .malformed("URL has a fragment") }
-        for scheme in ["http://", "https://"] where target.lowercased().hasPrefix(scheme) {
-            let rest = target.dropFirst(scheme.count)
-            let authorityEnd = rest.firstIndex { $0 == "/" || $0 == "?" } ?? rest.endIndex
-            guard authorityEnd != rest.startIndex else { throw .malformed("URL has no host") }
-            target = rest[authorityEnd...]
-            if !target.hasPrefix("/") { target = "/" + target }
+        // Taken apart as bytes: String's Character-level operations cost several times the rest of
+        // a verification, and every byte that matters here is ASCII.
+        let bytes = Array(url.utf8)
+        guard !bytes.contains(UInt8(ascii: "#")) else { throw .malformed("URL has a fragment") }
+        var targetStart = 0
+        if let schemeEnd = Self.schemeEnd(bytes) {
+            let authorityEnd =
+                bytes[schemeEnd...].firstIndex { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") } ?? bytes.endIndex
+            guard authorityEnd != schemeEnd else { throw .malformed("URL has no host") }
+            targetStart = authorityEnd
+        } else {
+            guard bytes.first == UInt8(ascii: "/") else {
+                throw .malformed("URL must be absolute http(s) or start with '/'")
+            }
         }
-        guard target.hasPrefix("/") else { throw .malformed("URL must be absolute http(s) or start with '/'") }
-        guard let question = target.firstIndex(of: "?") else { throw .malformed("URL has no query string") }
+        guard let question = bytes[targetStart...].firstIndex(of: UInt8(ascii: "?")) else {
+            throw .malformed("URL has no query string")
+        }
+        // An absolute URL with nothing between host and query (`http://h?…`) has the path `/`.
+        let pathBytes = question == targetStart ? Self.root[...] : bytes[targetStart..<question]
 
         // Path: decode and re-encode each segment; `/` inside a segment (from %2F) stays encoded.
         var decodedPath: [UInt8] = []
-        for (index, segment) in target[..<question].utf8.split(
-            separator: UInt8(ascii: "/"), omittingEmptySubsequences: false
-        ).enumerated() {
+        for (index, segment) in pathBytes.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false)
+            .enumerated()
+        {
             guard let decoded = URIEncoding.decode(segment) else {
                 throw .malformed("invalid percent escape in the path")
             }
@@ -54,9 +63,7 @@ struct ParsedPresignedURL {
 
         var pairs: [(name: [UInt8], value: [UInt8])] = []
         var auth: [String: String] = [:]
-        for piece in target[target.index(after: question)...].utf8.split(
-            separator: UInt8(ascii: "&"), omittingEmptySubsequences: false)
-        {
+        for piece in bytes[(question + 1)...].split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: false) {
             guard !piece.isEmpty else { throw .malformed("empty query parameter") }
             let equals = piece.firstIndex(of: UInt8(ascii: "=")) ?? piece.endIndex
             guard let name = URIEncoding.decode(piece[..<equals]),
@@ -112,5 +119,22 @@ struct ParsedPresignedURL {
             canonicalQuery.append(UInt8(ascii: "="))
             canonicalQuery += pair.value
         }
+    }
+
+    private static let root: [UInt8] = [UInt8(ascii: "/")]
+
+    /// Where the authority starts when `bytes` begins with `http://` or `https://` (any case).
+    private static func schemeEnd(_ bytes: [UInt8]) -> Int? {
+        for scheme in ["http://", "https://"] as [StaticString] {
+            let count = scheme.utf8CodeUnitCount
+            guard bytes.count >= count else { continue }
+            var matches = true
+            for index in 0..<count where CanonicalHeaders.lowercased(bytes[index]) != scheme.utf8Start[index] {
+                matches = false
+                break
+            }
+            if matches { return count }
+        }
+        return nil
     }
 }

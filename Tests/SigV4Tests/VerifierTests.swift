@@ -76,6 +76,17 @@ import Testing
         #expect(verified.path.hasSuffix(vector.key))
     }
 
+    /// Schemes are case-insensitive (RFC 3986 §3.1), as S3 and every HTTP client treat them.
+    @Test(arguments: vectors)
+    func acceptsUpperCaseScheme(_ vector: Vector) throws {
+        let url = vector.expected.url
+        let scheme = url.firstRange(of: "://")!.lowerBound
+        guard case .valid = Self.verify(vector, url: url[..<scheme].uppercased() + url[scheme...]) else {
+            Issue.record("upper-case scheme not valid")
+            return
+        }
+    }
+
     @Test(arguments: vectors)
     func acceptsOriginFormURL(_ vector: Vector) throws {
         let url = vector.expected.url
@@ -308,6 +319,9 @@ import Testing
         ("no query", split(aws.expected.url).0, "URL has no query string"),
         ("fragment", aws.expected.url + "#x", "URL has a fragment"),
         ("relative", "test.txt?X-Amz-Date=1", "URL must be absolute http(s) or start with '/'"),
+        ("other scheme", "ftp://h/test.txt?X-Amz-Date=1", "URL must be absolute http(s) or start with '/'"),
+        ("no host", "https:///test.txt?X-Amz-Date=1", "URL has no host"),
+        ("scheme only", "http://", "URL has no host"),
         (
             "invalid UTF-8 path", aws.expected.url.replacing("/test.txt", with: "/test%FF.txt"),
             "path is not valid UTF-8"
