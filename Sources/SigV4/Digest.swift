@@ -30,6 +30,15 @@ package struct Digest: Sendable, Hashable {
         }
     }
 
+    /// Appends the 64 lowercase hex characters to `bytes`.
+    func appendHex(to bytes: inout [UInt8]) {
+        let start = bytes.count
+        bytes += repeatElement(0, count: 64)
+        bytes.withUnsafeMutableBufferPointer { out in
+            withUnsafeBytes { Hex.write($0, to: out.baseAddress! + start) }
+        }
+    }
+
     package static func == (lhs: Digest, rhs: Digest) -> Bool {
         lhs.withUnsafeBytes { l in rhs.withUnsafeBytes { r in CRYPTO_memcmp(l.baseAddress, r.baseAddress, 32) == 0 } }
     }

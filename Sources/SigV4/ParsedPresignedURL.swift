@@ -1,7 +1,18 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// A presigned URL taken apart the way S3 reads it: every path segment and query name and value
 /// percent-decoded (invalid escapes refused) and re-encoded per SPEC §2.2, so that equivalent
 /// spellings (`%7e` and `~`, `%2f` and `%2F`) give the same canonical form, and the auth
 /// parameters checked for presence, uniqueness and shape.
+///
+/// Every gateway request is parsed here before Redis is asked, so the URL is read as bytes in
+/// one pass per part, into a few buffers: String's Character-level operations, per-parameter
+/// arrays and a dictionary of names cost many times the hashing (bench: `PresignBench sign`'s
+/// `verify_get_path`).
 struct ParsedPresignedURL {
     var canonicalURI: [UInt8] = []
     var decodedPath = ""
@@ -15,13 +26,42 @@ struct ParsedPresignedURL {
     var signedHeaders: [String] = []
     var signatureHex = ""
 
-    private static let required = [
-        "X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-Expires", "X-Amz-SignedHeaders", "X-Amz-Signature",
-    ]
+    /// The auth parameters, in the order a missing one is reported.
+    private enum AuthParameter: Int, CaseIterable {
+        case algorithm, credential, date, expires, signedHeaders, signature, securityToken
+
+        var name: StaticString {
+            switch self {
+            case .algorithm: "X-Amz-Algorithm"
+            case .credential: "X-Amz-Credential"
+            case .date: "X-Amz-Date"
+            case .expires: "X-Amz-Expires"
+            case .signedHeaders: "X-Amz-SignedHeaders"
+            case .signature: "X-Amz-Signature"
+            case .securityToken: "X-Amz-Security-Token"
+            }
+        }
+
+        var isRequired: Bool { self != .securityToken }
+
+        /// The parameter a decoded name is, compared byte for byte (names are case-sensitive).
+        init?(decodedName name: [UInt8]) {
+            // Every auth name starts with `X-Amz-` and is 10 to 20 bytes long; most others are not.
+            guard (10...20).contains(name.count), name[0] == UInt8(ascii: "X"), name[5] == UInt8(ascii: "-") else {
+                return nil
+            }
+            for candidate in Self.allCases where candidate.name.utf8CodeUnitCount == name.count {
+                let text = candidate.name
+                if name.withUnsafeBytes({ memcmp($0.baseAddress!, text.utf8Start, name.count) }) == 0 {
+                    self = candidate
+                    return
+                }
+            }
+            return nil
+        }
+    }
 
     init(_ url: String) throws(Rejection) {
-        // Taken apart as bytes: String's Character-level operations cost several times the rest of
-        // a verification, and every byte that matters here is ASCII.
         let bytes = Array(url.utf8)
         guard !bytes.contains(UInt8(ascii: "#")) else { throw .malformed("URL has a fragment") }
         var targetStart = 0
@@ -39,69 +79,90 @@ struct ParsedPresignedURL {
             throw .malformed("URL has no query string")
         }
         // An absolute URL with nothing between host and query (`http://h?…`) has the path `/`.
-        let pathBytes = question == targetStart ? Self.root[...] : bytes[targetStart..<question]
+        let path = question == targetStart ? Self.root[...] : bytes[targetStart..<question]
 
-        // Path: decode and re-encode each segment; `/` inside a segment (from %2F) stays encoded.
+        // Path: each segment decoded and re-encoded; a `/` inside a segment (from %2F) stays encoded.
         var decodedPath: [UInt8] = []
-        for (index, segment) in pathBytes.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false)
-            .enumerated()
-        {
-            guard let decoded = URIEncoding.decode(segment) else {
+        decodedPath.reserveCapacity(path.count)
+        canonicalURI.reserveCapacity(3 * path.count)
+        var index = path.startIndex
+        while index < path.endIndex {
+            if path[index] == UInt8(ascii: "/") {
+                decodedPath.append(UInt8(ascii: "/"))
+                canonicalURI.append(UInt8(ascii: "/"))
+                index += 1
+                continue
+            }
+            guard let byte = Self.decodedByte(path, at: &index) else {
                 throw .malformed("invalid percent escape in the path")
             }
-            if index > 0 {
-                canonicalURI.append(UInt8(ascii: "/"))
-                decodedPath.append(UInt8(ascii: "/"))
-            }
-            canonicalURI += URIEncoding.encode(decoded, keepSlash: false)
-            decodedPath += decoded
+            decodedPath.append(byte)
+            Self.appendEncoded(byte, to: &canonicalURI)
         }
-        guard let path = String(validating: decodedPath, as: UTF8.self) else {
+        guard let decoded = String(validating: decodedPath, as: UTF8.self) else {
             throw .malformed("path is not valid UTF-8")
         }
-        self.decodedPath = path
+        self.decodedPath = decoded
 
-        var pairs: [(name: [UInt8], value: [UInt8])] = []
-        var auth: [String: String] = [:]
-        for piece in bytes[(question + 1)...].split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: false) {
-            guard !piece.isEmpty else { throw .malformed("empty query parameter") }
-            let equals = piece.firstIndex(of: UInt8(ascii: "=")) ?? piece.endIndex
-            guard let name = URIEncoding.decode(piece[..<equals]),
-                let value = URIEncoding.decode(
-                    equals == piece.endIndex ? piece[equals...] : piece[piece.index(after: equals)...])
+        // Query: the encoded names and values of the signed parameters go into one buffer, sorted
+        // by their ranges; the auth parameters' decoded values are kept by kind.
+        var encoded: [UInt8] = []
+        encoded.reserveCapacity(3 * (bytes.count - question))
+        var pairs: [(name: Range<Int>, value: Range<Int>)] = []
+        var auth = [String?](repeating: nil, count: AuthParameter.allCases.count)
+        var name: [UInt8] = []
+        var value: [UInt8] = []
+        var start = question + 1
+        while true {
+            let end = bytes[start...].firstIndex(of: UInt8(ascii: "&")) ?? bytes.endIndex
+            guard start < end else { throw .malformed("empty query parameter") }
+            let equals = bytes[start..<end].firstIndex(of: UInt8(ascii: "=")) ?? end
+            guard Self.decode(bytes[start..<equals], into: &name),
+                Self.decode(bytes[min(equals + 1, end)..<end], into: &value)
             else { throw .malformed("invalid percent escape in the query") }
-            let nameText = String(decoding: name, as: UTF8.self)
-            if Self.required.contains(nameText) || nameText == "X-Amz-Security-Token" {
-                guard auth[nameText] == nil else { throw .malformed("duplicate \(nameText)") }
-                guard let valueText = String(validating: value, as: UTF8.self) else {
-                    throw .malformed("\(nameText) is not valid UTF-8")
+            let parameter = AuthParameter(decodedName: name)
+            if let parameter {
+                guard auth[parameter.rawValue] == nil else { throw .malformed("duplicate \(parameter.name)") }
+                guard let text = String(validating: value, as: UTF8.self) else {
+                    throw .malformed("\(parameter.name) is not valid UTF-8")
                 }
-                auth[nameText] = valueText
-                if nameText == "X-Amz-Signature" { continue }
+                auth[parameter.rawValue] = text
             }
-            pairs.append((URIEncoding.encode(name, keepSlash: false), URIEncoding.encode(value, keepSlash: false)))
+            // Every parameter but the signature is signed.
+            if parameter != .signature {
+                let nameStart = encoded.count
+                for byte in name { Self.appendEncoded(byte, to: &encoded) }
+                let valueStart = encoded.count
+                for byte in value { Self.appendEncoded(byte, to: &encoded) }
+                pairs.append((nameStart..<valueStart, valueStart..<encoded.count))
+            }
+            if end == bytes.endIndex { break }
+            start = end + 1
         }
-        for name in Self.required where auth[name] == nil { throw .malformed("missing \(name)") }
+        for parameter in AuthParameter.allCases where parameter.isRequired && auth[parameter.rawValue] == nil {
+            throw .malformed("missing \(parameter.name)")
+        }
 
-        guard auth["X-Amz-Algorithm"] == "AWS4-HMAC-SHA256" else {
+        guard auth[AuthParameter.algorithm.rawValue] == "AWS4-HMAC-SHA256" else {
             throw .malformed("X-Amz-Algorithm is not AWS4-HMAC-SHA256")
         }
-        amzDateText = auth["X-Amz-Date"]!
+        amzDateText = auth[AuthParameter.date.rawValue]!
         guard let date = AmzDate(amzDateText) else { throw .malformed("X-Amz-Date is not yyyyMMddTHHmmssZ") }
         amzDate = date
-        let expiresText = auth["X-Amz-Expires"]!.utf8
-        guard (1...7).contains(expiresText.count), expiresText.allSatisfy({ (48...57).contains($0) }),
-            let expires = Int64(auth["X-Amz-Expires"]!), (1...604_800).contains(expires)
+        let expiresText = auth[AuthParameter.expires.rawValue]!
+        guard (1...7).contains(expiresText.utf8.count), expiresText.utf8.allSatisfy({ (48...57).contains($0) }),
+            let expires = Int64(expiresText), (1...604_800).contains(expires)
         else { throw .malformed("X-Amz-Expires is not an integer in 1..604800") }
         self.expires = expires
-        credential = auth["X-Amz-Credential"]!
-        signatureHex = auth["X-Amz-Signature"]!
+        credential = auth[AuthParameter.credential.rawValue]!
+        signatureHex = auth[AuthParameter.signature.rawValue]!
         guard signatureHex.utf8.count == 64,
             signatureHex.utf8.allSatisfy({ Hex.value(of: $0) != nil && !(65...70).contains($0) })
         else { throw .malformed("X-Amz-Signature is not 64 lowercase hex characters") }
 
-        signedHeadersText = auth["X-Amz-SignedHeaders"]!
-        signedHeaders = signedHeadersText.split(separator: ";", omittingEmptySubsequences: false).map(String.init)
+        signedHeadersText = auth[AuthParameter.signedHeaders.rawValue]!
+        signedHeaders = signedHeadersText.utf8.split(separator: UInt8(ascii: ";"), omittingEmptySubsequences: false)
+            .map { String(Substring($0)) }
         guard
             signedHeaders.allSatisfy({ name in
                 !name.isEmpty && name.utf8.allSatisfy { CanonicalHeaders.isTokenByte($0) && !(65...90).contains($0) }
@@ -111,13 +172,17 @@ struct ParsedPresignedURL {
         else { throw .malformed("X-Amz-SignedHeaders is not a sorted list of lowercase names including host") }
 
         pairs.sort { a, b in
-            a.name == b.name ? a.value.lexicographicallyPrecedes(b.value) : a.name.lexicographicallyPrecedes(b.name)
+            let nameA = encoded[a.name]
+            let nameB = encoded[b.name]
+            if nameA.elementsEqual(nameB) { return encoded[a.value].lexicographicallyPrecedes(encoded[b.value]) }
+            return nameA.lexicographicallyPrecedes(nameB)
         }
+        canonicalQuery.reserveCapacity(encoded.count + 2 * pairs.count)
         for (index, pair) in pairs.enumerated() {
             if index > 0 { canonicalQuery.append(UInt8(ascii: "&")) }
-            canonicalQuery += pair.name
+            canonicalQuery += encoded[pair.name]
             canonicalQuery.append(UInt8(ascii: "="))
-            canonicalQuery += pair.value
+            canonicalQuery += encoded[pair.value]
         }
     }
 
@@ -136,5 +201,52 @@ struct ParsedPresignedURL {
             if matches { return count }
         }
         return nil
+    }
+
+    /// The byte at `index`, or the one a `%XY` escape there stands for; moves `index` past it. Nil
+    /// when a `%` is not followed by two hex digits. `+` stays `+`: SigV4 never writes `+` for a
+    /// space, so a literal `+` means itself.
+    @inline(__always)
+    private static func decodedByte(_ bytes: ArraySlice<UInt8>, at index: inout Int) -> UInt8? {
+        let byte = bytes[index]
+        guard byte == UInt8(ascii: "%") else {
+            index += 1
+            return byte
+        }
+        guard index + 2 < bytes.endIndex, let high = Hex.value(of: bytes[index + 1]),
+            let low = Hex.value(of: bytes[index + 2])
+        else { return nil }
+        index += 3
+        return high << 4 | low
+    }
+
+    /// Percent-decodes `bytes` into `out` (replacing what it held); false on an invalid escape.
+    private static func decode(_ bytes: ArraySlice<UInt8>, into out: inout [UInt8]) -> Bool {
+        // Decoding never lengthens: `bytes.count` is room enough, written without a check per byte.
+        var valid = true
+        out = [UInt8](unsafeUninitializedCapacity: bytes.count) { buffer, count in
+            var index = bytes.startIndex
+            while index < bytes.endIndex {
+                guard let byte = decodedByte(bytes, at: &index) else {
+                    valid = false
+                    break
+                }
+                buffer[count] = byte
+                count += 1
+            }
+        }
+        return valid
+    }
+
+    /// Appends `UriEncode` of one byte (SPEC §2.2, `/` encoded).
+    @inline(__always)
+    private static func appendEncoded(_ byte: UInt8, to out: inout [UInt8]) {
+        if URIEncoding.isKept(byte, keepSlash: false) {
+            out.append(byte)
+        } else {
+            out.append(UInt8(ascii: "%"))
+            out.append(Hex.upperDigit(byte &>> 4))
+            out.append(Hex.upperDigit(byte & 0x0F))
+        }
     }
 }
