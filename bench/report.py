@@ -91,6 +91,8 @@ def rows(r, m):
          "botocore `generate_presigned_url`", v("sign.get_path.botocore"), Goal("ratio_at_least", 500, "≥ 500×")),
         ("Presigned PUT URLs/s with a signed Content-Type, one thread", v("sign.put_content_type.presignd"), "",
          "botocore `generate_presigned_url`", v("sign.put_content_type.botocore"), Goal("ratio_at_least", 500, "≥ 500×")),
+        ("Presigned GET URLs verified/s, one thread (origin form, as a gateway presents them)",
+         v("sign.verify_get_path.presignd"), "", "—", None, Goal()),
         ("ISSUE/s (sign + create), 50 clients", v("daemon.issue.presignd.c50.rps"), "",
          RECIPE_ISSUE + ", 50 issuers", v("recipe.issue.c50.rps"), Goal("at_least", 30000, "≥ 30,000/s")),
         ("ISSUE/s against the create Function alone, 50 clients", v("daemon.issue.presignd.c50.rps"), "",
