@@ -45,14 +45,14 @@ struct ParsedPresignedURL {
         var isRequired: Bool { self != .securityToken }
 
         /// The parameter a decoded name is, compared byte for byte (names are case-sensitive).
-        init?(decodedName name: [UInt8]) {
+        init?(decodedName name: UnsafeBufferPointer<UInt8>) {
             // Every auth name starts with `X-Amz-` and is 10 to 20 bytes long; most others are not.
             guard (10...20).contains(name.count), name[0] == UInt8(ascii: "X"), name[5] == UInt8(ascii: "-") else {
                 return nil
             }
             for candidate in Self.allCases where candidate.name.utf8CodeUnitCount == name.count {
                 let text = candidate.name
-                if name.withUnsafeBytes({ memcmp($0.baseAddress!, text.utf8Start, name.count) }) == 0 {
+                if memcmp(name.baseAddress!, text.utf8Start, name.count) == 0 {
                     self = candidate
                     return
                 }
@@ -105,39 +105,48 @@ struct ParsedPresignedURL {
         self.decodedPath = decoded
 
         // Query: the encoded names and values of the signed parameters go into one buffer, sorted
-        // by their ranges; the auth parameters' decoded values are kept by kind.
-        var encoded: [UInt8] = []
-        encoded.reserveCapacity(3 * (bytes.count - question))
+        // by their ranges; the auth parameters' decoded values are kept by kind. Decoding never
+        // lengthens and encoding at most triples, which sizes both buffers.
+        let queryLength = bytes.count - question
+        var decodedPiece = [UInt8](repeating: 0, count: queryLength)
+        var encoded = [UInt8](repeating: 0, count: 3 * queryLength)
+        var encodedCount = 0
         var pairs: [(name: Range<Int>, value: Range<Int>)] = []
         var auth = [String?](repeating: nil, count: AuthParameter.allCases.count)
-        var name: [UInt8] = []
-        var value: [UInt8] = []
-        var start = question + 1
-        while true {
-            let end = bytes[start...].firstIndex(of: UInt8(ascii: "&")) ?? bytes.endIndex
-            guard start < end else { throw .malformed("empty query parameter") }
-            let equals = bytes[start..<end].firstIndex(of: UInt8(ascii: "=")) ?? end
-            guard Self.decode(bytes[start..<equals], into: &name),
-                Self.decode(bytes[min(equals + 1, end)..<end], into: &value)
-            else { throw .malformed("invalid percent escape in the query") }
-            let parameter = AuthParameter(decodedName: name)
-            if let parameter {
-                guard auth[parameter.rawValue] == nil else { throw .malformed("duplicate \(parameter.name)") }
-                guard let text = String(validating: value, as: UTF8.self) else {
-                    throw .malformed("\(parameter.name) is not valid UTF-8")
+        try decodedPiece.withUnsafeMutableBufferPointer { piece throws(Rejection) in
+            try encoded.withUnsafeMutableBufferPointer { out throws(Rejection) in
+                var writer = ByteWriter(out)
+                var start = question + 1
+                while true {
+                    let end = bytes[start...].firstIndex(of: UInt8(ascii: "&")) ?? bytes.endIndex
+                    guard start < end else { throw .malformed("empty query parameter") }
+                    let equals = bytes[start..<end].firstIndex(of: UInt8(ascii: "=")) ?? end
+                    guard let nameCount = Self.decode(bytes[start..<equals], into: piece, at: 0),
+                        let valueCount = Self.decode(bytes[min(equals + 1, end)..<end], into: piece, at: nameCount)
+                    else { throw .malformed("invalid percent escape in the query") }
+                    let name = UnsafeBufferPointer(rebasing: piece[0..<nameCount])
+                    let value = UnsafeBufferPointer(rebasing: piece[nameCount..<nameCount + valueCount])
+                    let parameter = AuthParameter(decodedName: name)
+                    if let parameter {
+                        guard auth[parameter.rawValue] == nil else { throw .malformed("duplicate \(parameter.name)") }
+                        guard let text = String(validating: value, as: UTF8.self) else {
+                            throw .malformed("\(parameter.name) is not valid UTF-8")
+                        }
+                        auth[parameter.rawValue] = text
+                    }
+                    // Every parameter but the signature is signed.
+                    if parameter != .signature {
+                        let nameStart = writer.count
+                        writer.appendEncoded(name, keepSlash: false)
+                        let valueStart = writer.count
+                        writer.appendEncoded(value, keepSlash: false)
+                        pairs.append((nameStart..<valueStart, valueStart..<writer.count))
+                    }
+                    if end == bytes.endIndex { break }
+                    start = end + 1
                 }
-                auth[parameter.rawValue] = text
+                encodedCount = writer.count
             }
-            // Every parameter but the signature is signed.
-            if parameter != .signature {
-                let nameStart = encoded.count
-                for byte in name { Self.appendEncoded(byte, to: &encoded) }
-                let valueStart = encoded.count
-                for byte in value { Self.appendEncoded(byte, to: &encoded) }
-                pairs.append((nameStart..<valueStart, valueStart..<encoded.count))
-            }
-            if end == bytes.endIndex { break }
-            start = end + 1
         }
         for parameter in AuthParameter.allCases where parameter.isRequired && auth[parameter.rawValue] == nil {
             throw .malformed("missing \(parameter.name)")
@@ -177,7 +186,7 @@ struct ParsedPresignedURL {
             if nameA.elementsEqual(nameB) { return encoded[a.value].lexicographicallyPrecedes(encoded[b.value]) }
             return nameA.lexicographicallyPrecedes(nameB)
         }
-        canonicalQuery.reserveCapacity(encoded.count + 2 * pairs.count)
+        canonicalQuery.reserveCapacity(encodedCount + 2 * pairs.count)
         for (index, pair) in pairs.enumerated() {
             if index > 0 { canonicalQuery.append(UInt8(ascii: "&")) }
             canonicalQuery += encoded[pair.name]
@@ -220,22 +229,20 @@ struct ParsedPresignedURL {
         return high << 4 | low
     }
 
-    /// Percent-decodes `bytes` into `out` (replacing what it held); false on an invalid escape.
-    private static func decode(_ bytes: ArraySlice<UInt8>, into out: inout [UInt8]) -> Bool {
-        // Decoding never lengthens: `bytes.count` is room enough, written without a check per byte.
-        var valid = true
-        out = [UInt8](unsafeUninitializedCapacity: bytes.count) { buffer, count in
-            var index = bytes.startIndex
-            while index < bytes.endIndex {
-                guard let byte = decodedByte(bytes, at: &index) else {
-                    valid = false
-                    break
-                }
-                buffer[count] = byte
-                count += 1
-            }
+    /// Percent-decodes `bytes` into `out` from `offset` on and returns how many bytes it wrote; nil
+    /// on an invalid escape. `out` must have room for `bytes.count` (decoding never lengthens).
+    private static func decode(_ bytes: ArraySlice<UInt8>, into out: UnsafeMutableBufferPointer<UInt8>, at offset: Int)
+        -> Int?
+    {
+        precondition(bytes.count <= out.count - offset)
+        var index = bytes.startIndex
+        var count = offset
+        while index < bytes.endIndex {
+            guard let byte = decodedByte(bytes, at: &index) else { return nil }
+            out[count] = byte
+            count += 1
         }
-        return valid
+        return count - offset
     }
 
     /// Appends `UriEncode` of one byte (SPEC §2.2, `/` encoded).
