@@ -176,10 +176,12 @@ extension Broker {
         }
         let now = clock() / 1000
         let candidates = method.map { [$0] } ?? S3Method.allCases.map(\.rawValue)
+        // Parsed once, however many methods it is tried as.
+        let parsed = PresignVerifier.Parsed(url)
         var firstProblem = "signature does not match"
         for candidate in candidates {
             switch settings.verifier.verify(
-                method: candidate, url: url, signedHost: profile.signedHost, headers: headers, now: now)
+                method: candidate, url: parsed, signedHost: profile.signedHost, headers: headers, now: now)
             {
             case .valid(let verified):
                 return (verified.tokenId, candidate)
@@ -196,7 +198,7 @@ extension Broker {
             // The signature is over the method: if it verifies for another one, say so.
             for other in S3Method.allCases.map(\.rawValue) where other != method {
                 if case .valid = settings.verifier.verify(
-                    method: other, url: url, signedHost: profile.signedHost, headers: headers, now: now)
+                    method: other, url: parsed, signedHost: profile.signedHost, headers: headers, now: now)
                 {
                     throw BrokerError(.mismatch, "the URL was issued for \(other), not \(method)")
                 }

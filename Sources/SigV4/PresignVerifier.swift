@@ -24,9 +24,29 @@ package final class PresignVerifier: Sendable {
     package func verify(
         method: String, url: String, signedHost: String, headers: (String) -> String? = { _ in nil }, now: Int64
     ) -> Verdict {
+        verify(method: method, url: Parsed(url), signedHost: signedHost, headers: headers, now: now)
+    }
+
+    /// A URL taken apart once, to be verified for several methods (the method is signed, so a URL
+    /// whose method is not known is tried as each), or its reason for being malformed.
+    package struct Parsed {
+        fileprivate let url: Result<ParsedPresignedURL, Rejection>
+
+        package init(_ url: String) {
+            do throws(Rejection) {
+                self.url = .success(try ParsedPresignedURL(url))
+            } catch {
+                self.url = .failure(error)
+            }
+        }
+    }
+
+    /// `verify(method:url:…)` of an already parsed URL.
+    package func verify(
+        method: String, url: Parsed, signedHost: String, headers: (String) -> String? = { _ in nil }, now: Int64
+    ) -> Verdict {
         do {
-            let parsed = try ParsedPresignedURL(url)
-            return try check(parsed, method: method, signedHost: signedHost, headers: headers, now: now)
+            return try check(try url.url.get(), method: method, signedHost: signedHost, headers: headers, now: now)
         } catch {
             return error.verdict
         }
