@@ -41,7 +41,9 @@ let package = Package(
         .target(name: "Redis", dependencies: ["CHiredis", log] + nio, swiftSettings: strict),
 
         // Token state on Redis.
-        .target(name: "Tokens", dependencies: ["Redis", "SigV4", log], swiftSettings: strict),
+        .target(
+            name: "Tokens", dependencies: ["Redis", "SigV4", log, .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: strict),
 
         // The commands' meaning, composed from the leaves.
         .target(name: "Broker", dependencies: ["SigV4", "Tokens", "Wire", log, .product(name: "NIOCore", package: "swift-nio")], swiftSettings: strict),

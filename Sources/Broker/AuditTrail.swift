@@ -37,7 +37,7 @@ package struct AuditTrail: Sendable {
     /// REVOKE reason). Values may hold any bytes: escaping them is the log handler's job.
     func record(
         _ action: Action, client: String?, token: String? = nil, bucket: String? = nil, key: String? = nil,
-        outcome: String, reason: String? = nil, extra: Logger.Metadata = [:]
+        outcome: String, reason: String? = nil, extra: @autoclosure () -> Logger.Metadata = [:]
     ) {
         let reused = (action == .consume || action == .reserve) && (outcome == "USED" || outcome == "REVOKED")
         let level: Logger.Level = reused ? .warning : .info
@@ -48,8 +48,9 @@ package struct AuditTrail: Sendable {
         }
         guard logger.logLevel <= level else { return }
         // `.string(…)` rather than "\(…)": interpolation builds each value through a formatter.
-        var metadata = extra
-        metadata.reserveCapacity(extra.count + 8)
+        // Built only now, when the line is written: most CONSUMEs at `--log-level warning` write none.
+        var metadata = extra()
+        metadata.reserveCapacity(metadata.count + 8)
         metadata["audit"] = .string(action.rawValue)
         metadata["client.id"] = .string(client ?? "-")
         metadata["outcome"] = .string(outcome)

@@ -68,24 +68,21 @@ extension Broker {
             return eventLoop.makeSucceededFuture(.denied(error))
         }
         let settings = self.settings
-        let counters = self.counters
-        return eventLoop.makeFutureWithImmediateTask { [self] in
-            let result: AuthorizeResult
-            do throws(BrokerError) {
-                switch request.mode {
-                case .consume:
-                    result = .allowed(id: resolved.id, usesLeft: try await spend(resolved, client: request.client))
-                case .reserve(let lease):
-                    let millis = lease ?? settings.limits.defaultLeaseMs
-                    result = .reserved(
-                        id: resolved.id, lease: try await hold(resolved, leaseMillis: millis, client: request.client))
-                }
-            } catch {
-                counters.record(command: command, outcome: error.code.rawValue)
-                return .denied(error)
+        let result: EventLoopFuture<AuthorizeResult>
+        switch request.mode {
+        case .consume:
+            result = spend(resolved, client: request.client, on: eventLoop).map { .allowed(id: resolved.id, usesLeft: $0) }
+        case .reserve(let lease):
+            let millis = lease ?? settings.limits.defaultLeaseMs
+            result = eventLoop.makeFutureWithImmediateTask { [self] () async throws(BrokerError) -> AuthorizeResult in
+                .reserved(id: resolved.id, lease: try await hold(resolved, leaseMillis: millis, client: request.client))
             }
-            counters.record(command: command, outcome: "OK")
-            return result
+        }
+        return counted(command, result) { outcome in
+            switch outcome {
+            case .success(let allowed): allowed
+            case .failure(let denial): .denied(denial)
+            }
         }
     }
 
@@ -93,17 +90,11 @@ extension Broker {
     package func settle(
         lease: String, commit: Bool, client: String = "http", on eventLoop: any EventLoop
     ) -> EventLoopFuture<BrokerError?> {
-        let command = commit ? "COMMIT" : "RELEASE"
-        let counters = self.counters
-        return eventLoop.makeFutureWithImmediateTask { [self] in
-            do throws(BrokerError) {
-                try await settle(lease: lease, commit: commit, client: client)
-            } catch {
-                counters.record(command: command, outcome: error.code.rawValue)
-                return error
-            }
-            counters.record(command: command, outcome: "OK")
-            return nil
+        let settled = eventLoop.makeFutureWithImmediateTask { [self] () async throws(BrokerError) in
+            try await settle(lease: lease, commit: commit, client: client)
+        }
+        return counted(commit ? "COMMIT" : "RELEASE", settled) { outcome in
+            if case .failure(let denial) = outcome { denial } else { nil }
         }
     }
 

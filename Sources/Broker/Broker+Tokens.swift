@@ -1,4 +1,5 @@
 import Logging
+import NIOCore
 import SigV4
 import Tokens
 import Wire
@@ -7,8 +8,8 @@ import Wire
 extension Broker {
     /// `CONSUME <target> [METHOD m]` → `:<uses left>`.
     func consume(
-        _ arguments: inout CommandArguments, client: ClientPolicy, settings: BrokerSettings
-    ) throws(BrokerError) -> @Sendable () async throws(BrokerError) -> Reply {
+        _ arguments: inout CommandArguments, client: ClientPolicy, settings: BrokerSettings, on eventLoop: any EventLoop
+    ) throws(BrokerError) -> EventLoopFuture<Int> {
         let target = try Target(arguments.string("target"))
         var method: String?
         while !arguments.isAtEnd {
@@ -18,7 +19,7 @@ extension Broker {
             }
         }
         let resolved = try resolve(target, method: method, settings: settings)
-        return { [self] () async throws(BrokerError) -> Reply in .integer(try await spend(resolved, client: client.id)) }
+        return spend(resolved, client: client.id, on: eventLoop)
     }
 
     /// `RESERVE <target> [METHOD m] [LEASE ms]` → `$<lease>`.
@@ -55,17 +56,24 @@ extension Broker {
 
     // MARK: the store calls, shared by the line protocol and the HTTP authorize endpoint
 
-    /// Spends one use of a resolved target for `client`; returns the uses left.
-    func spend(_ resolved: ResolvedTarget, client: String) async throws(BrokerError) -> Int {
-        do throws(TokenError) {
-            let spent = try await store.consume(id: resolved.id, method: resolved.method)
-            audit.record(
-                .consume, client: client, token: resolved.id, bucket: spent.object.bucket, key: spent.object.key,
-                outcome: "OK", extra: ["uses.left": "\(spent.usesLeft)"])
-            return spent.usesLeft
-        } catch {
-            throw denial(error, .consume, id: resolved.id, client: client)
+    /// Spends one use of a resolved target for `client`; the future holds the uses left, or fails
+    /// with the `BrokerError` of the denial. Called on `eventLoop` (a connection's), it needs no
+    /// task: CONSUME is what gateways send for every request.
+    func spend(_ resolved: ResolvedTarget, client: String, on eventLoop: any EventLoop) -> EventLoopFuture<Int> {
+        let promise = eventLoop.makePromise(of: Int.self)
+        store.consume(id: resolved.id, method: resolved.method, on: eventLoop).whenComplete { [self] result in
+            switch result {
+            case .success(let spent):
+                audit.record(
+                    .consume, client: client, token: resolved.id, bucket: spent.object.bucket,
+                    key: spent.object.key, outcome: "OK", extra: ["uses.left": "\(spent.usesLeft)"])
+                promise.succeed(spent.usesLeft)
+            case .failure(let error):
+                let denied = error as? TokenError ?? TokenError(.unavailable, "the request did not complete")
+                promise.fail(denial(denied, .consume, id: resolved.id, client: client))
+            }
         }
+        return promise.futureResult
     }
 
     /// Holds one use of a resolved target for `leaseMillis`; returns the lease.

@@ -119,7 +119,9 @@ package final class Broker: Sendable {
             return later(on: eventLoop, command: name, try issue(&arguments, client: client, settings: settings))
         case "CONSUME":
             try require(.gateway, of: client, for: name)
-            return later(on: eventLoop, command: name, try consume(&arguments, client: client, settings: settings))
+            return later(command: name, try consume(&arguments, client: client, settings: settings, on: eventLoop)) {
+                .integer($0)
+            }
         case "RESERVE":
             try require(.gateway, of: client, for: name)
             return later(on: eventLoop, command: name, try reserve(&arguments, client: client, settings: settings))
@@ -154,18 +156,39 @@ package final class Broker: Sendable {
     private func later(
         on eventLoop: any EventLoop, command: String, _ work: @escaping @Sendable () async throws(BrokerError) -> Reply
     ) -> Outcome {
+        later(command: command, eventLoop.makeFutureWithImmediateTask(work)) { $0 }
+    }
+
+    /// The reply to what a future brings, or the reply of the `BrokerError` it fails with.
+    private func later<Value: Sendable>(
+        command: String, _ value: EventLoopFuture<Value>, reply: @escaping @Sendable (Value) -> Reply
+    ) -> Outcome {
+        .later(counted(command, value) { outcome in
+            switch outcome {
+            case .success(let value): reply(value)
+            case .failure(let denial): denial.reply
+            }
+        })
+    }
+
+    /// `answer` to `future`'s outcome, counted under `command`: its value, or the `BrokerError` it
+    /// failed with (any other failure means the work was torn down, which still denies:
+    /// `UNAVAILABLE`). One promise, completed from one callback: this runs for every request.
+    func counted<Value: Sendable, Answer: Sendable>(
+        _ command: String, _ future: EventLoopFuture<Value>,
+        answer: @escaping @Sendable (Result<Value, BrokerError>) -> Answer
+    ) -> EventLoopFuture<Answer> {
         let counters = self.counters
-        return .later(
-            eventLoop.makeFutureWithImmediateTask {
-                do throws(BrokerError) {
-                    let reply = try await work()
-                    counters.record(command: command, outcome: "OK")
-                    return reply
-                } catch {
-                    counters.record(command: command, outcome: error.code.rawValue)
-                    return error.reply
-                }
-            })
+        let promise = future.eventLoop.makePromise(of: Answer.self)
+        future.whenComplete { result in
+            let outcome = result.mapError { $0 as? BrokerError ?? BrokerError(.unavailable, "the request did not complete") }
+            switch outcome {
+            case .success: counters.record(command: command, outcome: "OK")
+            case .failure(let denial): counters.record(command: command, outcome: denial.code.rawValue)
+            }
+            promise.succeed(answer(outcome))
+        }
+        return promise.futureResult
     }
 
     private func authenticated(_ session: Session, settings: BrokerSettings) throws(BrokerError) -> ClientPolicy {

@@ -123,6 +123,9 @@ package final class RedisClient: Sendable {
         }
     }
 
+    /// Whether writes sent as `replicated` wait for replicas (`WAIT`) before they count.
+    package var confirmsWrites: Bool { configuration.replicaAcknowledgements > 0 }
+
     /// Returns once every connection is ready (connected and handshaken); throws a
     /// `RedisClientError` when that takes longer than `connectTimeout`, or at once when Redis
     /// refused the handshake (e.g. a wrong password).

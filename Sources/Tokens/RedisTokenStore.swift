@@ -1,4 +1,5 @@
 import Logging
+import NIOCore
 import Redis
 import Synchronization
 
@@ -186,8 +187,52 @@ package final class RedisTokenStore: TokenStore {
     package func consume(id: String, method: String?) async throws(TokenError) -> Consumption {
         let key = try keyspace.token(id)
         if let method { try Self.validate(method: method) }
-        let reply = try await call("consume", keys: [key], arguments: [method ?? ""])
-        let (left, object) = try Self.numberAndObject(reply)
+        return try Self.consumption(await call("consume", keys: [key], arguments: [method ?? ""]))
+    }
+
+    /// `consume` without a task when the client can send from `eventLoop` (one server, writes not
+    /// confirmed by replicas): a task per CONSUME cost about a fifth of presignd's CPU per request
+    /// (bench/daemon). Otherwise, and when the library must be loaded first, the async `consume`
+    /// runs in a task.
+    package func consume(id: String, method: String?, on eventLoop: any EventLoop) -> EventLoopFuture<Consumption> {
+        let key: String
+        do throws(TokenError) {
+            key = try keyspace.token(id)
+            if let method { try Self.validate(method: method) }
+        } catch {
+            return eventLoop.makeFailedFuture(error)
+        }
+        let command = fcall("consume", keys: [key], arguments: [method ?? ""])
+        let inAsyncTask: @Sendable () -> EventLoopFuture<Consumption> = {
+            eventLoop.makeFutureWithTask { try await self.consume(id: id, method: method) }
+        }
+        guard let answer = client.sendOnLoop(command, routingKey: key, replicated: true, on: eventLoop) else {
+            return inAsyncTask()
+        }
+        sent.wrappingAdd(1, ordering: .relaxed)
+        waiting.wrappingAdd(1, ordering: .relaxed)
+        // One promise completed from one callback: each future in a chain costs an allocation and
+        // its release, per request.
+        let promise = eventLoop.makePromise(of: Consumption.self)
+        answer.whenComplete { [self] result in
+            waiting.wrappingSubtract(1, ordering: .relaxed)
+            switch result {
+            case .failure(let error):
+                promise.fail(Self.unanswered(error))
+            case .success(let reply) where Self.isLibraryMissing(reply):
+                // "Function not found": nothing ran; the async path loads the library and sends again.
+                promise.completeWith(inAsyncTask())
+            case .success(let reply):
+                promise.completeWith(Result { () throws(TokenError) in try Self.consumption(reply) })
+            }
+        }
+        return promise.futureResult
+    }
+
+    /// What consume answers: the uses left and the token's object, or the denial.
+    private static func consumption(_ reply: RESPValue) throws(TokenError) -> Consumption {
+        if case .error(let message) = reply { throw TokenError(redisReply: message) }
+        let (left, object) = try numberAndObject(reply)
         return Consumption(usesLeft: Int(left), object: object)
     }
 
@@ -388,16 +433,31 @@ package final class RedisTokenStore: TokenStore {
     private func call(
         _ operation: String, readOnly: Bool = false, keys: [String], arguments: [String]
     ) async throws(TokenError) -> RESPValue {
-        let command =
-            [readOnly ? "FCALL_RO" : "FCALL", library.function(operation), String(keys.count)] + keys + arguments
+        let command = fcall(operation, readOnly: readOnly, keys: keys, arguments: arguments)
         var reply = try await send(command, routingKey: keys.first, replicated: !readOnly)
-        if case .error(let message) = reply, message.hasPrefix("ERR Function not found") {
+        if Self.isLibraryMissing(reply) {
             log(.warning, "token function library missing, loading it", limitedBy: missingLibraryLog)
             try await prepare()
             reply = try await send(command, routingKey: keys.first, replicated: !readOnly)
         }
         if case .error(let message) = reply { throw TokenError(redisReply: message) }
         return reply
+    }
+
+    /// `FCALL <library>_<operation> <number of keys> <keys…> <arguments…>` (or `FCALL_RO`).
+    private func fcall(_ operation: String, readOnly: Bool = false, keys: [String], arguments: [String]) -> [String] {
+        [readOnly ? "FCALL_RO" : "FCALL", library.function(operation), String(keys.count)] + keys + arguments
+    }
+
+    /// Whether Redis answered that the library's function does not exist (nothing ran).
+    private static func isLibraryMissing(_ reply: RESPValue) -> Bool {
+        if case .error(let message) = reply { return message.hasPrefix("ERR Function not found") }
+        return false
+    }
+
+    /// The error for a command Redis did not answer (of any kind, including an unknown outcome).
+    private static func unanswered(_ error: any Error) -> TokenError {
+        TokenError(.unavailable, "Redis did not answer: \(error)", underlying: error)
     }
 
     /// Sends a command to the node owning `routingKey`; no answer from Redis (of any kind, including
@@ -412,7 +472,7 @@ package final class RedisTokenStore: TokenStore {
         do {
             return try await client.send(command, routingKey: routingKey, replicated: replicated)
         } catch {
-            throw TokenError(.unavailable, "Redis did not answer: \(error)", underlying: error)
+            throw Self.unanswered(error)
         }
     }
 

@@ -1,3 +1,5 @@
+import NIOCore
+
 /// Token state: created when a URL is presigned, checked and consumed by gateways, revoked by admins.
 ///
 /// Every method is one atomic step. A store never reports success it did not see: when the outcome
@@ -18,6 +20,9 @@ package protocol TokenStore: Sendable {
     /// and differs).
     @discardableResult
     func consume(id: String, method: String?) async throws(TokenError) -> Consumption
+
+    /// `consume`, for a caller on `eventLoop` (a connection's handler): the future completes there.
+    func consume(id: String, method: String?, on eventLoop: any EventLoop) -> EventLoopFuture<Consumption>
 
     /// Holds one use for `leaseMillis` (capped at the token's expiry) and returns the lease, to be
     /// passed to `commit` or `release`. Denials as for `consume`.
@@ -46,4 +51,11 @@ package protocol TokenStore: Sendable {
 
     /// Revokes every active token with a tag, one event each; returns how many.
     func revokeTag(_ tag: String, by: String, reason: String) async throws(TokenError) -> Int
+}
+
+extension TokenStore {
+    /// Runs the async `consume` in a task; a store that can answer from the loop does better.
+    package func consume(id: String, method: String?, on eventLoop: any EventLoop) -> EventLoopFuture<Consumption> {
+        eventLoop.makeFutureWithTask { try await consume(id: id, method: method) }
+    }
 }
