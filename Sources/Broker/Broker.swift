@@ -80,7 +80,7 @@ package final class Broker: Sendable {
         guard let first = arguments.first else { return .now(BrokerError(.err, "empty command").reply) }
         let name = String(buffer: first).uppercased()
         do {
-            return try dispatch(name: name, CommandArguments(arguments), session: &session, on: eventLoop)
+            return try dispatch(name: name, CommandArguments(arguments, name: name), session: &session, on: eventLoop)
         } catch {
             counters.record(command: name, outcome: error.code.rawValue)
             // Refused before reaching Redis (authentication, role, scope, syntax, signature).

@@ -3,17 +3,25 @@ import Synchronization
 /// Command outcomes counted for INFO (and, later, metrics): how many of each command ended in
 /// each way. Bounded: commands and outcomes come from fixed sets.
 final class BrokerCounters: Sendable {
-    private let counts = Mutex<[String: Int]>([:])
+    /// Counted by the names as given (no string is built per request); snapshots spell them out.
+    private struct Key: Hashable {
+        let command: String
+        let outcome: String
+    }
+
+    private let counts = Mutex<[Key: Int]>([:])
     private static let knownCommands: Set<String> = [
         "ISSUE", "CONSUME", "RESERVE", "COMMIT", "RELEASE", "CHECK", "REVOKE",
     ]
 
     func record(command: String, outcome: String) {
-        let command = Self.knownCommands.contains(command) ? command : "OTHER"
-        counts.withLock { $0["\(command.lowercased()):\(outcome)", default: 0] += 1 }
+        let key = Key(command: Self.knownCommands.contains(command) ? command : "OTHER", outcome: outcome)
+        counts.withLock { $0[key, default: 0] += 1 }
     }
 
+    /// `("<command in lower case>:<outcome>", count)`, sorted.
     var snapshot: [(String, Int)] {
-        counts.withLock { $0.sorted { $0.key < $1.key } }
+        counts.withLock { counts in counts.map { ("\($0.key.command.lowercased()):\($0.key.outcome)", $0.value) } }
+            .sorted { $0.0 < $1.0 }
     }
 }

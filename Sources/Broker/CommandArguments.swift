@@ -7,9 +7,10 @@ struct CommandArguments {
     /// The command's name in upper case, for messages.
     let name: String
 
-    init(_ arguments: [ByteBuffer]) {
+    /// `arguments` is the whole request; `name`, its first element in upper case.
+    init(_ arguments: [ByteBuffer], name: String) {
         self.arguments = arguments
-        self.name = arguments.first.map { String(buffer: $0).uppercased() } ?? ""
+        self.name = name
     }
 
     var isAtEnd: Bool { index >= arguments.count }
