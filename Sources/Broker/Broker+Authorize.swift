@@ -74,8 +74,8 @@ extension Broker {
             result = spend(resolved, client: request.client, on: eventLoop).map { .allowed(id: resolved.id, usesLeft: $0) }
         case .reserve(let lease):
             let millis = lease ?? settings.limits.defaultLeaseMs
-            result = eventLoop.makeFutureWithImmediateTask { [self] () async throws(BrokerError) -> AuthorizeResult in
-                .reserved(id: resolved.id, lease: try await hold(resolved, leaseMillis: millis, client: request.client))
+            result = hold(resolved, leaseMillis: millis, client: request.client, on: eventLoop).map {
+                .reserved(id: resolved.id, lease: $0)
             }
         }
         return counted(command, result) { outcome in
@@ -90,9 +90,7 @@ extension Broker {
     package func settle(
         lease: String, commit: Bool, client: String = "http", on eventLoop: any EventLoop
     ) -> EventLoopFuture<BrokerError?> {
-        let settled = eventLoop.makeFutureWithImmediateTask { [self] () async throws(BrokerError) in
-            try await settle(lease: lease, commit: commit, client: client)
-        }
+        let settled = settleLease(lease: lease, commit: commit, client: client, on: eventLoop)
         return counted(commit ? "COMMIT" : "RELEASE", settled) { outcome in
             if case .failure(let denial) = outcome { denial } else { nil }
         }

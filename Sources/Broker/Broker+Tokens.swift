@@ -24,8 +24,8 @@ extension Broker {
 
     /// `RESERVE <target> [METHOD m] [LEASE ms]` → `$<lease>`.
     func reserve(
-        _ arguments: inout CommandArguments, client: ClientPolicy, settings: BrokerSettings
-    ) throws(BrokerError) -> @Sendable () async throws(BrokerError) -> Reply {
+        _ arguments: inout CommandArguments, client: ClientPolicy, settings: BrokerSettings, on eventLoop: any EventLoop
+    ) throws(BrokerError) -> EventLoopFuture<String> {
         let target = try Target(arguments.string("target"))
         var method: String?
         var lease = settings.limits.defaultLeaseMs
@@ -37,70 +37,76 @@ extension Broker {
             }
         }
         let resolved = try resolve(target, method: method, settings: settings)
-        return { [self, lease] () async throws(BrokerError) -> Reply in
-            .bulk(try await hold(resolved, leaseMillis: lease, client: client.id))
-        }
+        return hold(resolved, leaseMillis: lease, client: client.id, on: eventLoop)
     }
 
     /// `COMMIT <lease>` / `RELEASE <lease>` → `+OK`.
     func settle(
-        _ arguments: inout CommandArguments, client: ClientPolicy, commit: Bool
-    ) throws(BrokerError) -> @Sendable () async throws(BrokerError) -> Reply {
+        _ arguments: inout CommandArguments, client: ClientPolicy, commit: Bool, on eventLoop: any EventLoop
+    ) throws(BrokerError) -> EventLoopFuture<Void> {
         let lease = try arguments.string("lease")
         try arguments.expectEnd()
-        return { [self] () async throws(BrokerError) -> Reply in
-            try await settle(lease: lease, commit: commit, client: client.id)
-            return .simple("OK")
-        }
+        return settleLease(lease: lease, commit: commit, client: client.id, on: eventLoop)
     }
 
     // MARK: the store calls, shared by the line protocol and the HTTP authorize endpoint
 
-    /// Spends one use of a resolved target for `client`; the future holds the uses left, or fails
-    /// with the `BrokerError` of the denial. Called on `eventLoop` (a connection's), it needs no
-    /// task: CONSUME is what gateways send for every request.
+    // Called on `eventLoop` (a connection's), these need no task: they are what gateways send
+    // for every request.
+
+    /// Spends one use of a resolved target for `client`; the future holds the uses left.
     func spend(_ resolved: ResolvedTarget, client: String, on eventLoop: any EventLoop) -> EventLoopFuture<Int> {
-        let promise = eventLoop.makePromise(of: Int.self)
-        store.consume(id: resolved.id, method: resolved.method, on: eventLoop).whenComplete { [self] result in
-            switch result {
-            case .success(let spent):
-                audit.record(
-                    .consume, client: client, token: resolved.id, bucket: spent.object.bucket,
-                    key: spent.object.key, outcome: "OK", extra: ["uses.left": "\(spent.usesLeft)"])
-                promise.succeed(spent.usesLeft)
-            case .failure(let error):
-                let denied = error as? TokenError ?? TokenError(.unavailable, "the request did not complete")
-                promise.fail(denial(denied, .consume, id: resolved.id, client: client))
-            }
+        decided(store.consume(id: resolved.id, method: resolved.method, on: eventLoop), .consume, id: resolved.id, client: client) {
+            [audit] spent in
+            audit.record(
+                .consume, client: client, token: resolved.id, bucket: spent.object.bucket, key: spent.object.key,
+                outcome: "OK", extra: ["uses.left": "\(spent.usesLeft)"])
+            return spent.usesLeft
         }
-        return promise.futureResult
     }
 
-    /// Holds one use of a resolved target for `leaseMillis`; returns the lease.
-    func hold(_ resolved: ResolvedTarget, leaseMillis: Int, client: String) async throws(BrokerError) -> String {
-        do throws(TokenError) {
-            let held = try await store.reserve(id: resolved.id, method: resolved.method, leaseMillis: Int64(leaseMillis))
+    /// Holds one use of a resolved target for `leaseMillis`; the future holds the lease.
+    func hold(_ resolved: ResolvedTarget, leaseMillis: Int, client: String, on eventLoop: any EventLoop)
+        -> EventLoopFuture<String>
+    {
+        let held = store.reserve(id: resolved.id, method: resolved.method, leaseMillis: Int64(leaseMillis), on: eventLoop)
+        return decided(held, .reserve, id: resolved.id, client: client) { [audit] held in
             audit.record(
                 .reserve, client: client, token: resolved.id, bucket: held.object.bucket, key: held.object.key,
                 outcome: "OK", extra: ["lease.ms": "\(leaseMillis)"])
             return held.lease
-        } catch {
-            throw denial(error, .reserve, id: resolved.id, client: client)
         }
     }
 
     /// Spends (`commit`) or gives back the use a lease holds.
-    func settle(lease: String, commit: Bool, client: String) async throws(BrokerError) {
+    func settleLease(lease: String, commit: Bool, client: String, on eventLoop: any EventLoop) -> EventLoopFuture<Void> {
         // A lease is `<token id>.<nonce>`: only the id part is logged, the nonce is the secret.
         let id = Self.leaseTokenID(lease)
-        do throws(TokenError) {
-            let object = commit ? try await store.commit(lease: lease) : try await store.release(lease: lease)
-            audit.record(
-                commit ? .commit : .release, client: client, token: id, bucket: object.bucket, key: object.key,
-                outcome: "OK")
-        } catch {
-            throw denial(error, commit ? .commit : .release, id: id, client: client)
+        let action: AuditTrail.Action = commit ? .commit : .release
+        return decided(store.settle(lease: lease, commit: commit, on: eventLoop), action, id: id, client: client) {
+            [audit] object in
+            audit.record(action, client: client, token: id, bucket: object.bucket, key: object.key, outcome: "OK")
         }
+    }
+
+    /// A store decision as the broker answers it: `allowed` (which writes its audit line) makes the
+    /// value of a success; a failure becomes the denial's `BrokerError`, audited. One promise,
+    /// completed from one callback.
+    private func decided<Decision: Sendable, Value: Sendable>(
+        _ decision: EventLoopFuture<Decision>, _ action: AuditTrail.Action, id: String?, client: String,
+        allowed: @escaping @Sendable (Decision) -> Value
+    ) -> EventLoopFuture<Value> {
+        let promise = decision.eventLoop.makePromise(of: Value.self)
+        decision.whenComplete { [self] result in
+            switch result {
+            case .success(let decision):
+                promise.succeed(allowed(decision))
+            case .failure(let error):
+                let denied = error as? TokenError ?? TokenError(.unavailable, "the request did not complete")
+                promise.fail(denial(denied, action, id: id, client: client))
+            }
+        }
+        return promise.futureResult
     }
 
     /// The token id part of a lease, nil when the lease is not even shaped like one.

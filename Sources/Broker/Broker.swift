@@ -124,10 +124,13 @@ package final class Broker: Sendable {
             }
         case "RESERVE":
             try require(.gateway, of: client, for: name)
-            return later(on: eventLoop, command: name, try reserve(&arguments, client: client, settings: settings))
+            return later(command: name, try reserve(&arguments, client: client, settings: settings, on: eventLoop)) {
+                .bulk($0)
+            }
         case "COMMIT", "RELEASE":
             try require(.gateway, of: client, for: name)
-            return later(on: eventLoop, command: name, try settle(&arguments, client: client, commit: name == "COMMIT"))
+            let settled = try settle(&arguments, client: client, commit: name == "COMMIT", on: eventLoop)
+            return later(command: name, settled) { .simple("OK") }
         case "CHECK":
             guard client.roles.contains(.gateway) || client.roles.contains(.admin) else {
                 throw noPermission(client, name)

@@ -190,10 +190,7 @@ package final class RedisTokenStore: TokenStore {
         return try Self.consumption(await call("consume", keys: [key], arguments: [method ?? ""]))
     }
 
-    /// `consume` without a task when the client can send from `eventLoop` (one server, writes not
-    /// confirmed by replicas): a task per CONSUME cost about a fifth of presignd's CPU per request
-    /// (bench/daemon). Otherwise, and when the library must be loaded first, the async `consume`
-    /// runs in a task.
+    /// `consume` for a caller on `eventLoop`, without a task where the client allows (`onLoop`).
     package func consume(id: String, method: String?, on eventLoop: any EventLoop) -> EventLoopFuture<Consumption> {
         let key: String
         do throws(TokenError) {
@@ -202,28 +199,39 @@ package final class RedisTokenStore: TokenStore {
         } catch {
             return eventLoop.makeFailedFuture(error)
         }
-        let command = fcall("consume", keys: [key], arguments: [method ?? ""])
-        let inAsyncTask: @Sendable () -> EventLoopFuture<Consumption> = {
-            eventLoop.makeFutureWithTask { try await self.consume(id: id, method: method) }
-        }
-        guard let answer = client.sendOnLoop(command, routingKey: key, replicated: true, on: eventLoop) else {
-            return inAsyncTask()
+        return onLoop(
+            "consume", key: key, arguments: [method ?? ""], on: eventLoop, answer: Self.consumption,
+            inTask: { () async throws(TokenError) in try await self.consume(id: id, method: method) })
+    }
+
+    /// One state change's `FCALL` on the token at `key`, answered on `eventLoop` without a task when
+    /// the client can send from the loop (one server, writes not confirmed by replicas): a task per
+    /// request cost about a fifth of presignd's CPU per CONSUME (bench/daemon). Otherwise, and when
+    /// the library must be loaded first ("Function not found": nothing ran), `inTask` (the async
+    /// form of the same operation) runs in a task. `answer` reads the reply, error replies included.
+    private func onLoop<Value: Sendable>(
+        _ operation: String, key: String, arguments: [String], on eventLoop: any EventLoop,
+        answer: @escaping @Sendable (RESPValue) throws(TokenError) -> Value,
+        inTask: @escaping @Sendable () async throws(TokenError) -> Value
+    ) -> EventLoopFuture<Value> {
+        let command = fcall(operation, keys: [key], arguments: arguments)
+        guard let reply = client.sendOnLoop(command, routingKey: key, replicated: true, on: eventLoop) else {
+            return eventLoop.makeFutureWithTask { try await inTask() }
         }
         sent.wrappingAdd(1, ordering: .relaxed)
         waiting.wrappingAdd(1, ordering: .relaxed)
         // One promise completed from one callback: each future in a chain costs an allocation and
         // its release, per request.
-        let promise = eventLoop.makePromise(of: Consumption.self)
-        answer.whenComplete { [self] result in
+        let promise = eventLoop.makePromise(of: Value.self)
+        reply.whenComplete { [self] result in
             waiting.wrappingSubtract(1, ordering: .relaxed)
             switch result {
             case .failure(let error):
                 promise.fail(Self.unanswered(error))
             case .success(let reply) where Self.isLibraryMissing(reply):
-                // "Function not found": nothing ran; the async path loads the library and sends again.
-                promise.completeWith(inAsyncTask())
+                promise.completeWith(eventLoop.makeFutureWithTask { try await inTask() })
             case .success(let reply):
-                promise.completeWith(Result { () throws(TokenError) in try Self.consumption(reply) })
+                promise.completeWith(Result { () throws(TokenError) in try answer(reply) })
             }
         }
         return promise.futureResult
@@ -237,6 +245,31 @@ package final class RedisTokenStore: TokenStore {
     }
 
     package func reserve(id: String, method: String?, leaseMillis: Int64) async throws(TokenError) -> Reservation {
+        let (key, arguments, nonce) = try reservation(id: id, method: method, leaseMillis: leaseMillis)
+        return try Self.reserved(await call("reserve", keys: [key], arguments: arguments), lease: id + "." + nonce)
+    }
+
+    package func reserve(
+        id: String, method: String?, leaseMillis: Int64, on eventLoop: any EventLoop
+    ) -> EventLoopFuture<Reservation> {
+        let key: String
+        let arguments: [String]
+        let nonce: String
+        do throws(TokenError) {
+            (key, arguments, nonce) = try reservation(id: id, method: method, leaseMillis: leaseMillis)
+        } catch {
+            return eventLoop.makeFailedFuture(error)
+        }
+        return onLoop(
+            "reserve", key: key, arguments: arguments, on: eventLoop,
+            answer: { reply throws(TokenError) in try Self.reserved(reply, lease: id + "." + nonce) },
+            inTask: { () async throws(TokenError) in try await self.reserve(id: id, method: method, leaseMillis: leaseMillis) })
+    }
+
+    /// The token key and reserve arguments (method, lease, nonce) of a reservation, and its nonce.
+    private func reservation(
+        id: String, method: String?, leaseMillis: Int64
+    ) throws(TokenError) -> (key: String, arguments: [String], nonce: String) {
         let key = try keyspace.token(id)
         if let method { try Self.validate(method: method) }
         guard (1...604_800_000).contains(leaseMillis) else { throw TokenError(.err, "lease must be 1-604800000 ms") }
@@ -245,8 +278,13 @@ package final class RedisTokenStore: TokenStore {
         let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
         var generator = SystemRandomNumberGenerator()
         let nonce = String((0..<Self.nonceLength).map { _ in alphabet[Int(generator.next() % 64)] })
-        let reply = try await call("reserve", keys: [key], arguments: [method ?? "", String(leaseMillis), nonce])
-        return Reservation(lease: id + "." + nonce, object: try Self.numberAndObject(reply).object)
+        return (key, [method ?? "", String(leaseMillis), nonce], nonce)
+    }
+
+    /// What reserve answers (the lease's end, the token's object), or the denial.
+    private static func reserved(_ reply: RESPValue, lease: String) throws(TokenError) -> Reservation {
+        if case .error(let message) = reply { throw TokenError(redisReply: message) }
+        return Reservation(lease: lease, object: try numberAndObject(reply).object)
     }
 
     @discardableResult
@@ -259,6 +297,22 @@ package final class RedisTokenStore: TokenStore {
     package func release(lease: String) async throws(TokenError) -> TokenObject {
         let (key, nonce) = try leaseParts(lease)
         return try Self.object(await call("release", keys: [key], arguments: [nonce]))
+    }
+
+    package func settle(lease: String, commit: Bool, on eventLoop: any EventLoop) -> EventLoopFuture<TokenObject> {
+        let key: String
+        let nonce: String
+        do throws(TokenError) {
+            (key, nonce) = try leaseParts(lease)
+        } catch {
+            return eventLoop.makeFailedFuture(error)
+        }
+        return onLoop(
+            commit ? "commit" : "release", key: key, arguments: [nonce], on: eventLoop,
+            answer: { reply throws(TokenError) in try Self.object(reply) },
+            inTask: { () async throws(TokenError) in
+                commit ? try await self.commit(lease: lease) : try await self.release(lease: lease)
+            })
     }
 
     package func check(id: String) async throws(TokenError) -> TokenRecord? {
@@ -519,8 +573,9 @@ package final class RedisTokenStore: TokenStore {
         return Int(value)
     }
 
-    /// `[bucket, key]`, as commit and release answer.
+    /// `[bucket, key]`, as commit and release answer, or the denial.
     private static func object(_ reply: RESPValue) throws(TokenError) -> TokenObject {
+        if case .error(let message) = reply { throw TokenError(redisReply: message) }
         guard case .array(let items) = reply, items.count == 2 else { throw unexpected(reply) }
         return try object(items[0], items[1], in: reply)
     }

@@ -28,6 +28,10 @@ package protocol TokenStore: Sendable {
     /// passed to `commit` or `release`. Denials as for `consume`.
     func reserve(id: String, method: String?, leaseMillis: Int64) async throws(TokenError) -> Reservation
 
+    /// `reserve`, for a caller on `eventLoop`.
+    func reserve(id: String, method: String?, leaseMillis: Int64, on eventLoop: any EventLoop)
+        -> EventLoopFuture<Reservation>
+
     /// Spends the use a lease holds and returns the token's object. `.unknown` if the lease ran out,
     /// was already committed or released, or never existed (a lease that ran out gave its use back);
     /// `.revoked` if the token was revoked meanwhile.
@@ -38,6 +42,9 @@ package protocol TokenStore: Sendable {
     /// not held any more.
     @discardableResult
     func release(lease: String) async throws(TokenError) -> TokenObject
+
+    /// `commit` (when `commit`) or `release`, for a caller on `eventLoop`.
+    func settle(lease: String, commit: Bool, on eventLoop: any EventLoop) -> EventLoopFuture<TokenObject>
 
     /// The token's record, or nil if there is none (never issued, or expired and gone).
     func check(id: String) async throws(TokenError) -> TokenRecord?
@@ -53,9 +60,19 @@ package protocol TokenStore: Sendable {
     func revokeTag(_ tag: String, by: String, reason: String) async throws(TokenError) -> Int
 }
 
+/// The loop forms through the async ones, in a task; a store that can answer from the loop does better.
 extension TokenStore {
-    /// Runs the async `consume` in a task; a store that can answer from the loop does better.
     package func consume(id: String, method: String?, on eventLoop: any EventLoop) -> EventLoopFuture<Consumption> {
         eventLoop.makeFutureWithTask { try await consume(id: id, method: method) }
+    }
+
+    package func reserve(
+        id: String, method: String?, leaseMillis: Int64, on eventLoop: any EventLoop
+    ) -> EventLoopFuture<Reservation> {
+        eventLoop.makeFutureWithTask { try await reserve(id: id, method: method, leaseMillis: leaseMillis) }
+    }
+
+    package func settle(lease: String, commit: Bool, on eventLoop: any EventLoop) -> EventLoopFuture<TokenObject> {
+        eventLoop.makeFutureWithTask { commit ? try await self.commit(lease: lease) : try await release(lease: lease) }
     }
 }

@@ -5,14 +5,20 @@ import TestSupport
 import Testing
 import Tokens
 
-/// `consume(id:method:on:)`, the gateway path: answered on the caller's event loop without a task,
-/// except where only the async path can answer (a library to load, writes to confirm).
-@Suite("RedisTokenStore: consume from an event loop")
-struct LoopConsumeTests {
-    static func consume(_ store: RedisTokenStore, _ id: String, method: String? = nil) async throws -> Consumption {
+/// The gateway path's `consume`, `reserve` and `settle` (`…on:`): answered on the caller's event loop
+/// without a task, except where only the async path can answer (a library to load, writes to confirm).
+@Suite("RedisTokenStore: decisions from an event loop")
+struct LoopDecisionTests {
+    /// `body`'s future, made on an event loop as a connection handler makes it.
+    static func onLoop<Value: Sendable>(_ body: @escaping @Sendable (any EventLoop) -> EventLoopFuture<Value>)
+        async throws -> Value
+    {
         let loop = MultiThreadedEventLoopGroup.singleton.next()
-        let future = loop.flatSubmit { store.consume(id: id, method: method, on: loop) }
-        return try await future.get()
+        return try await loop.flatSubmit { body(loop) }.get()
+    }
+
+    static func consume(_ store: RedisTokenStore, _ id: String, method: String? = nil) async throws -> Consumption {
+        try await onLoop { store.consume(id: id, method: method, on: $0) }
     }
 
     @Test("uses are spent as by the async consume; denials carry the same codes")
@@ -28,6 +34,30 @@ struct LoopConsumeTests {
             #expect(await denial { try await Self.consume(fixture.store, randomTokenID()) } == .unknown)
             #expect(await denial { try await Self.consume(fixture.store, "not an id") } == .err)
             #expect(try await fixture.store.check(id: token.id)?.state == .spent)
+        }
+    }
+
+    @Test("leases taken, committed and released from the loop, with the same denials as the async forms")
+    func leases() async throws {
+        try await TokenFixture.with { fixture in
+            let store = fixture.store
+            let object = TokenObject(bucket: "photos", key: "users/1/avatar.png")
+            let token = try await fixture.created(uses: 2)
+            let first = try await Self.onLoop { store.reserve(id: token.id, method: "GET", leaseMillis: 60_000, on: $0) }
+            let second = try await Self.onLoop { store.reserve(id: token.id, method: nil, leaseMillis: 60_000, on: $0) }
+            #expect(first.object == object && second.lease.hasPrefix(token.id + "."))
+            #expect(await denial { try await Self.onLoop { store.reserve(id: token.id, method: nil, leaseMillis: 1, on: $0) } } == .reserved)
+            #expect(try await Self.onLoop { store.settle(lease: first.lease, commit: true, on: $0) } == object)
+            #expect(try await Self.onLoop { store.settle(lease: second.lease, commit: false, on: $0) } == object)
+            #expect(await denial { try await Self.onLoop { store.settle(lease: second.lease, commit: true, on: $0) } } == .unknown)
+            #expect(await denial { try await Self.onLoop { store.settle(lease: "no lease", commit: true, on: $0) } } == .err)
+            #expect(try await store.check(id: token.id)?.usesLeft == 1)
+            // The library gone: the loop path loads it again, and the lease is taken once.
+            #expect(try fixture.server.cli("FUNCTION", "FLUSH") == "OK")
+            let third = try await Self.onLoop { store.reserve(id: token.id, method: nil, leaseMillis: 60_000, on: $0) }
+            #expect(try await store.check(id: token.id)?.leasesHeld == 1)
+            #expect(try await Self.onLoop { store.settle(lease: third.lease, commit: true, on: $0) } == object)
+            #expect(try await store.check(id: token.id)?.state == .spent)
         }
     }
 
