@@ -93,11 +93,11 @@ struct ParsedPresignedURL {
                 index += 1
                 continue
             }
-            guard let byte = Self.decodedByte(path, at: &index) else {
+            guard let byte = URIEncoding.decodedByte(path, at: &index) else {
                 throw .malformed("invalid percent escape in the path")
             }
             decodedPath.append(byte)
-            Self.appendEncoded(byte, to: &canonicalURI)
+            URIEncoding.append(byte, keepSlash: false, to: &canonicalURI)
         }
         guard let decoded = String(validating: decodedPath, as: UTF8.self) else {
             throw .malformed("path is not valid UTF-8")
@@ -121,8 +121,8 @@ struct ParsedPresignedURL {
                     let end = bytes[start...].firstIndex(of: UInt8(ascii: "&")) ?? bytes.endIndex
                     guard start < end else { throw .malformed("empty query parameter") }
                     let equals = bytes[start..<end].firstIndex(of: UInt8(ascii: "=")) ?? end
-                    guard let nameCount = Self.decode(bytes[start..<equals], into: piece, at: 0),
-                        let valueCount = Self.decode(bytes[min(equals + 1, end)..<end], into: piece, at: nameCount)
+                    guard let nameCount = URIEncoding.decode(bytes[start..<equals], into: piece, at: 0),
+                        let valueCount = URIEncoding.decode(bytes[min(equals + 1, end)..<end], into: piece, at: nameCount)
                     else { throw .malformed("invalid percent escape in the query") }
                     let name = UnsafeBufferPointer(rebasing: piece[0..<nameCount])
                     let value = UnsafeBufferPointer(rebasing: piece[nameCount..<nameCount + valueCount])
@@ -210,50 +210,5 @@ struct ParsedPresignedURL {
             if matches { return count }
         }
         return nil
-    }
-
-    /// The byte at `index`, or the one a `%XY` escape there stands for; moves `index` past it. Nil
-    /// when a `%` is not followed by two hex digits. `+` stays `+`: SigV4 never writes `+` for a
-    /// space, so a literal `+` means itself.
-    @inline(__always)
-    private static func decodedByte(_ bytes: ArraySlice<UInt8>, at index: inout Int) -> UInt8? {
-        let byte = bytes[index]
-        guard byte == UInt8(ascii: "%") else {
-            index += 1
-            return byte
-        }
-        guard index + 2 < bytes.endIndex, let high = Hex.value(of: bytes[index + 1]),
-            let low = Hex.value(of: bytes[index + 2])
-        else { return nil }
-        index += 3
-        return high << 4 | low
-    }
-
-    /// Percent-decodes `bytes` into `out` from `offset` on and returns how many bytes it wrote; nil
-    /// on an invalid escape. `out` must have room for `bytes.count` (decoding never lengthens).
-    private static func decode(_ bytes: ArraySlice<UInt8>, into out: UnsafeMutableBufferPointer<UInt8>, at offset: Int)
-        -> Int?
-    {
-        precondition(bytes.count <= out.count - offset)
-        var index = bytes.startIndex
-        var count = offset
-        while index < bytes.endIndex {
-            guard let byte = decodedByte(bytes, at: &index) else { return nil }
-            out[count] = byte
-            count += 1
-        }
-        return count - offset
-    }
-
-    /// Appends `UriEncode` of one byte (SPEC §2.2, `/` encoded).
-    @inline(__always)
-    private static func appendEncoded(_ byte: UInt8, to out: inout [UInt8]) {
-        if URIEncoding.isKept(byte, keepSlash: false) {
-            out.append(byte)
-        } else {
-            out.append(UInt8(ascii: "%"))
-            out.append(Hex.upperDigit(byte &>> 4))
-            out.append(Hex.upperDigit(byte & 0x0F))
-        }
     }
 }

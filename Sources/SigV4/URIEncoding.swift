@@ -22,37 +22,57 @@ enum URIEncoding {
     /// `UriEncode(bytes, keepSlash)` as a new byte array.
     static func encode(_ bytes: some Sequence<UInt8>, keepSlash: Bool) -> [UInt8] {
         var out: [UInt8] = []
-        for byte in bytes {
-            if isKept(byte, keepSlash: keepSlash) {
-                out.append(byte)
-            } else {
-                out.append(UInt8(ascii: "%"))
-                out.append(Hex.upperDigit(byte >> 4))
-                out.append(Hex.upperDigit(byte & 0x0F))
-            }
-        }
+        for byte in bytes { append(byte, keepSlash: keepSlash, to: &out) }
         return out
     }
 
-    /// Percent-decodes `bytes`; nil when a `%` is not followed by two hex digits. `+` stays `+`:
-    /// SigV4 never writes `+` for a space, so a literal `+` means itself.
-    static func decode(_ bytes: some Collection<UInt8>) -> [UInt8]? {
-        var out: [UInt8] = []
-        out.reserveCapacity(bytes.count)
-        var index = bytes.startIndex
-        while index != bytes.endIndex {
-            let byte = bytes[index]
-            bytes.formIndex(after: &index)
-            guard byte == UInt8(ascii: "%") else {
-                out.append(byte)
-                continue
-            }
-            guard index != bytes.endIndex, let high = Hex.value(of: bytes[index]) else { return nil }
-            bytes.formIndex(after: &index)
-            guard index != bytes.endIndex, let low = Hex.value(of: bytes[index]) else { return nil }
-            bytes.formIndex(after: &index)
-            out.append(high << 4 | low)
+    /// Appends `UriEncode` of one byte to `out`.
+    @inline(__always)
+    static func append(_ byte: UInt8, keepSlash: Bool, to out: inout [UInt8]) {
+        if isKept(byte, keepSlash: keepSlash) {
+            out.append(byte)
+        } else {
+            out.append(UInt8(ascii: "%"))
+            out.append(Hex.upperDigit(byte &>> 4))
+            out.append(Hex.upperDigit(byte & 0x0F))
         }
-        return out
+    }
+
+    /// The byte at `index`, or the one a `%XY` escape there stands for; moves `index` past it. Nil
+    /// when a `%` is not followed by two hex digits. `+` stays `+`: SigV4 never writes `+` for a
+    /// space, so a literal `+` means itself.
+    @inline(__always)
+    static func decodedByte(_ bytes: ArraySlice<UInt8>, at index: inout Int) -> UInt8? {
+        let byte = bytes[index]
+        guard byte == UInt8(ascii: "%") else {
+            index += 1
+            return byte
+        }
+        guard index + 2 < bytes.endIndex, let high = Hex.value(of: bytes[index + 1]),
+            let low = Hex.value(of: bytes[index + 2])
+        else { return nil }
+        index += 3
+        return high << 4 | low
+    }
+
+    /// Percent-decodes `bytes` into `out` from `offset` on and returns how many bytes it wrote; nil
+    /// on an invalid escape. `out` must have room for `bytes.count` (decoding never lengthens).
+    static func decode(_ bytes: ArraySlice<UInt8>, into out: UnsafeMutableBufferPointer<UInt8>, at offset: Int) -> Int? {
+        precondition(bytes.count <= out.count - offset)
+        var index = bytes.startIndex
+        var count = offset
+        while index < bytes.endIndex {
+            guard let byte = decodedByte(bytes, at: &index) else { return nil }
+            out[count] = byte
+            count += 1
+        }
+        return count - offset
+    }
+
+    /// Percent-decodes `bytes` into a new array; nil on an invalid escape.
+    static func decode(_ bytes: [UInt8]) -> [UInt8]? {
+        var out = [UInt8](repeating: 0, count: bytes.count)
+        guard let count = out.withUnsafeMutableBufferPointer({ decode(bytes[...], into: $0, at: 0) }) else { return nil }
+        return Array(out[..<count])
     }
 }
