@@ -208,7 +208,8 @@ package final class RedisTokenStore: TokenStore {
     /// the client can send from the loop (one server, writes not confirmed by replicas): a task per
     /// request cost about a fifth of presignd's CPU per CONSUME (bench/daemon). Otherwise, and when
     /// the library must be loaded first ("Function not found": nothing ran), `inTask` (the async
-    /// form of the same operation) runs in a task. `answer` reads the reply, error replies included.
+    /// form of the same operation) runs in a task. An error reply is the denial, as in `call`;
+    /// `answer` reads any other reply.
     private func onLoop<Value: Sendable>(
         _ operation: String, key: String, arguments: [String], on eventLoop: any EventLoop,
         answer: @escaping @Sendable (RESPValue) throws(TokenError) -> Value,
@@ -230,6 +231,8 @@ package final class RedisTokenStore: TokenStore {
                 promise.fail(Self.unanswered(error))
             case .success(let reply) where Self.isLibraryMissing(reply):
                 promise.completeWith(eventLoop.makeFutureWithTask { try await inTask() })
+            case .success(.error(let message)):
+                promise.fail(TokenError(redisReply: message))
             case .success(let reply):
                 promise.completeWith(Result { () throws(TokenError) in try answer(reply) })
             }
@@ -237,9 +240,8 @@ package final class RedisTokenStore: TokenStore {
         return promise.futureResult
     }
 
-    /// What consume answers: the uses left and the token's object, or the denial.
+    /// What consume answers: the uses left and the token's object.
     private static func consumption(_ reply: RESPValue) throws(TokenError) -> Consumption {
-        if case .error(let message) = reply { throw TokenError(redisReply: message) }
         let (left, object) = try numberAndObject(reply)
         return Consumption(usesLeft: Int(left), object: object)
     }
@@ -281,9 +283,8 @@ package final class RedisTokenStore: TokenStore {
         return (key, [method ?? "", String(leaseMillis), nonce], nonce)
     }
 
-    /// What reserve answers (the lease's end, the token's object), or the denial.
+    /// What reserve answers: the lease's end and the token's object.
     private static func reserved(_ reply: RESPValue, lease: String) throws(TokenError) -> Reservation {
-        if case .error(let message) = reply { throw TokenError(redisReply: message) }
         return Reservation(lease: lease, object: try numberAndObject(reply).object)
     }
 
@@ -573,9 +574,8 @@ package final class RedisTokenStore: TokenStore {
         return Int(value)
     }
 
-    /// `[bucket, key]`, as commit and release answer, or the denial.
+    /// `[bucket, key]`, as commit and release answer.
     private static func object(_ reply: RESPValue) throws(TokenError) -> TokenObject {
-        if case .error(let message) = reply { throw TokenError(redisReply: message) }
         guard case .array(let items) = reply, items.count == 2 else { throw unexpected(reply) }
         return try object(items[0], items[1], in: reply)
     }

@@ -59,20 +59,3 @@ package protocol TokenStore: Sendable {
     /// Revokes every active token with a tag, one event each; returns how many.
     func revokeTag(_ tag: String, by: String, reason: String) async throws(TokenError) -> Int
 }
-
-/// The loop forms through the async ones, in a task; a store that can answer from the loop does better.
-extension TokenStore {
-    package func consume(id: String, method: String?, on eventLoop: any EventLoop) -> EventLoopFuture<Consumption> {
-        eventLoop.makeFutureWithTask { try await consume(id: id, method: method) }
-    }
-
-    package func reserve(
-        id: String, method: String?, leaseMillis: Int64, on eventLoop: any EventLoop
-    ) -> EventLoopFuture<Reservation> {
-        eventLoop.makeFutureWithTask { try await reserve(id: id, method: method, leaseMillis: leaseMillis) }
-    }
-
-    package func settle(lease: String, commit: Bool, on eventLoop: any EventLoop) -> EventLoopFuture<TokenObject> {
-        eventLoop.makeFutureWithTask { commit ? try await self.commit(lease: lease) : try await release(lease: lease) }
-    }
-}
