@@ -84,7 +84,7 @@ let package = Package(
         .target(name: "Subprocesses", swiftSettings: strict),
 
         .testTarget(
-            name: "SigV4Tests", dependencies: ["SigV4"],
+            name: "SigV4Tests", dependencies: ["SigV4", "COpenSSL"],
             resources: [.copy("Resources/vectors.json")], swiftSettings: strict),
         .testTarget(
             name: "WireTests",

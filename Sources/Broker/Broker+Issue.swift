@@ -31,8 +31,9 @@ extension Broker {
                 } catch {
                     throw BrokerError(.err, error.message)
                 }
+                let id = signed.tokenId
                 let token = NewToken(
-                    id: signed.tokenId, method: presign.method.rawValue, bucket: presign.bucket, key: presign.key,
+                    id: id, method: presign.method.rawValue, bucket: presign.bucket, key: presign.key,
                     profile: profile.name, uses: request.uses, issuedAt: now, expiresAt: signed.expiresAt * 1000,
                     issuer: client.id, tags: request.tags)
                 do throws(TokenError) {
@@ -49,14 +50,14 @@ extension Broker {
                     throw converted
                 }
                 audit.record(
-                    .issue, client: client.id, token: signed.tokenId, bucket: presign.bucket, key: presign.key,
+                    .issue, client: client.id, token: id, bucket: presign.bucket, key: presign.key,
                     outcome: "OK",
                     extra: [
                         "method": "\(presign.method.rawValue)", "uses": "\(request.uses)",
                         "expires_at": "\(signed.expiresAt)", "profile": "\(profile.name)",
                     ])
                 return .record([
-                    "id": .bulk(signed.tokenId),
+                    "id": .bulk(id),
                     "url": .bulk(profile.publicURL(for: signed)),
                     "method": .bulk(presign.method.rawValue),
                     "expires_at": .integer(Int(signed.expiresAt)),

@@ -19,20 +19,31 @@ enum BucketName {
     private static let reservedPrefixes: [StaticString] = ["xn--", "sthree-", "amzn-s3-demo-"]
     private static let reservedSuffixes: [StaticString] = ["-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"]
 
+    /// For each byte value: `alnum` for a-z and 0-9, `punctuation` for `.` and `-`, 0 for every
+    /// byte a bucket name may not contain. One table lookup per byte, no branch.
+    private static let classes: [UInt8] = (0..<256).map { value in
+        let byte = UInt8(value)
+        return isLowerAlnum(byte) ? alnum : (byte == UInt8(ascii: ".") || byte == UInt8(ascii: "-") ? punctuation : 0)
+    }
+    private static let alnum: UInt8 = 1
+    private static let punctuation: UInt8 = 2
+
     private static func problem(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
         guard (3...63).contains(bytes.count) else { return "must be 3 to 63 characters long" }
-        var punctuated = false
-        for byte in bytes where !isLowerAlnum(byte) {
-            guard byte == UInt8(ascii: ".") || byte == UInt8(ascii: "-") else {
-                return "may contain only lowercase letters, digits, dots and hyphens"
+        let (all, lowest, first, last) = classes.withUnsafeBufferPointer { classes in
+            var all: UInt8 = 0
+            var lowest = UInt8.max
+            for byte in bytes {
+                let kind = classes[Int(byte)]
+                all |= kind
+                lowest = min(lowest, kind)
             }
-            punctuated = true
+            return (all, lowest, classes[Int(bytes.first!)], classes[Int(bytes.last!)])
         }
-        guard isLowerAlnum(bytes.first!), isLowerAlnum(bytes.last!) else {
-            return "must start and end with a letter or a digit"
-        }
+        guard lowest != 0 else { return "may contain only lowercase letters, digits, dots and hyphens" }
+        guard first == alnum, last == alnum else { return "must start and end with a letter or a digit" }
         // Every rule below needs a dot or a hyphen, as does each reserved prefix and suffix.
-        guard punctuated else { return nil }
+        guard all & punctuation != 0 else { return nil }
         var previous: UInt8 = 0
         for byte in bytes {
             if byte == UInt8(ascii: "."), previous == UInt8(ascii: ".") { return "must not contain two adjacent dots" }

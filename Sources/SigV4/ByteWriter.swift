@@ -46,19 +46,7 @@ struct ByteWriter {
     /// when `keepSlash`, everything else as `%XY` with uppercase hex.
     mutating func appendEncoded(_ bytes: UnsafeBufferPointer<UInt8>, keepSlash: Bool) {
         precondition(bytes.count <= (capacity &- count) / 3, "ByteWriter capacity exceeded")
-        var index = count
-        for byte in bytes {
-            if URIEncoding.isKept(byte, keepSlash: keepSlash) {
-                base[index] = byte
-                index &+= 1
-            } else {
-                base[index] = UInt8(ascii: "%")
-                base[index &+ 1] = Hex.upperDigit(byte &>> 4)
-                base[index &+ 2] = Hex.upperDigit(byte & 0x0F)
-                index &+= 3
-            }
-        }
-        count = index
+        count &+= URIEncoding.encode(bytes, keepSlash: keepSlash, to: base + count)
     }
 
     /// Appends a non-negative integer in decimal.
@@ -89,6 +77,13 @@ struct ByteWriter {
             remaining /= 10
         }
         count &+= width
+    }
+
+    /// SHA-256 of what was written, padding it in place: the capacity must leave
+    /// `Crypto.paddingCapacity` bytes after it. `written` is unchanged.
+    func hashPaddingInPlace() -> Digest {
+        precondition(Crypto.paddingCapacity <= capacity &- count, "ByteWriter capacity exceeded")
+        return Crypto.sha256(paddingInPlace: base, count: count)
     }
 
     /// Appends the 32 bytes of a digest as 64 lowercase hex characters.

@@ -68,6 +68,65 @@ enum Crypto {
         return out
     }
 
+    /// The SHA-256 state before any input (FIPS 180-4 §5.3.3).
+    static let initialState: SHA256_CTX = {
+        var context = SHA256_CTX()
+        guard SHA256_Init(&context) == 1 else { fatalError("SHA-256 failed in libcrypto") }
+        return context
+    }()
+
+    /// Bytes a message needs after its last full block for `pad`: up to 64 + 8 of padding.
+    static let paddingCapacity = 72
+
+    /// Writes SHA-256's padding (FIPS 180-4 §5.1.1) after the `tail` bytes at `block`, for a
+    /// message of `length` bytes in all (including whole blocks already hashed): 0x80, zeros, and
+    /// the length in bits, big-endian. Returns the padded byte count from `block`, 64 or 128 (with
+    /// `tail` < 64); `block` must have room for `tail + paddingCapacity` bytes.
+    ///
+    /// Padding the caller's own buffer lets `hashPadded` run the compression over it in one call,
+    /// without SHA256_Final's copying into the context, its zero-fill and its cleanse.
+    @inline(__always)
+    static func pad(_ block: UnsafeMutablePointer<UInt8>, tail: Int, length: Int) -> Int {
+        let padded = tail < 56 ? 64 : 128
+        block[tail] = 0x80
+        var zero = tail + 1
+        while zero < padded - 8 {
+            block[zero] = 0
+            zero &+= 1
+        }
+        UnsafeMutableRawPointer(block + padded - 8).storeBytes(of: UInt64(length &* 8).bigEndian, as: UInt64.self)
+        return padded
+    }
+
+    /// The digest of `state` (at a block boundary) after absorbing `blocks`, whole padded blocks.
+    @inline(__always)
+    static func hashPadded(_ state: SHA256_CTX, _ blocks: UnsafeRawBufferPointer) -> Digest {
+        precondition(state.num == 0 && blocks.count % 64 == 0, "SHA-256 of padded blocks from a block boundary")
+        var context = state
+        guard SHA256_Update(&context, blocks.baseAddress, blocks.count) == 1 else {
+            fatalError("SHA-256 failed in libcrypto")
+        }
+        var out = Digest()
+        out.withUnsafeMutableBytes { out in
+            withUnsafeBytes(of: context.h) { words in
+                for index in 0..<8 {
+                    out.storeBytes(
+                        of: words.load(fromByteOffset: index * 4, as: UInt32.self).bigEndian,
+                        toByteOffset: index * 4, as: UInt32.self)
+                }
+            }
+        }
+        return out
+    }
+
+    /// SHA-256 of a whole message at `message`, padded in place: the buffer must have
+    /// `paddingCapacity` bytes of room after the message's `count` bytes.
+    static func sha256(paddingInPlace message: UnsafeMutablePointer<UInt8>, count: Int) -> Digest {
+        let whole = count & ~63
+        let padded = whole + pad(message + whole, tail: count - whole, length: count)
+        return hashPadded(initialState, UnsafeRawBufferPointer(start: message, count: padded))
+    }
+
     /// HMAC-SHA256 of `data` under `key` (for keys used once; keep an `HMACKey` for keys used often).
     static func hmac(key: UnsafeRawBufferPointer, _ data: UnsafeRawBufferPointer) -> Digest {
         HMACKey(key).authenticate(data)

@@ -1,18 +1,25 @@
 internal import COpenSSL
 
 /// An HMAC-SHA256 key made ready for use (RFC 2104): the SHA-256 states after absorbing
-/// key ⊕ ipad and key ⊕ opad.
+/// key ⊕ ipad and key ⊕ opad, and optionally a message prefix that many MACs share.
 ///
 /// A MAC under a kept `HMACKey` costs only the message's compressions plus one for the outer hash,
 /// with no allocation and no lookup. OpenSSL's `EVP_MAC` re-initialisation copies its contexts
 /// through the provider layer on every call, which cost more than the hashing itself here (bench/sign).
 /// The low-level `SHA256_*` calls used for that are deprecated in OpenSSL 3 but present and
-/// SHA-NI accelerated; they work on caller-owned structs, so no per-thread state is needed.
+/// SHA-NI accelerated; they work on caller-owned structs, so no per-thread state is needed. The
+/// padding is written here (`Crypto.pad`), so that each hash is one call into libcrypto.
 ///
 /// The value is as sensitive as the key it was made from; it lives only in this process's memory.
 struct HMACKey: Sendable {
+    /// The inner hash at its last block boundary: key ⊕ ipad and the whole blocks of the prefix.
     private var inner = SHA256_CTX()
     private var outer = SHA256_CTX()
+    /// The prefix's bytes after `inner`'s last block boundary (fewer than 64), and how many.
+    private var pending: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
+    private var pendingCount = 0
+    /// Bytes absorbed by `inner` (key ⊕ ipad included), for the length in the padding.
+    private var innerLength = Self.blockSize
 
     private static let blockSize = 64
 
@@ -47,20 +54,44 @@ struct HMACKey: Sendable {
     /// signed in the same second shares, so that each URL hashes only its own bytes.
     func absorbing(_ prefix: UnsafeRawBufferPointer) -> HMACKey {
         var key = self
-        guard SHA256_Update(&key.inner, prefix.baseAddress, prefix.count) == 1 else {
-            fatalError("SHA-256 failed in libcrypto")
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: pendingCount + prefix.count) { joined in
+            let base = joined.baseAddress!
+            withUnsafeBytes(of: pending) { base.initialize(from: $0.bindMemory(to: UInt8.self).baseAddress!, count: pendingCount) }
+            if let source = prefix.baseAddress {
+                (base + pendingCount).initialize(from: source.assumingMemoryBound(to: UInt8.self), count: prefix.count)
+            }
+            let total = pendingCount + prefix.count
+            let whole = total & ~(Self.blockSize - 1)
+            guard SHA256_Update(&key.inner, base, whole) == 1 else { fatalError("SHA-256 failed in libcrypto") }
+            key.innerLength += whole
+            key.pendingCount = total - whole
+            withUnsafeMutableBytes(of: &key.pending) { pending in
+                pending.copyMemory(from: UnsafeRawBufferPointer(start: base + whole, count: total - whole))
+            }
         }
         return key
     }
 
-    /// HMAC-SHA256 of `data` under this key.
+    /// HMAC-SHA256 of `data` under this key (after the prefix it has absorbed, if any).
     func authenticate(_ data: UnsafeRawBufferPointer) -> Digest {
-        var context = inner
-        var innerDigest = Crypto.finish(&context, data)
-        context = outer
-        let mac = innerDigest.withUnsafeBytes { Crypto.finish(&context, $0) }
-        innerDigest = Digest()
-        return mac
+        let message = pendingCount + data.count
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: message + Crypto.paddingCapacity) { buffer in
+            let base = buffer.baseAddress!
+            withUnsafeBytes(of: pending) { base.initialize(from: $0.bindMemory(to: UInt8.self).baseAddress!, count: pendingCount) }
+            if let source = data.baseAddress {
+                (base + pendingCount).initialize(from: source.assumingMemoryBound(to: UInt8.self), count: data.count)
+            }
+            let whole = message & ~(Self.blockSize - 1)
+            let padded = whole + Crypto.pad(base + whole, tail: message - whole, length: innerLength + message)
+            let innerDigest = Crypto.hashPadded(inner, UnsafeRawBufferPointer(start: base, count: padded))
+            // The outer message is the 32-byte inner digest: one block after key ⊕ opad.
+            innerDigest.withUnsafeBytes { base.initialize(from: $0.bindMemory(to: UInt8.self).baseAddress!, count: 32) }
+            let outerPadded = Crypto.pad(base, tail: 32, length: Self.blockSize + 32)
+            let mac = Crypto.hashPadded(outer, UnsafeRawBufferPointer(start: base, count: outerPadded))
+            // The message is public; the inner digest is the one key-dependent value left here.
+            OPENSSL_cleanse(base, 32)
+            return mac
+        }
     }
 
     func authenticate(_ text: String) -> Digest {

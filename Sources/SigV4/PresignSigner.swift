@@ -85,7 +85,7 @@ package final class PresignSigner: Sendable {
     }
 
     /// Refuses what S3 would refuse, or what would produce a URL that cannot work.
-    private func validate(_ request: PresignRequest, at time: Int64) throws(SigV4Error) -> AmzDate {
+    private func validate(_ request: borrowing PresignRequest, at time: Int64) throws(SigV4Error) -> AmzDate {
         guard let date = AmzDate(unixSeconds: time) else {
             throw SigV4Error(.invalidTime, "signing time must be between 1970-01-01 and 9999-12-31")
         }
@@ -174,7 +174,7 @@ package final class PresignSigner: Sendable {
     }
 
     private func sign(
-        _ request: PresignRequest, at time: Int64,
+        _ request: borrowing PresignRequest, at time: Int64,
         observe: ((UnsafeBufferPointer<UInt8>, UnsafeBufferPointer<UInt8>) -> Void)?
     ) throws(SigV4Error) -> PresignedURL {
         let date = try validate(request, at: time)
@@ -186,7 +186,6 @@ package final class PresignSigner: Sendable {
         var bucket = request.bucket
         var key = request.key
         var signature = Digest()
-        var id = ""
         let url = bucket.withUTF8 { bucket in
             key.withUTF8 { key in
                 // Upper bounds: every encoded byte takes at most 3, and the fixed text is < 200.
@@ -253,7 +252,7 @@ package final class PresignSigner: Sendable {
                     }
 
                     var crBound = 8 + path.count + (url.count - path.upperBound) + hostHeader.count + bucket.count + 8
-                    crBound += 2 * signedHeaders.count + (plan?.byteCount ?? 0) + 24
+                    crBound += 2 * signedHeaders.count + (plan?.byteCount ?? 0) + 24 + Crypto.paddingCapacity
                     // SPEC §2.7: the canonical request, hashed for the string to sign.
                     withUnsafeTemporaryAllocation(of: UInt8.self, capacity: crBound) { buffer in
                         var canonical = ByteWriter(buffer)
@@ -331,7 +330,7 @@ package final class PresignSigner: Sendable {
                         canonical.append(UInt8(ascii: "\n"))
                         canonical.append(signedHeaders)
                         canonical.append("\nUNSIGNED-PAYLOAD")
-                        let requestHash = Crypto.sha256(UnsafeRawBufferPointer(canonical.written))
+                        let requestHash = canonical.hashPaddingInPlace()
 
                         // SPEC §2.8: the string to sign is the stamp's prefix and this hash in hex;
                         // the stamp's MAC state has absorbed the prefix already.
@@ -347,15 +346,13 @@ package final class PresignSigner: Sendable {
                     }
                     url.append("&X-Amz-Signature=")
                     url.appendHex(signature)
-                    // The token id hashes the hex just written, straight from the URL's storage.
-                    id = tokenId(hexBytes: UnsafeRawBufferPointer(url.bytes(url.count - 64..<url.count)))
                     return url.count
                 }
             }
         }
         let host = virtual ? "\(request.bucket).\(hostHeaderText)" : hostHeaderText
         return PresignedURL(
-            url: url, signatureDigest: signature, tokenId: id, amzDate: date, expiresAt: time + request.expires,
+            url: url, signatureDigest: signature, amzDate: date, expiresAt: time + request.expires,
             signedHost: host, headersToSend: plan?.toSend ?? [])
     }
 }

@@ -4,8 +4,6 @@ package struct PresignedURL: Sendable {
     package let url: String
     /// The signature's 32 bytes; `signature` is their hex form as it appears in the URL.
     package let signatureDigest: Digest
-    /// The token id of PROTOCOL.md, derived from the signature.
-    package let tokenId: String
     /// X-Amz-Date: when the URL was signed, and where its lifetime starts.
     package let amzDate: AmzDate
     /// Unix seconds at which the URL stops working: X-Amz-Date + X-Amz-Expires.
@@ -17,4 +15,8 @@ package struct PresignedURL: Sendable {
 
     /// The signature in lowercase hex (X-Amz-Signature). Secret-equivalent while the URL lives.
     package var signature: String { signatureDigest.hex }
+
+    /// The token id of PROTOCOL.md, derived from the signature on each use (one SHA-256): presigning
+    /// alone, as `presignd presign` does, never needs it, so the signer does not make it.
+    package var tokenId: String { SigV4.tokenId(signature: signatureDigest) }
 }

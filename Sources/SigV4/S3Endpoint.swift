@@ -65,6 +65,7 @@ package struct S3Endpoint: Sendable, Equatable {
         self.region = region
         self.addressing = addressing
         self.isAWS = isAWS
+        isIPLiteral = host.hasPrefix("[") || BucketName.isIPv4Shaped(host.utf8)
     }
 
     /// Parses `scheme://host[:port][/base/path]`, for example `http://127.0.0.1:9000/s3` or
@@ -133,9 +134,7 @@ package struct S3Endpoint: Sendable, Equatable {
     }
 
     /// An IPv6 literal, or four decimal groups (an IPv4 address).
-    var isIPLiteral: Bool {
-        host.hasPrefix("[") || BucketName.isIPv4Shaped(Array(host.utf8))
-    }
+    let isIPLiteral: Bool
 
     static func validateRegion(_ region: String) throws(SigV4Error) {
         guard (1...63).contains(region.utf8.count),

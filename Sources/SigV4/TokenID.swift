@@ -6,6 +6,14 @@ package func tokenId(signatureHex: String) -> String {
     return hex.withUTF8 { tokenId(hexBytes: UnsafeRawBufferPointer($0)) }
 }
 
+/// The token id of the URL whose signature is `signature`.
+package func tokenId(signature: Digest) -> String {
+    withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 64) { hex in
+        signature.withUnsafeBytes { Hex.write($0, to: hex.baseAddress!) }
+        return tokenId(hexBytes: UnsafeRawBufferPointer(hex))
+    }
+}
+
 private let base64URLAlphabet: [UInt8] = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
 
 func tokenId(hexBytes: UnsafeRawBufferPointer) -> String {

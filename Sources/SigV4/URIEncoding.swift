@@ -5,18 +5,46 @@ enum URIEncoding {
     private static let unreservedLow: UInt64 = 1 << 45 | 1 << 46 | 0x3FF << 48
     /// Bit `b - 64` is set when ASCII byte `b` (64...127) is unreserved: `A-Z _ a-z ~`.
     private static let unreservedHigh: UInt64 = 0x3FF_FFFF << 1 | 1 << 31 | 0x3FF_FFFF << 33 | 1 << 62
-    private static let slash: UInt64 = 1 << 47
 
     /// True for `A-Z a-z 0-9 - _ . ~`, the bytes SigV4 never escapes.
     @inline(__always)
     static func isUnreserved(_ byte: UInt8) -> Bool { isKept(byte, keepSlash: false) }
 
+    /// For each byte value: bit 0 set when `UriEncode` writes it as it is, bit 1 when it does so
+    /// with `keepSlash`. A table rather than range checks: this runs once per byte of every key, and
+    /// keys mix letters with digits, `/`, `.` and `-`, which made the checks' branches mispredict.
+    private static let keptBits: [UInt8] = (0..<256).map { byte in
+        let mask = byte < 64 ? unreservedLow : unreservedHigh
+        let unreserved = byte < 128 && (mask >> UInt64(byte & 63)) & 1 == 1
+        return (unreserved ? 3 : 0) | (byte == Int(UInt8(ascii: "/")) ? 2 : 0)
+    }
+
     /// True for the bytes `UriEncode` writes as they are: the unreserved ones, and `/` when `keepSlash`.
-    /// Two 64-bit masks instead of a chain of range checks: this runs once per byte of every key.
     @inline(__always)
     static func isKept(_ byte: UInt8, keepSlash: Bool) -> Bool {
-        let mask = byte < 64 ? (keepSlash ? unreservedLow | slash : unreservedLow) : unreservedHigh
-        return byte < 128 && (mask >> (byte & 63)) & 1 == 1
+        keptBits.withUnsafeBufferPointer { $0[Int(byte)] & (keepSlash ? 2 : 1) != 0 }
+    }
+
+    /// Writes `UriEncode(bytes, keepSlash)` at `out`, which must have room for `3 * bytes.count`;
+    /// returns how many bytes it wrote.
+    @inline(__always)
+    static func encode(_ bytes: UnsafeBufferPointer<UInt8>, keepSlash: Bool, to out: UnsafeMutablePointer<UInt8>) -> Int {
+        let bit: UInt8 = keepSlash ? 2 : 1
+        return keptBits.withUnsafeBufferPointer { kept in
+            var index = 0
+            for byte in bytes {
+                if kept[Int(byte)] & bit != 0 {
+                    out[index] = byte
+                    index &+= 1
+                } else {
+                    out[index] = UInt8(ascii: "%")
+                    out[index &+ 1] = Hex.upperDigit(byte &>> 4)
+                    out[index &+ 2] = Hex.upperDigit(byte & 0x0F)
+                    index &+= 3
+                }
+            }
+            return index
+        }
     }
 
     /// `UriEncode(bytes, keepSlash)` as a new byte array.

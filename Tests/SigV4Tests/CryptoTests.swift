@@ -1,3 +1,4 @@
+import COpenSSL
 import Testing
 
 @testable import SigV4
@@ -89,6 +90,40 @@ import Testing
     ])
     func sha256(_ input: String, _ digest: String) {
         #expect(Array(input.utf8).withUnsafeBytes { Crypto.sha256($0).hex } == digest)
+    }
+
+    /// The padding presignd writes itself (`Crypto.pad`) against libcrypto's own one-shot SHA-256
+    /// and HMAC, for every message length around the block boundaries: 55/56 bytes is where the
+    /// length stops fitting in the last block, and a prefix absorbed into a key leaves 0 to 63
+    /// bytes pending before the message.
+    @Test func paddingMatchesLibcryptoAtEveryBoundary() {
+        let material = (0..<300).map { UInt8(truncatingIfNeeded: $0 &* 167 &+ 13) }
+        let key = Array("AWS4wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY".utf8)
+        let hmacKey = key.withUnsafeBytes { HMACKey($0) }
+        for length in 0...200 {
+            let message = Array(material[..<length])
+            var reference = [UInt8](repeating: 0, count: 32)
+            _ = SHA256(message, message.count, &reference)
+            var padded = message + [UInt8](repeating: 0xEE, count: Crypto.paddingCapacity)
+            let digest = padded.withUnsafeMutableBufferPointer {
+                Crypto.sha256(paddingInPlace: $0.baseAddress!, count: length)
+            }
+            #expect(digest.withUnsafeBytes(Array.init) == reference, "SHA-256 of \(length) bytes")
+            #expect(message.withUnsafeBytes { Crypto.sha256($0) } == digest)
+        }
+        for prefixLength in [0, 1, 5, 55, 56, 63, 64, 65, 69, 119, 120, 127, 128, 150] {
+            let prefix = Array(material[..<prefixLength])
+            let keyed = prefix.withUnsafeBytes { hmacKey.absorbing($0) }
+            for length in [0, 1, 32, 50, 55, 56, 63, 64, 65, 100, 128, 150] {
+                let message = Array(material[300 - length..<300])
+                let whole = prefix + message
+                var reference = [UInt8](repeating: 0, count: 32)
+                var size: UInt32 = 0
+                _ = HMAC(EVP_sha256(), key, Int32(key.count), whole, whole.count, &reference, &size)
+                let mac = message.withUnsafeBytes { keyed.authenticate($0) }
+                #expect(mac.withUnsafeBytes(Array.init) == reference, "HMAC of \(prefixLength) + \(length) bytes")
+            }
+        }
     }
 
     /// SPEC §3: the signing key of the AWS documentation example.
