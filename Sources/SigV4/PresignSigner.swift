@@ -17,10 +17,17 @@ package final class PresignSigner: Sendable {
     /// The stamp of the second most recently signed in.
     private let lastStamp = Mutex<SigningStamp?>(nil)
     private let schemePrefix: [UInt8]
-    private let authority: [UInt8]
-    private let basePath: [UInt8]
+    /// The host, port and base path: what follows the scheme, or `bucket.`, in every URL.
+    private let authorityAndBase: [UInt8]
+    /// `scheme://authority/base`: the start of every path-style URL, before `/bucket`.
+    private let pathStylePrefix: [UInt8]
+    /// The offset of the base path in `authorityAndBase`.
+    private let basePathOffset: Int
     private let hostHeader: [UInt8]
     private let hostHeaderText: String
+    /// The end of the canonical request of a URL that signs no header but host, after `host:` and
+    /// the bucket's label in a virtual host: `<host>\n\nhost\nUNSIGNED-PAYLOAD`.
+    private let hostOnlyTail: [UInt8]
     /// "X-Amz-Credential=" + UriEncode(accessKeyId) + "%2F"; the date follows.
     private let credentialPrefix: [UInt8]
     /// "%2F" + region + "%2Fs3%2Faws4_request".
@@ -36,10 +43,12 @@ package final class PresignSigner: Sendable {
         self.credentials = credentials
         self.endpoint = endpoint
         schemePrefix = Array("\(endpoint.scheme.rawValue)://".utf8)
-        authority = Array(endpoint.urlAuthority.utf8)
-        basePath = Array(endpoint.basePath.utf8)
+        authorityAndBase = Array(endpoint.urlAuthority.utf8) + Array(endpoint.basePath.utf8)
+        basePathOffset = endpoint.urlAuthority.utf8.count
+        pathStylePrefix = schemePrefix + authorityAndBase
         hostHeaderText = endpoint.hostHeader
         hostHeader = Array(hostHeaderText.utf8)
+        hostOnlyTail = Array("\(hostHeaderText)\n\nhost\nUNSIGNED-PAYLOAD".utf8)
         credentialPrefix =
             Array("X-Amz-Credential=".utf8) + URIEncoding.encode(credentials.accessKeyId.utf8, keepSlash: false)
             + Array("%2F".utf8)
@@ -192,19 +201,20 @@ package final class PresignSigner: Sendable {
                 var queryBound = 100 + stamp.authQuery.count + securityToken.count
                 queryBound += 3 * signedHeaders.count
                 for (name, value) in request.query { queryBound += 3 * (name.utf8.count + value.utf8.count) + 2 }
-                let pathBound = basePath.count + 2 * bucket.count + 2 + 3 * key.count
-                let urlBound = schemePrefix.count + authority.count + pathBound + queryBound + 70
+                let pathBound = 2 * bucket.count + 2 + 3 * key.count
+                let urlBound = pathStylePrefix.count + pathBound + queryBound + 70
                 return String(unsafeUninitializedCapacity: urlBound) { buffer in
                     var url = ByteWriter(buffer)
-                    url.append(schemePrefix)
+                    let pathStart: Int
                     if virtual {
+                        url.append(schemePrefix)
                         url.append(bucket)
                         url.append(UInt8(ascii: "."))
-                    }
-                    url.append(authority)
-                    let pathStart = url.count
-                    url.append(basePath)
-                    if !virtual {
+                        pathStart = url.count + basePathOffset
+                        url.append(authorityAndBase)
+                    } else {
+                        pathStart = pathStylePrefix.count - (authorityAndBase.count - basePathOffset)
+                        url.append(pathStylePrefix)
                         url.append(UInt8(ascii: "/"))
                         url.append(bucket)
                     }
@@ -241,8 +251,12 @@ package final class PresignSigner: Sendable {
                     let expires = expiresStart..<url.count
                     url.append(UInt8(ascii: "&"))
                     let signedStart = url.count
-                    url.append("X-Amz-SignedHeaders=")
-                    signedHeaders.withUnsafeBufferPointer { url.appendEncoded($0, keepSlash: false) }
+                    if plan == nil {
+                        url.append("X-Amz-SignedHeaders=host")
+                    } else {
+                        url.append("X-Amz-SignedHeaders=")
+                        signedHeaders.withUnsafeBufferPointer { url.appendEncoded($0, keepSlash: false) }
+                    }
                     let signed = signedStart..<url.count
                     var token = 0..<0
                     if !securityToken.isEmpty {
@@ -263,19 +277,14 @@ package final class PresignSigner: Sendable {
                         canonical.append(UInt8(ascii: "\n"))
                         // SPEC §2.6: sorted by encoded name, then value. Without operation
                         // parameters the order is fixed; note Security-Token < SignedHeaders.
-                        if pairs.isEmpty {
-                            canonical.append(url.bytes(algorithm))
+                        if pairs.isEmpty && token.isEmpty {
+                            // The URL's own order is the sorted one: one copy.
+                            canonical.append(url.bytes(algorithm.lowerBound..<signed.upperBound))
+                        } else if pairs.isEmpty {
+                            canonical.append(url.bytes(algorithm.lowerBound..<expires.upperBound))
                             canonical.append(UInt8(ascii: "&"))
-                            canonical.append(url.bytes(credential))
+                            canonical.append(url.bytes(token))
                             canonical.append(UInt8(ascii: "&"))
-                            canonical.append(url.bytes(amzDate))
-                            canonical.append(UInt8(ascii: "&"))
-                            canonical.append(url.bytes(expires))
-                            canonical.append(UInt8(ascii: "&"))
-                            if !token.isEmpty {
-                                canonical.append(url.bytes(token))
-                                canonical.append(UInt8(ascii: "&"))
-                            }
                             canonical.append(url.bytes(signed))
                         } else {
                             for range in [algorithm, credential, amzDate, expires, signed]
@@ -302,7 +311,8 @@ package final class PresignSigner: Sendable {
                             }
                         }
                         canonical.append(UInt8(ascii: "\n"))
-                        // SPEC §2.4: canonical headers, sorted, each line ending in \n.
+                        // SPEC §2.4: canonical headers, sorted, each line ending in \n; then the
+                        // signed header names and the payload line.
                         func appendHostLine() {
                             canonical.append("host:")
                             if virtual {
@@ -324,12 +334,17 @@ package final class PresignSigner: Sendable {
                                 canonical.append(value)
                                 canonical.append(UInt8(ascii: "\n"))
                             }
+                            canonical.append(UInt8(ascii: "\n"))
+                            canonical.append(signedHeaders)
+                            canonical.append("\nUNSIGNED-PAYLOAD")
                         } else {
-                            appendHostLine()
+                            canonical.append("host:")
+                            if virtual {
+                                canonical.append(bucket)
+                                canonical.append(UInt8(ascii: "."))
+                            }
+                            canonical.append(hostOnlyTail)
                         }
-                        canonical.append(UInt8(ascii: "\n"))
-                        canonical.append(signedHeaders)
-                        canonical.append("\nUNSIGNED-PAYLOAD")
                         let requestHash = canonical.hashPaddingInPlace()
 
                         // SPEC §2.8: the string to sign is the stamp's prefix and this hash in hex;

@@ -31,4 +31,32 @@ import Testing
         #expect(encoded == expected)
         #expect(URIEncoding.decode(Array(encoded.utf8)) == all)
     }
+
+    /// The eight-bytes-at-once path against the byte-wise one: every byte value at every position
+    /// of an otherwise kept run, in both modes, and runs of every length up to three chunks.
+    @Test func chunkedEncodingAgreesWithByteWise() {
+        func chunked(_ bytes: [UInt8], keepSlash: Bool) -> [UInt8] {
+            var out = [UInt8](repeating: 0, count: 3 * bytes.count)
+            let count = bytes.withUnsafeBufferPointer { source in
+                out.withUnsafeMutableBufferPointer { URIEncoding.encode(source, keepSlash: keepSlash, to: $0.baseAddress!) }
+            }
+            return Array(out[..<count])
+        }
+        let run = Array("photos/2024-a_b.C~9".utf8)
+        for keepSlash in [false, true] {
+            for value in 0...255 {
+                for position in 0..<17 {
+                    var bytes = run
+                    bytes[position] = UInt8(value)
+                    #expect(
+                        chunked(bytes, keepSlash: keepSlash) == URIEncoding.encode(bytes, keepSlash: keepSlash),
+                        "byte \(value) at \(position), keepSlash \(keepSlash)")
+                }
+            }
+            for length in 0...24 {
+                let bytes = Array((run + run)[..<length])
+                #expect(chunked(bytes, keepSlash: keepSlash) == URIEncoding.encode(bytes, keepSlash: keepSlash))
+            }
+        }
+    }
 }
