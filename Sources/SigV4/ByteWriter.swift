@@ -38,6 +38,11 @@ struct ByteWriter {
     }
 
     @inline(__always)
+    mutating func append(_ bytes: ArraySlice<UInt8>) {
+        bytes.withUnsafeBufferPointer { append($0) }
+    }
+
+    @inline(__always)
     mutating func append(_ text: StaticString) {
         append(UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
     }
@@ -47,6 +52,27 @@ struct ByteWriter {
     mutating func appendEncoded(_ bytes: UnsafeBufferPointer<UInt8>, keepSlash: Bool) {
         precondition(bytes.count <= (capacity &- count) / 3, "ByteWriter capacity exceeded")
         count &+= URIEncoding.encode(bytes, keepSlash: keepSlash, to: base + count)
+    }
+
+    /// Appends a header value in canonical form (SPEC §2.4): trimmed, with each run of spaces and
+    /// tabs collapsed to one space (botocore: `' '.join(value.split())`). Never longer than `value`.
+    mutating func appendCanonicalHeaderValue(_ value: UnsafeBufferPointer<UInt8>) {
+        precondition(value.count <= capacity &- count, "ByteWriter capacity exceeded")
+        let start = count
+        var pendingSpace = false
+        for byte in value {
+            if byte == UInt8(ascii: " ") || byte == 0x09 {
+                pendingSpace = count > start
+                continue
+            }
+            if pendingSpace {
+                base[count] = UInt8(ascii: " ")
+                count &+= 1
+                pendingSpace = false
+            }
+            base[count] = byte
+            count &+= 1
+        }
     }
 
     /// Appends a non-negative integer in decimal.

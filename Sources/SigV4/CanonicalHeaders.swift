@@ -1,14 +1,22 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// The signed-header rules shared by the signer and the verifier (SPEC §2.4).
 enum CanonicalHeaders {
     /// Headers botocore never signs (its blacklist), plus those a presigned URL cannot carry:
     /// `host` is always signed from the endpoint, `authorization` would be a second auth method.
     static func isUnsignable(_ lowercaseName: String) -> Bool {
-        switch lowercaseName {
-        case "host", "authorization", "user-agent", "expect", "transfer-encoding", "connection", "x-amzn-trace-id":
-            true
-        default: false
+        lowercaseName.utf8.withContiguousBytes { name in
+            unsignable.contains { $0.utf8CodeUnitCount == name.count && memcmp($0.utf8Start, name.baseAddress!, name.count) == 0 }
         }
     }
+
+    private static let unsignable: [StaticString] = [
+        "host", "authorization", "user-agent", "expect", "transfer-encoding", "connection", "x-amzn-trace-id",
+    ]
 
     /// `text` with ASCII letters in lower case (other bytes as they are: header names and hosts);
     /// the same String when it has no upper-case letter.
@@ -53,21 +61,13 @@ enum CanonicalHeaders {
 
     /// The canonical value: trimmed, with each run of spaces and tabs collapsed to one space
     /// (botocore: `' '.join(value.split())`).
-    static func canonicalValue(_ value: some Collection<UInt8>) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(value.count)
-        var pendingSpace = false
-        for byte in value {
-            if byte == UInt8(ascii: " ") || byte == 0x09 {
-                pendingSpace = !out.isEmpty
-                continue
+    static func canonicalValue(_ value: String) -> [UInt8] {
+        value.utf8.withContiguousBytes { value in
+            [UInt8](unsafeUninitializedCapacity: value.count) { buffer, count in
+                var out = ByteWriter(buffer)
+                out.appendCanonicalHeaderValue(value)
+                count = out.count
             }
-            if pendingSpace {
-                out.append(UInt8(ascii: " "))
-                pendingSpace = false
-            }
-            out.append(byte)
         }
-        return out
     }
 }

@@ -126,26 +126,31 @@ package final class PresignSigner: Sendable {
         "x-amz-security-token", "x-amz-signature",
     ]
 
-    /// The signed headers of one request, sorted by lowercase name, with `host` in its place.
+    /// The signed headers of one request in their canonical form (SPEC §2.4), in one byte array:
+    /// the `name:value\n` lines sorted by lowercase name, without the host line, which belongs at
+    /// `hostAt`; then the signed header names, host included, joined by `;`.
     private struct HeaderPlan {
-        /// Sorted lowercase names; the value nil marks `host`.
-        var lines: [(name: String, value: [UInt8]?)] = []
-        var signedHeaders: [UInt8] = []
-        var toSend: [(name: String, value: String)] = []
-        var byteCount = 0
+        var bytes: [UInt8]
+        var hostAt: Int
+        var linesEnd: Int
+        /// Lowercase names and the caller's values.
+        var toSend: [(name: String, value: String)]
+
+        var linesBeforeHost: ArraySlice<UInt8> { bytes[..<hostAt] }
+        var linesAfterHost: ArraySlice<UInt8> { bytes[hostAt..<linesEnd] }
+        var signedHeaders: ArraySlice<UInt8> { bytes[linesEnd...] }
     }
 
+    /// Checks and canonicalises the headers to sign. A request has a handful at most, so names are
+    /// compared byte by byte and sorted by insertion, and the plan costs two allocations: its
+    /// bytes, and the headers to send.
     private func planHeaders(_ headers: [(name: String, value: String)]) throws(SigV4Error) -> HeaderPlan {
-        var plan = HeaderPlan()
-        plan.lines.reserveCapacity(headers.count + 1)
-        plan.toSend.reserveCapacity(headers.count)
-        plan.lines.append(("host", nil))
-        // Each check runs over the strings' contiguous bytes (`withUTF8`): iterating a String's
-        // `utf8` view byte by byte costs several times as much.
+        var toSend: [(name: String, value: String)] = []
+        toSend.reserveCapacity(headers.count)
+        var nameBytes = 0
+        var valueBytes = 0
         for (name, value) in headers {
-            var name = name
-            var value = value
-            guard name.withUTF8({ !$0.isEmpty && $0.allSatisfy(CanonicalHeaders.isTokenByte) }) else {
+            guard name.utf8.withContiguousBytes({ !$0.isEmpty && $0.allSatisfy(CanonicalHeaders.isTokenByte) }) else {
                 throw SigV4Error(.invalidHeader, "header name must be a non-empty HTTP token")
             }
             let lowerName = CanonicalHeaders.lowercased(name)
@@ -153,28 +158,77 @@ package final class PresignSigner: Sendable {
                 throw SigV4Error(.invalidHeader, "header \(lowerName) cannot be signed into a presigned URL")
             }
             // A handful of headers at most: a linear scan beats hashing.
-            guard !plan.lines.contains(where: { $0.name == lowerName }) else {
+            guard !toSend.contains(where: { Self.sameBytes($0.name, lowerName) }) else {
                 throw SigV4Error(.invalidHeader, "header \(lowerName) is given twice")
             }
-            guard value.withUTF8({ CanonicalHeaders.isValidValue($0) }) else {
+            guard value.utf8.withContiguousBytes({ CanonicalHeaders.isValidValue($0) }) else {
                 throw SigV4Error(.invalidHeader, "header \(lowerName) value must be printable US-ASCII")
             }
-            let canonical = value.withUTF8 { CanonicalHeaders.canonicalValue($0) }
-            plan.lines.append((lowerName, canonical))
-            plan.toSend.append((lowerName, value))
-            plan.byteCount += lowerName.utf8.count + canonical.count + 2
+            toSend.append((lowerName, value))
+            nameBytes += name.utf8.count
+            valueBytes += value.utf8.count
         }
-        // String comparison of ASCII is byte order, the order SPEC §2.4 asks for.
-        plan.lines.sort { $0.name < $1.name }
-        plan.signedHeaders.reserveCapacity(plan.lines.reduce(0) { $0 + $1.name.utf8.count + 1 })
-        for (index, line) in plan.lines.enumerated() {
-            if index > 0 { plan.signedHeaders.append(UInt8(ascii: ";")) }
-            plan.signedHeaders += line.name.utf8
+        // Lines (name, ":", value, "\\n"), then each name and ";", and "host;" (its last ";" dropped).
+        let capacity = 2 * nameBytes + 3 * headers.count + valueBytes + 5
+        var hostAt = 0
+        var linesEnd = 0
+        let bytes = withUnsafeTemporaryAllocation(of: Int.self, capacity: headers.count) { order in
+            // Insertion sort of the indices by lowercase name: byte order, as SPEC §2.4 asks.
+            for index in 0..<toSend.count {
+                var slot = index
+                while slot > 0 && Self.precedes(toSend[index].name, toSend[order[slot - 1]].name) {
+                    order[slot] = order[slot - 1]
+                    slot -= 1
+                }
+                order[slot] = index
+            }
+            return [UInt8](unsafeUninitializedCapacity: capacity) { buffer, count in
+                var out = ByteWriter(buffer)
+                var hostPlaced = false
+                for index in order {
+                    if !hostPlaced && Self.precedes("host", toSend[index].name) {
+                        hostAt = out.count
+                        hostPlaced = true
+                    }
+                    toSend[index].name.utf8.withContiguousBytes { out.append($0) }
+                    out.append(UInt8(ascii: ":"))
+                    toSend[index].value.utf8.withContiguousBytes { out.appendCanonicalHeaderValue($0) }
+                    out.append(UInt8(ascii: "\n"))
+                }
+                if !hostPlaced { hostAt = out.count }
+                linesEnd = out.count
+                hostPlaced = false
+                for index in order {
+                    if !hostPlaced && Self.precedes("host", toSend[index].name) {
+                        out.append("host;")
+                        hostPlaced = true
+                    }
+                    toSend[index].name.utf8.withContiguousBytes { out.append($0) }
+                    out.append(UInt8(ascii: ";"))
+                }
+                if hostPlaced {
+                    count = out.count - 1  // the last ";"
+                } else {
+                    out.append("host")
+                    count = out.count
+                }
+            }
         }
-        return plan
+        return HeaderPlan(bytes: bytes, hostAt: hostAt, linesEnd: linesEnd, toSend: toSend)
     }
 
-    private static let hostOnly: [UInt8] = Array("host".utf8)
+    /// Whether two ASCII names are the same bytes (what `==` on Strings says, without its Unicode
+    /// machinery).
+    private static func sameBytes(_ a: String, _ b: String) -> Bool {
+        a.utf8.withContiguousBytes { a in b.utf8.withContiguousBytes { b in a.elementsEqual(b) } }
+    }
+
+    /// Byte order of two ASCII names (what `<` on Strings does, without its Unicode machinery).
+    private static func precedes(_ a: String, _ b: String) -> Bool {
+        a.utf8.withContiguousBytes { a in b.utf8.withContiguousBytes { b in a.lexicographicallyPrecedes(b) } }
+    }
+
+    private static let hostOnly: ArraySlice<UInt8> = Array("host".utf8)[...]
 
     /// A name=value pair already written into the URL, by byte ranges.
     private struct Pair {
@@ -266,7 +320,7 @@ package final class PresignSigner: Sendable {
                     }
 
                     var crBound = 8 + path.count + (url.count - path.upperBound) + hostHeader.count + bucket.count + 8
-                    crBound += 2 * signedHeaders.count + (plan?.byteCount ?? 0) + 24 + Crypto.paddingCapacity
+                    crBound += 2 * signedHeaders.count + (plan?.linesEnd ?? 0) + 24 + Crypto.paddingCapacity
                     // SPEC §2.7: the canonical request, hashed for the string to sign.
                     withUnsafeTemporaryAllocation(of: UInt8.self, capacity: crBound) { buffer in
                         var canonical = ByteWriter(buffer)
@@ -313,36 +367,21 @@ package final class PresignSigner: Sendable {
                         canonical.append(UInt8(ascii: "\n"))
                         // SPEC §2.4: canonical headers, sorted, each line ending in \n; then the
                         // signed header names and the payload line.
-                        func appendHostLine() {
-                            canonical.append("host:")
-                            if virtual {
-                                canonical.append(bucket)
-                                canonical.append(UInt8(ascii: "."))
-                            }
-                            canonical.append(hostHeader)
-                            canonical.append(UInt8(ascii: "\n"))
+                        if let plan { canonical.append(plan.linesBeforeHost) }
+                        canonical.append("host:")
+                        if virtual {
+                            canonical.append(bucket)
+                            canonical.append(UInt8(ascii: "."))
                         }
                         if let plan {
-                            for (name, value) in plan.lines {
-                                guard let value else {
-                                    appendHostLine()
-                                    continue
-                                }
-                                var name = name
-                                name.withUTF8 { canonical.append($0) }
-                                canonical.append(UInt8(ascii: ":"))
-                                canonical.append(value)
-                                canonical.append(UInt8(ascii: "\n"))
-                            }
+                            canonical.append(hostHeader)
+                            canonical.append(UInt8(ascii: "\n"))
+                            canonical.append(plan.linesAfterHost)
                             canonical.append(UInt8(ascii: "\n"))
                             canonical.append(signedHeaders)
                             canonical.append("\nUNSIGNED-PAYLOAD")
                         } else {
-                            canonical.append("host:")
-                            if virtual {
-                                canonical.append(bucket)
-                                canonical.append(UInt8(ascii: "."))
-                            }
+                            // The host value and the rest, made once per signer.
                             canonical.append(hostOnlyTail)
                         }
                         let requestHash = canonical.hashPaddingInPlace()

@@ -84,7 +84,7 @@ package final class PresignVerifier: Sendable {
                 value = Array(CanonicalHeaders.lowercased(signedHost).utf8)
             } else {
                 guard let given = headers(name) else { throw .badSignature("signed header \(name) was not provided") }
-                value = CanonicalHeaders.canonicalValue(given.utf8)
+                value = CanonicalHeaders.canonicalValue(given)
             }
             canonicalHeaders += name.utf8
             canonicalHeaders.append(UInt8(ascii: ":"))
