@@ -94,8 +94,73 @@ struct HMACKey: Sendable {
         }
     }
 
+    /// MACs under this key (after the prefix it has absorbed) of messages that are all `length`
+    /// bytes long: their padded blocks are laid out once, so that each MAC only writes its message
+    /// into a copy and hashes. At most 64 bytes (the hex of a hash, in SigV4's string to sign).
+    func fixedLength(_ length: Int) -> FixedLengthMAC {
+        precondition(length <= 64, "fixed-length HMAC messages are at most 64 bytes")
+        var mac = FixedLengthMAC(inner: inner, outer: outer, messageOffset: pendingCount, messageLength: length)
+        let message = pendingCount + length
+        withUnsafeMutableBytes(of: &mac.innerBlocks) { blocks in
+            let base = blocks.baseAddress!.assumingMemoryBound(to: UInt8.self)
+            withUnsafeBytes(of: pending) { base.initialize(from: $0.bindMemory(to: UInt8.self).baseAddress!, count: pendingCount) }
+            let whole = message & ~(Self.blockSize - 1)
+            mac.innerCount = whole + Crypto.pad(base + whole, tail: message - whole, length: innerLength + message)
+        }
+        withUnsafeMutableBytes(of: &mac.outerBlock) { block in
+            _ = Crypto.pad(block.baseAddress!.assumingMemoryBound(to: UInt8.self), tail: 32, length: Self.blockSize + 32)
+        }
+        return mac
+    }
+
     func authenticate(_ text: String) -> Digest {
         var text = text
         return text.withUTF8 { authenticate(UnsafeRawBufferPointer($0)) }
+    }
+}
+
+/// HMACs of messages of one length under one key and prefix (`HMACKey.fixedLength`): the inner
+/// hash's last blocks and the outer hash's block, padded in advance, with a gap for the message
+/// and for the inner digest. As sensitive as the key.
+struct FixedLengthMAC: Sendable {
+    fileprivate let inner: SHA256_CTX
+    fileprivate let outer: SHA256_CTX
+    /// The prefix's pending bytes, room for the message, and the padding: up to three blocks.
+    fileprivate var innerBlocks = FixedLengthMAC.threeBlocks
+    fileprivate var innerCount = 0
+    /// Room for the 32-byte inner digest, then the padding.
+    fileprivate var outerBlock = FixedLengthMAC.oneBlock
+    fileprivate let messageOffset: Int
+    let messageLength: Int
+
+    fileprivate static let threeBlocks = (
+        SIMD16<UInt64>(repeating: 0), SIMD8<UInt64>(repeating: 0)
+    )
+    fileprivate static let oneBlock = SIMD8<UInt64>(repeating: 0)
+
+    fileprivate init(inner: SHA256_CTX, outer: SHA256_CTX, messageOffset: Int, messageLength: Int) {
+        self.inner = inner
+        self.outer = outer
+        self.messageOffset = messageOffset
+        self.messageLength = messageLength
+    }
+
+    /// The MAC of the `messageLength` bytes that `write` puts at the pointer it is given.
+    @inline(__always)
+    func authenticate(writingMessage write: (UnsafeMutablePointer<UInt8>) -> Void) -> Digest {
+        var blocks = innerBlocks
+        let innerDigest = withUnsafeMutableBytes(of: &blocks) { blocks in
+            let base = blocks.baseAddress!.assumingMemoryBound(to: UInt8.self)
+            write(base + messageOffset)
+            return Crypto.hashPadded(inner, UnsafeRawBufferPointer(start: base, count: innerCount))
+        }
+        var block = outerBlock
+        return withUnsafeMutableBytes(of: &block) { block in
+            innerDigest.withUnsafeBytes { block.copyMemory(from: $0) }
+            let mac = Crypto.hashPadded(outer, UnsafeRawBufferPointer(block))
+            // The message is public; the inner digest is the one key-dependent value left here.
+            OPENSSL_cleanse(block.baseAddress, 32)
+            return mac
+        }
     }
 }

@@ -388,14 +388,12 @@ package final class PresignSigner: Sendable {
 
                         // SPEC §2.8: the string to sign is the stamp's prefix and this hash in hex;
                         // the stamp's MAC state has absorbed the prefix already.
-                        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 64) { buffer in
-                            var hex = ByteWriter(buffer)
-                            hex.appendHex(requestHash)
-                            signature = stamp.mac.authenticate(UnsafeRawBufferPointer(hex.written))
-                            if let observe {
-                                let toSign = stamp.toSignPrefix + hex.written
-                                toSign.withUnsafeBufferPointer { observe(canonical.written, $0) }
-                            }
+                        signature = stamp.mac.authenticate { out in
+                            requestHash.withUnsafeBytes { Hex.write($0, to: out) }
+                        }
+                        if let observe {
+                            let toSign = stamp.toSignPrefix + Array(requestHash.hex.utf8)
+                            toSign.withUnsafeBufferPointer { observe(canonical.written, $0) }
                         }
                     }
                     url.append("&X-Amz-Signature=")

@@ -14,8 +14,8 @@ final class SigningStamp: Sendable {
     let amzDate: Range<Int>
     /// `AWS4-HMAC-SHA256\n<date>\n<scope>\n`: the string to sign before the request's hash.
     let toSignPrefix: [UInt8]
-    /// `key.mac` with `toSignPrefix` absorbed.
-    let mac: HMACKey
+    /// `key.mac` with `toSignPrefix` absorbed, for the 64 hex digits of a canonical request's hash.
+    let mac: FixedLengthMAC
 
     /// The stamp of `date`, for an access key already URI-encoded into `credentialPrefix`
     /// (`X-Amz-Credential=<id>%2F`) and `credentialSuffix` (`%2F<region>%2Fs3%2Faws4_request`).
@@ -55,6 +55,6 @@ final class SigningStamp: Sendable {
             toSign.append(scopeSuffix)
             count = toSign.count
         }
-        mac = toSignPrefix.withUnsafeBytes { key.mac.absorbing($0) }
+        mac = toSignPrefix.withUnsafeBytes { key.mac.absorbing($0) }.fixedLength(64)
     }
 }

@@ -122,6 +122,12 @@ import Testing
                 _ = HMAC(EVP_sha256(), key, Int32(key.count), whole, whole.count, &reference, &size)
                 let mac = message.withUnsafeBytes { keyed.authenticate($0) }
                 #expect(mac.withUnsafeBytes(Array.init) == reference, "HMAC of \(prefixLength) + \(length) bytes")
+                if (1...64).contains(length) {
+                    let fixed = keyed.fixedLength(length).authenticate { out in
+                        message.withUnsafeBufferPointer { out.update(from: $0.baseAddress!, count: length) }
+                    }
+                    #expect(fixed == mac, "fixed-length HMAC of \(prefixLength) + \(length) bytes")
+                }
             }
         }
     }
