@@ -10,8 +10,7 @@ enum BucketName {
     /// letters, digits, dots and hyphens; starts and ends with a letter or digit; no `..`; not
     /// shaped like an IPv4 address; none of the prefixes and suffixes S3 reserves.
     static func validate(_ name: String) throws(SigV4Error) {
-        var name = name
-        if let reason = name.withUTF8(problem) {
+        if let reason = name.utf8.withContiguousBytes(problem) {
             throw SigV4Error(.invalidBucket, "bucket name \(reason)")
         }
     }

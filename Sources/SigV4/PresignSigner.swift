@@ -246,11 +246,9 @@ package final class PresignSigner: Sendable {
         let stamp = stamp(for: date)
         let signedHeaders = plan?.signedHeaders ?? Self.hostOnly
 
-        var bucket = request.bucket
-        var key = request.key
         var signature = Digest()
-        let url = bucket.withUTF8 { bucket in
-            key.withUTF8 { key in
+        let url = request.bucket.utf8.withContiguousBytes { bucket in
+            request.key.utf8.withContiguousBytes { key in
                 // Upper bounds: every encoded byte takes at most 3, and the fixed text is < 200.
                 var queryBound = 100 + stamp.authQuery.count + securityToken.count
                 queryBound += 3 * signedHeaders.count
@@ -324,8 +322,7 @@ package final class PresignSigner: Sendable {
                     // SPEC §2.7: the canonical request, hashed for the string to sign.
                     withUnsafeTemporaryAllocation(of: UInt8.self, capacity: crBound) { buffer in
                         var canonical = ByteWriter(buffer)
-                        var method = request.method.rawValue
-                        method.withUTF8 { canonical.append($0) }
+                        request.method.rawValue.utf8.withContiguousBytes { canonical.append($0) }
                         canonical.append(UInt8(ascii: "\n"))
                         canonical.append(url.bytes(path))
                         canonical.append(UInt8(ascii: "\n"))
