@@ -68,12 +68,11 @@ enum Crypto {
         return out
     }
 
-    /// The SHA-256 state before any input (FIPS 180-4 §5.3.3).
-    static let initialState: SHA256_CTX = {
-        var context = SHA256_CTX()
-        guard SHA256_Init(&context) == 1 else { fatalError("SHA-256 failed in libcrypto") }
-        return context
-    }()
+    /// The SHA-256 state before any input: H(0) of FIPS 180-4 §5.3.3, as SHA256_Init sets it (a
+    /// test compares them). Written out so that it is laid out at compile time.
+    static let initialState = SHA256_CTX(
+        h: (0x6a09_e667, 0xbb67_ae85, 0x3c6e_f372, 0xa54f_f53a, 0x510e_527f, 0x9b05_688c, 0x1f83_d9ab, 0x5be0_cd19),
+        Nl: 0, Nh: 0, data: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0), num: 0, md_len: 32)
 
     /// Bytes a message needs after its last full block for `pad`: up to 64 + 8 of padding.
     static let paddingCapacity = 72

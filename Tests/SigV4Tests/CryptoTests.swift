@@ -132,6 +132,14 @@ import Testing
         }
     }
 
+    @Test func initialStateIsSHA256Init() {
+        var context = SHA256_CTX()
+        #expect(SHA256_Init(&context) == 1)
+        var expected = context
+        var written = Crypto.initialState
+        #expect(withUnsafeBytes(of: &expected, Array.init) == withUnsafeBytes(of: &written, Array.init))
+    }
+
     /// SPEC §3: the signing key of the AWS documentation example.
     @Test func signingKeyOfSpecExample() {
         let key = SigningKeyCache.derive(

@@ -151,4 +151,14 @@ import Testing
             #expect(!text.contains("SECRET") && !text.contains("TOKEN"))
         }
     }
+
+    /// The bucket name check's byte table against its rule, for every byte value.
+    @Test func classTableMatchesTheRules() {
+        for value in 0...255 {
+            let byte = UInt8(value)
+            let expected: UInt8 =
+                BucketName.isLowerAlnum(byte) ? 1 : (byte == UInt8(ascii: ".") || byte == UInt8(ascii: "-") ? 2 : 0)
+            #expect(BucketName.classes[value] == expected, "byte \(value)")
+        }
+    }
 }
