@@ -78,17 +78,21 @@ struct ByteWriter {
     /// Appends a non-negative integer in decimal.
     mutating func appendDecimal(_ value: Int64) {
         precondition(value >= 0)
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: room for 19 digits
-        withUnsafeMutableBytes(of: &digits) { scratch in
-            var remaining = value
-            var position = scratch.count
-            repeat {
-                position -= 1
-                scratch[position] = UInt8(ascii: "0") &+ UInt8(remaining % 10)
-                remaining /= 10
-            } while remaining > 0
-            append(UnsafeBufferPointer(rebasing: scratch.bindMemory(to: UInt8.self)[position...]))
+        var width = 1
+        var power: UInt64 = 10
+        while width < 19 && UInt64(value) >= power {
+            width &+= 1
+            power &*= 10
         }
+        precondition(width <= capacity &- count, "ByteWriter capacity exceeded")
+        var rest = UInt64(value)
+        var position = count &+ width
+        repeat {
+            position &-= 1
+            base[position] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest % 10)
+            rest /= 10
+        } while position > count
+        count &+= width
     }
 
     /// Appends a number as exactly `width` decimal digits, zero-padded.

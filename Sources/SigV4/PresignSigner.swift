@@ -322,8 +322,7 @@ package final class PresignSigner: Sendable {
                     // SPEC §2.7: the canonical request, hashed for the string to sign.
                     withUnsafeTemporaryAllocation(of: UInt8.self, capacity: crBound) { buffer in
                         var canonical = ByteWriter(buffer)
-                        request.method.rawValue.utf8.withContiguousBytes { canonical.append($0) }
-                        canonical.append(UInt8(ascii: "\n"))
+                        canonical.append(request.method.canonicalLine)
                         canonical.append(url.bytes(path))
                         canonical.append(UInt8(ascii: "\n"))
                         // SPEC §2.6: sorted by encoded name, then value. Without operation
