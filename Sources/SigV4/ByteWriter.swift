@@ -37,10 +37,6 @@ struct ByteWriter {
         bytes.withUnsafeBufferPointer { append($0) }
     }
 
-    @inline(__always)
-    mutating func append(_ bytes: ArraySlice<UInt8>) {
-        bytes.withUnsafeBufferPointer { append($0) }
-    }
 
     @inline(__always)
     mutating func append(_ text: StaticString) {

@@ -130,25 +130,32 @@ package final class PresignSigner: Sendable {
     /// the `name:value\n` lines sorted by lowercase name, without the host line, which belongs at
     /// `hostAt`; then the signed header names, host included, joined by `;`.
     private struct HeaderPlan {
-        var bytes: [UInt8]
+        /// Memory of the caller's, valid while it signs.
+        var bytes: UnsafeBufferPointer<UInt8>
         var hostAt: Int
         var linesEnd: Int
         /// Lowercase names and the caller's values.
-        var toSend: [(name: String, value: String)]
+        var toSend: [HeaderToSend]
 
-        var linesBeforeHost: ArraySlice<UInt8> { bytes[..<hostAt] }
-        var linesAfterHost: ArraySlice<UInt8> { bytes[hostAt..<linesEnd] }
-        var signedHeaders: ArraySlice<UInt8> { bytes[linesEnd...] }
+        var linesBeforeHost: UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(rebasing: bytes[..<hostAt]) }
+        var linesAfterHost: UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(rebasing: bytes[hostAt..<linesEnd]) }
+        var signedHeaders: UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(rebasing: bytes[linesEnd...]) }
+
+        /// The bytes a plan of `headers` can need: lines (name, ":", value, "\n"), then each name
+        /// and ";", and "host;" (its last ";" dropped).
+        static func capacity(for headers: [(name: String, value: String)]) -> Int {
+            headers.reduce(5) { $0 + 2 * $1.name.utf8.count + $1.value.utf8.count + 3 }
+        }
     }
 
-    /// Checks and canonicalises the headers to sign. A request has a handful at most, so names are
-    /// compared byte by byte and sorted by insertion, and the plan costs two allocations: its
-    /// bytes, and the headers to send.
-    private func planHeaders(_ headers: [(name: String, value: String)]) throws(SigV4Error) -> HeaderPlan {
-        var toSend: [(name: String, value: String)] = []
+    /// Checks and canonicalises the headers to sign into `scratch` (`HeaderPlan.capacity` bytes).
+    /// A request has a handful at most, so names are compared byte by byte and sorted by
+    /// insertion, and the one allocation is the array of headers to send.
+    private func planHeaders(
+        _ headers: [(name: String, value: String)], into scratch: UnsafeMutableBufferPointer<UInt8>
+    ) throws(SigV4Error) -> HeaderPlan {
+        var toSend: [HeaderToSend] = []
         toSend.reserveCapacity(headers.count)
-        var nameBytes = 0
-        var valueBytes = 0
         for (name, value) in headers {
             guard name.utf8.withContiguousBytes({ !$0.isEmpty && $0.allSatisfy(CanonicalHeaders.isTokenByte) }) else {
                 throw SigV4Error(.invalidHeader, "header name must be a non-empty HTTP token")
@@ -164,15 +171,11 @@ package final class PresignSigner: Sendable {
             guard value.utf8.withContiguousBytes({ CanonicalHeaders.isValidValue($0) }) else {
                 throw SigV4Error(.invalidHeader, "header \(lowerName) value must be printable US-ASCII")
             }
-            toSend.append((lowerName, value))
-            nameBytes += name.utf8.count
-            valueBytes += value.utf8.count
+            toSend.append(HeaderToSend(name: lowerName, value: value))
         }
-        // Lines (name, ":", value, "\\n"), then each name and ";", and "host;" (its last ";" dropped).
-        let capacity = 2 * nameBytes + 3 * headers.count + valueBytes + 5
         var hostAt = 0
         var linesEnd = 0
-        let bytes = withUnsafeTemporaryAllocation(of: Int.self, capacity: headers.count) { order in
+        let count = withUnsafeTemporaryAllocation(of: Int.self, capacity: headers.count) { order in
             // Insertion sort of the indices by lowercase name: byte order, as SPEC §2.4 asks.
             for index in 0..<toSend.count {
                 var slot = index
@@ -182,39 +185,35 @@ package final class PresignSigner: Sendable {
                 }
                 order[slot] = index
             }
-            return [UInt8](unsafeUninitializedCapacity: capacity) { buffer, count in
-                var out = ByteWriter(buffer)
-                var hostPlaced = false
-                for index in order {
-                    if !hostPlaced && Self.precedes("host", toSend[index].name) {
-                        hostAt = out.count
-                        hostPlaced = true
-                    }
-                    toSend[index].name.utf8.withContiguousBytes { out.append($0) }
-                    out.append(UInt8(ascii: ":"))
-                    toSend[index].value.utf8.withContiguousBytes { out.appendCanonicalHeaderValue($0) }
-                    out.append(UInt8(ascii: "\n"))
+            var out = ByteWriter(scratch)
+            var hostPlaced = false
+            for index in order {
+                if !hostPlaced && Self.precedes("host", toSend[index].name) {
+                    hostAt = out.count
+                    hostPlaced = true
                 }
-                if !hostPlaced { hostAt = out.count }
-                linesEnd = out.count
-                hostPlaced = false
-                for index in order {
-                    if !hostPlaced && Self.precedes("host", toSend[index].name) {
-                        out.append("host;")
-                        hostPlaced = true
-                    }
-                    toSend[index].name.utf8.withContiguousBytes { out.append($0) }
-                    out.append(UInt8(ascii: ";"))
-                }
-                if hostPlaced {
-                    count = out.count - 1  // the last ";"
-                } else {
-                    out.append("host")
-                    count = out.count
-                }
+                toSend[index].name.utf8.withContiguousBytes { out.append($0) }
+                out.append(UInt8(ascii: ":"))
+                toSend[index].value.utf8.withContiguousBytes { out.appendCanonicalHeaderValue($0) }
+                out.append(UInt8(ascii: "\n"))
             }
+            if !hostPlaced { hostAt = out.count }
+            linesEnd = out.count
+            hostPlaced = false
+            for index in order {
+                if !hostPlaced && Self.precedes("host", toSend[index].name) {
+                    out.append("host;")
+                    hostPlaced = true
+                }
+                toSend[index].name.utf8.withContiguousBytes { out.append($0) }
+                out.append(UInt8(ascii: ";"))
+            }
+            if hostPlaced { return out.count - 1 }  // the last ";"
+            out.append("host")
+            return out.count
         }
-        return HeaderPlan(bytes: bytes, hostAt: hostAt, linesEnd: linesEnd, toSend: toSend)
+        return HeaderPlan(
+            bytes: UnsafeBufferPointer(rebasing: scratch[..<count]), hostAt: hostAt, linesEnd: linesEnd, toSend: toSend)
     }
 
     /// Whether two ASCII names are the same bytes (what `==` on Strings says, without its Unicode
@@ -228,7 +227,7 @@ package final class PresignSigner: Sendable {
         a.utf8.withContiguousBytes { a in b.utf8.withContiguousBytes { b in a.lexicographicallyPrecedes(b) } }
     }
 
-    private static let hostOnly: ArraySlice<UInt8> = Array("host".utf8)[...]
+    private static let hostOnly: StaticString = "host"
 
     /// A name=value pair already written into the URL, by byte ranges.
     private struct Pair {
@@ -241,10 +240,24 @@ package final class PresignSigner: Sendable {
         observe: ((UnsafeBufferPointer<UInt8>, UnsafeBufferPointer<UInt8>) -> Void)?
     ) throws(SigV4Error) -> PresignedURL {
         let date = try validate(request, at: time)
-        let plan = request.headers.isEmpty ? nil : try planHeaders(request.headers)
+        if request.headers.isEmpty { return sign(request, date: date, plan: nil, observe: observe) }
+        let capacity = HeaderPlan.capacity(for: request.headers)
+        return try withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) {
+            (scratch) throws(SigV4Error) -> PresignedURL in
+            let plan = try planHeaders(request.headers, into: scratch)
+            return sign(request, date: date, plan: plan, observe: observe)
+        }
+    }
+
+    private func sign(
+        _ request: borrowing PresignRequest, date: AmzDate, plan: HeaderPlan?,
+        observe: ((UnsafeBufferPointer<UInt8>, UnsafeBufferPointer<UInt8>) -> Void)?
+    ) -> PresignedURL {
+        let time = date.unixSeconds
         let virtual = endpoint.usesVirtualHosting(bucket: request.bucket)
         let stamp = stamp(for: date)
-        let signedHeaders = plan?.signedHeaders ?? Self.hostOnly
+        let signedHeaders =
+            plan?.signedHeaders ?? UnsafeBufferPointer(start: Self.hostOnly.utf8Start, count: Self.hostOnly.utf8CodeUnitCount)
 
         var signature = Digest()
         let url = request.bucket.utf8.withContiguousBytes { bucket in
@@ -307,7 +320,7 @@ package final class PresignSigner: Sendable {
                         url.append("X-Amz-SignedHeaders=host")
                     } else {
                         url.append("X-Amz-SignedHeaders=")
-                        signedHeaders.withUnsafeBufferPointer { url.appendEncoded($0, keepSlash: false) }
+                        url.appendEncoded(signedHeaders, keepSlash: false)
                     }
                     let signed = signedStart..<url.count
                     var token = 0..<0

@@ -11,7 +11,7 @@ package struct PresignedURL: Sendable {
     /// The `host` value the URL is signed for (what a verifier must be told).
     package let signedHost: String
     /// Signed headers the HTTP client must send with these exact values (lowercase names).
-    package let headersToSend: [(name: String, value: String)]
+    package let headersToSend: [HeaderToSend]
 
     /// The signature in lowercase hex (X-Amz-Signature). Secret-equivalent while the URL lives.
     package var signature: String { signatureDigest.hex }
@@ -19,4 +19,12 @@ package struct PresignedURL: Sendable {
     /// The token id of PROTOCOL.md, derived from the signature on each use (one SHA-256): presigning
     /// alone, as `presignd presign` does, never needs it, so the signer does not make it.
     package var tokenId: String { SigV4.tokenId(signature: signatureDigest) }
+}
+
+/// A signed header the HTTP client must send with a presigned URL: its lowercase name and the
+/// value it was signed with. (A struct rather than a tuple: arrays of tuples look their type up at
+/// run time on every allocation.)
+package struct HeaderToSend: Sendable, Equatable {
+    package let name: String
+    package let value: String
 }

@@ -42,8 +42,8 @@ struct PresignCommand: ParsableCommand {
                 query: params.map { ($0.name, $0.value) })
             let url = try signer.presign(request, at: time)
             print(url.url)
-            for (name, value) in url.headersToSend {
-                FileOutput.standardError.write("send header: \(name): \(value)\n")
+            for header in url.headersToSend {
+                FileOutput.standardError.write("send header: \(header.name): \(header.value)\n")
             }
         } catch let error as SigV4Error {
             throw ValidationError(error.message)
