@@ -54,6 +54,11 @@ struct ByteWriter {
     /// tabs collapsed to one space (botocore: `' '.join(value.split())`). Never longer than `value`.
     mutating func appendCanonicalHeaderValue(_ value: UnsafeBufferPointer<UInt8>) {
         precondition(value.count <= capacity &- count, "ByteWriter capacity exceeded")
+        // Most values (a media type, a length) have no space or tab: as they are.
+        if !value.contains(where: { $0 == UInt8(ascii: " ") || $0 == 0x09 }) {
+            append(value)
+            return
+        }
         let start = count
         var pendingSpace = false
         for byte in value {

@@ -21,15 +21,37 @@ enum CanonicalHeaders {
     /// `text` with ASCII letters in lower case (other bytes as they are: header names and hosts);
     /// the same String when it has no upper-case letter.
     static func lowercased(_ text: String) -> String {
-        var bytes = text
-        let lowered = bytes.withUTF8 { bytes -> String? in
-            guard bytes.contains(where: isUpper) else { return nil }
+        text.utf8.withContiguousBytes { bytes in
+            guard bytes.contains(where: isUpper) else { return text }
             return String(unsafeUninitializedCapacity: bytes.count) { out in
                 for (index, byte) in bytes.enumerated() { out[index] = lowercased(byte) }
                 return bytes.count
             }
         }
-        return lowered ?? text
+    }
+
+    /// The lowercase form of a header name (already checked to be a token), as `lowercased`, with
+    /// the names SDKs sign most (`Content-Type`, `Content-Length`…) given as constants, so that
+    /// the usual request makes no new string.
+    static func lowercasedName(_ name: String) -> String {
+        let common: String? = name.utf8.withContiguousBytes { bytes in
+            switch bytes.count {
+            case 12 where matches(bytes, "content-type"): "content-type"
+            case 14 where matches(bytes, "content-length"): "content-length"
+            case 11 where matches(bytes, "content-md5"): "content-md5"
+            case 13 where matches(bytes, "cache-control"): "cache-control"
+            default: nil
+            }
+        }
+        return common ?? lowercased(name)
+    }
+
+    /// Whether token bytes spell `lowercase` in any case. Setting 0x20 lowers a letter; for the
+    /// `-` and digits of these names it also matches only bytes that are not token characters.
+    @inline(__always)
+    private static func matches(_ bytes: UnsafeBufferPointer<UInt8>, _ lowercase: StaticString) -> Bool {
+        for index in 0..<bytes.count where bytes[index] | 0x20 != lowercase.utf8Start[index] { return false }
+        return true
     }
 
     /// An ASCII letter in lower case; any other byte as it is.

@@ -160,7 +160,7 @@ package final class PresignSigner: Sendable {
             guard name.utf8.withContiguousBytes({ !$0.isEmpty && $0.allSatisfy(CanonicalHeaders.isTokenByte) }) else {
                 throw SigV4Error(.invalidHeader, "header name must be a non-empty HTTP token")
             }
-            let lowerName = CanonicalHeaders.lowercased(name)
+            let lowerName = CanonicalHeaders.lowercasedName(name)
             guard !CanonicalHeaders.isUnsignable(lowerName) else {
                 throw SigV4Error(.invalidHeader, "header \(lowerName) cannot be signed into a presigned URL")
             }

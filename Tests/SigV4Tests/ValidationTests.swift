@@ -161,4 +161,23 @@ import Testing
             #expect(BucketName.classes[value] == expected, "byte \(value)")
         }
     }
+
+    /// The constants for common header names agree with plain lower-casing, for those names in
+    /// any case and for names one byte away from them.
+    @Test func commonHeaderNamesLowercaseLikeAnyOther() {
+        var names = ["Content-Type", "CONTENT-LENGTH", "content-md5", "Cache-Control", "x-amz-meta-Owner"]
+        for base in ["content-type", "content-length", "content-md5", "cache-control"] {
+            names.append(base.uppercased())
+            for index in base.indices {
+                for replacement in ["_", "^", "5", "X", "~"] {
+                    var near = base
+                    near.replaceSubrange(index...index, with: replacement)
+                    names.append(near)
+                }
+            }
+        }
+        for name in names {
+            #expect(CanonicalHeaders.lowercasedName(name) == name.lowercased(), "\(name)")
+        }
+    }
 }
