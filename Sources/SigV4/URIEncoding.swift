@@ -42,7 +42,7 @@ enum URIEncoding {
         // Eight bytes at a time while all of them are kept, as in most keys; the rest byte by byte.
         var read = 0
         while read &+ 8 <= bytes.count {
-            let chunk = UnsafeRawPointer(source + read).loadUnaligned(as: UInt64.self)
+            let chunk = ByteLanes.load(source + read)
             guard allKept(chunk, keepSlash: keepSlash) else { break }
             UnsafeMutableRawPointer(out + read).storeBytes(of: chunk, as: UInt64.self)
             read &+= 8
@@ -50,26 +50,17 @@ enum URIEncoding {
         return read &+ encodeBytewise(UnsafeBufferPointer(rebasing: bytes[read...]), keepSlash: keepSlash, to: out + read)
     }
 
-    /// Whether `UriEncode` keeps all eight bytes of `chunk` as they are, tested on all of them at
-    /// once (SWAR). For bytes below 0x80, adding `0x80 - low` to each sets its high bit exactly when
-    /// it is at least `low`, and no sum carries into the next byte.
+    /// Whether `UriEncode` keeps all eight bytes of `chunk` as they are.
     @inline(__always)
     private static func allKept(_ chunk: UInt64, keepSlash: Bool) -> Bool {
-        let ones: UInt64 = 0x0101_0101_0101_0101
-        let high = ones &* 0x80
-        guard chunk & high == 0 else { return false }
-        /// High bit set in each byte that is at least `low`.
-        func atLeast(_ low: UInt8, _ bytes: UInt64) -> UInt64 { bytes &+ ones &* UInt64(0x80 &- low) }
-        /// High bit set in each byte that is above `top`.
-        func above(_ top: UInt8, _ bytes: UInt64) -> UInt64 { bytes &+ ones &* UInt64(0x7F &- top) }
-        // With 0x20 set, exactly A-Z and a-z land on a-z. `- . / 0-9` are 0x2D...0x39.
-        let folded = chunk | ones &* 0x20
-        let letter = atLeast(UInt8(ascii: "a"), folded) & ~above(UInt8(ascii: "z"), folded)
-        var dashDotSlashDigit = atLeast(UInt8(ascii: "-"), chunk) & ~above(UInt8(ascii: "9"), chunk)
-        if !keepSlash { dashDotSlashDigit &= above(0, chunk ^ ones &* UInt64(UInt8(ascii: "/"))) }
-        let underscore = ~above(0, chunk ^ ones &* UInt64(UInt8(ascii: "_")))
-        let tilde = ~above(0, chunk ^ ones &* UInt64(UInt8(ascii: "~")))
-        return (letter | dashDotSlashDigit | underscore | tilde) & high == high
+        guard ByteLanes.allASCII(chunk) else { return false }
+        // `- . / 0-9` are 0x2D...0x39.
+        var dashDotSlashDigit = ByteLanes.within(UInt8(ascii: "-"), UInt8(ascii: "9"), chunk)
+        if !keepSlash { dashDotSlashDigit &= ~ByteLanes.equal(UInt8(ascii: "/"), chunk) }
+        let kept =
+            ByteLanes.letters(chunk) | dashDotSlashDigit | ByteLanes.equal(UInt8(ascii: "_"), chunk)
+            | ByteLanes.equal(UInt8(ascii: "~"), chunk)
+        return kept == ByteLanes.high
     }
 
     private static func encodeBytewise(

@@ -45,7 +45,7 @@ import Testing
         let run = Array("photos/2024-a_b.C~9".utf8)
         for keepSlash in [false, true] {
             for value in 0...255 {
-                for position in 0..<17 {
+                for position in run.indices {
                     var bytes = run
                     bytes[position] = UInt8(value)
                     #expect(

@@ -180,4 +180,25 @@ import Testing
             #expect(CanonicalHeaders.lowercasedName(name) == name.lowercased(), "\(name)")
         }
     }
+
+    /// The check that takes eight bytes at a time (names of 8 or more lowercase letters and digits)
+    /// against the rules: every byte value at every position of such names of several lengths.
+    @Test func bucketNamesCheckedEightAtATime() {
+        for base in ["examplebu", "examplebucket9x", "a1b2c3d4e5f6g7h8", String(repeating: "b7", count: 31) + "c"] {
+            for position in 0..<base.utf8.count {
+                for value in 0...255 {
+                    var bytes = Array(base.utf8)
+                    bytes[position] = UInt8(value)
+                    let byte = UInt8(value)
+                    let inside = position > 0 && position < bytes.count - 1
+                    let allowed =
+                        BucketName.isLowerAlnum(byte)
+                        || (inside && (byte == UInt8(ascii: ".") || byte == UInt8(ascii: "-")))
+                    let name = String(decoding: bytes, as: UTF8.self)
+                    let accepted = (try? BucketName.validate(name)) != nil
+                    #expect(accepted == allowed, "byte \(value) at \(position) of \(base.utf8.count)")
+                }
+            }
+        }
+    }
 }
