@@ -44,7 +44,7 @@ enum BucketName {
 
     private static func problem(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
         guard (3...63).contains(bytes.count) else { return "must be 3 to 63 characters long" }
-        if bytes.count >= 8 && allLowerAlnum(bytes) { return nil }
+        if allLowerAlnum(bytes) { return nil }
         let (all, lowest, first, last) = classes.withUnsafeBufferPointer { classes in
             var all: UInt8 = 0
             var lowest = UInt8.max
@@ -75,21 +75,14 @@ enum BucketName {
     }
 
     /// Whether all of `bytes` (at least 8) are lowercase letters and digits, as most bucket names
-    /// are, which makes every other rule hold: eight at a time, the last eight overlapping.
+    /// are, which makes every other rule hold.
     @inline(__always)
     private static func allLowerAlnum(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
-        let base = bytes.baseAddress!
-        var all = ByteLanes.high
-        var offset = 0
-        while true {
-            let lanes = ByteLanes.load(base + min(offset, bytes.count - 8))
-            let alnum =
-                ByteLanes.within(UInt8(ascii: "a"), UInt8(ascii: "z"), lanes)
+        ByteLanes.all(bytes) { lanes in
+            guard ByteLanes.allASCII(lanes) else { return 0 }
+            return ByteLanes.within(UInt8(ascii: "a"), UInt8(ascii: "z"), lanes)
                 | ByteLanes.within(UInt8(ascii: "0"), UInt8(ascii: "9"), lanes)
-            all &= ByteLanes.allASCII(lanes) ? alnum : 0
-            offset += 8
-            if offset >= bytes.count { return all == ByteLanes.high }
-        }
+        } ?? false
     }
 
     /// Whether `affix` is in `bytes` at `offset` (false when it would not fit there).

@@ -55,7 +55,7 @@ struct ByteWriter {
     mutating func appendCanonicalHeaderValue(_ value: UnsafeBufferPointer<UInt8>) {
         precondition(value.count <= capacity &- count, "ByteWriter capacity exceeded")
         // Most values (a media type, a length) have no space or tab: as they are.
-        if !value.contains(where: { $0 == UInt8(ascii: " ") || $0 == 0x09 }) {
+        if !CanonicalHeaders.hasWhitespace(value) {
             append(value)
             return
         }

@@ -61,7 +61,19 @@ enum CanonicalHeaders {
     @inline(__always)
     private static func isUpper(_ byte: UInt8) -> Bool { (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) }
 
-    /// An RFC 9110 token character (what a header name may contain).
+    /// Whether `bytes` are a non-empty RFC 9110 token (what a header name may be). Names of
+    /// letters, digits and `-` (nearly all) are checked eight bytes at a time.
+    static func isToken(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        let usual = ByteLanes.all(bytes) { lanes in
+            guard ByteLanes.allASCII(lanes) else { return 0 }
+            return ByteLanes.letters(lanes) | ByteLanes.within(UInt8(ascii: "0"), UInt8(ascii: "9"), lanes)
+                | ByteLanes.equal(UInt8(ascii: "-"), lanes)
+        }
+        if usual == true { return true }
+        return !bytes.isEmpty && bytes.allSatisfy(isTokenByte)
+    }
+
+    /// An RFC 9110 token character.
     static func isTokenByte(_ byte: UInt8) -> Bool {
         switch byte {
         case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
@@ -77,8 +89,20 @@ enum CanonicalHeaders {
 
     /// Header values must be visible ASCII, spaces and tabs: S3 requires US-ASCII for user
     /// metadata over REST, and control characters (CR, LF, …) could split the HTTP request.
-    static func isValidValue(_ value: some Sequence<UInt8>) -> Bool {
-        value.allSatisfy { ($0 >= 0x20 && $0 < 0x7F) || $0 == 0x09 }
+    static func isValidValue(_ value: UnsafeBufferPointer<UInt8>) -> Bool {
+        let lanes = ByteLanes.all(value) { lanes in
+            guard ByteLanes.allASCII(lanes) else { return 0 }
+            return ByteLanes.within(0x20, 0x7E, lanes) | ByteLanes.equal(0x09, lanes)
+        }
+        return lanes ?? value.allSatisfy { ($0 >= 0x20 && $0 < 0x7F) || $0 == 0x09 }
+    }
+
+    /// Whether a (valid) value has a space or a tab, which its canonical form may change.
+    static func hasWhitespace(_ value: UnsafeBufferPointer<UInt8>) -> Bool {
+        let none = ByteLanes.all(value) { lanes in
+            ~(ByteLanes.equal(UInt8(ascii: " "), lanes) | ByteLanes.equal(0x09, lanes)) & ByteLanes.high
+        }
+        return !(none ?? !value.contains { $0 == UInt8(ascii: " ") || $0 == 0x09 })
     }
 
     /// The canonical value: trimmed, with each run of spaces and tabs collapsed to one space

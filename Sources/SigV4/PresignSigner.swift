@@ -157,7 +157,7 @@ package final class PresignSigner: Sendable {
         var toSend: [HeaderToSend] = []
         toSend.reserveCapacity(headers.count)
         for (name, value) in headers {
-            guard name.utf8.withContiguousBytes({ !$0.isEmpty && $0.allSatisfy(CanonicalHeaders.isTokenByte) }) else {
+            guard name.utf8.withContiguousBytes(CanonicalHeaders.isToken) else {
                 throw SigV4Error(.invalidHeader, "header name must be a non-empty HTTP token")
             }
             let lowerName = CanonicalHeaders.lowercasedName(name)
@@ -185,30 +185,25 @@ package final class PresignSigner: Sendable {
                 }
                 order[slot] = index
             }
+            // The host line goes before the first name that sorts after "host".
+            let hostSlot = (0..<toSend.count).first { Self.precedes("host", toSend[order[$0]].name) } ?? toSend.count
             var out = ByteWriter(scratch)
-            var hostPlaced = false
-            for index in order {
-                if !hostPlaced && Self.precedes("host", toSend[index].name) {
-                    hostAt = out.count
-                    hostPlaced = true
-                }
-                toSend[index].name.utf8.withContiguousBytes { out.append($0) }
+            for slot in 0..<toSend.count {
+                if slot == hostSlot { hostAt = out.count }
+                let header = toSend[order[slot]]
+                header.name.utf8.withContiguousBytes { out.append($0) }
                 out.append(UInt8(ascii: ":"))
-                toSend[index].value.utf8.withContiguousBytes { out.appendCanonicalHeaderValue($0) }
+                header.value.utf8.withContiguousBytes { out.appendCanonicalHeaderValue($0) }
                 out.append(UInt8(ascii: "\n"))
             }
-            if !hostPlaced { hostAt = out.count }
+            if hostSlot == toSend.count { hostAt = out.count }
             linesEnd = out.count
-            hostPlaced = false
-            for index in order {
-                if !hostPlaced && Self.precedes("host", toSend[index].name) {
-                    out.append("host;")
-                    hostPlaced = true
-                }
-                toSend[index].name.utf8.withContiguousBytes { out.append($0) }
+            for slot in 0..<toSend.count {
+                if slot == hostSlot { out.append("host;") }
+                toSend[order[slot]].name.utf8.withContiguousBytes { out.append($0) }
                 out.append(UInt8(ascii: ";"))
             }
-            if hostPlaced { return out.count - 1 }  // the last ";"
+            if hostSlot < toSend.count { return out.count - 1 }  // the last ";"
             out.append("host")
             return out.count
         }

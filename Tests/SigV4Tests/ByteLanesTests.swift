@@ -1,0 +1,37 @@
+import Testing
+
+@testable import SigV4
+
+/// The checks that take eight bytes at a time against their one-byte-at-a-time rules: every byte
+/// value at every position of inputs of every length from 1 to 20 (the last eight bytes overlap
+/// the previous eight whenever the length is not a multiple of eight).
+@Suite struct ByteLanesTests {
+    static func eachVariant(of base: String, _ check: ([UInt8]) -> Void) {
+        let bytes = Array(base.utf8)
+        for length in 1...bytes.count {
+            for position in 0..<length {
+                for value in 0...255 {
+                    var variant = Array(bytes[..<length])
+                    variant[position] = UInt8(value)
+                    check(variant)
+                }
+            }
+        }
+    }
+
+    @Test func headerNames() {
+        Self.eachVariant(of: "Content-Type-X-Amz-Me") { bytes in
+            let expected = !bytes.isEmpty && bytes.allSatisfy(CanonicalHeaders.isTokenByte)
+            #expect(bytes.withUnsafeBufferPointer(CanonicalHeaders.isToken) == expected, "\(bytes)")
+        }
+    }
+
+    @Test func headerValues() {
+        Self.eachVariant(of: "image/jpeg; q=0.5\tab") { bytes in
+            let valid = bytes.allSatisfy { ($0 >= 0x20 && $0 < 0x7F) || $0 == 0x09 }
+            #expect(bytes.withUnsafeBufferPointer(CanonicalHeaders.isValidValue) == valid, "\(bytes)")
+            let whitespace = bytes.contains { $0 == 0x20 || $0 == 0x09 }
+            #expect(bytes.withUnsafeBufferPointer(CanonicalHeaders.hasWhitespace) == whitespace, "\(bytes)")
+        }
+    }
+}
