@@ -406,10 +406,10 @@ package final class PresignSigner: Sendable {
                 }
             }
         }
-        let host = virtual ? "\(request.bucket).\(hostHeaderText)" : hostHeaderText
         return PresignedURL(
             url: url, signatureDigest: signature, amzDate: date, expiresAt: time + request.expires,
-            signedHost: host, headersToSend: plan?.toSend ?? [])
+            endpointHost: hostHeaderText, virtualBucket: virtual ? request.bucket : nil,
+            headersToSend: plan?.toSend ?? [])
     }
 }
 

@@ -8,8 +8,15 @@ package struct PresignedURL: Sendable {
     package let amzDate: AmzDate
     /// Unix seconds at which the URL stops working: X-Amz-Date + X-Amz-Expires.
     package let expiresAt: Int64
-    /// The `host` value the URL is signed for (what a verifier must be told).
-    package let signedHost: String
+    /// The `host` value the URL is signed for (what a verifier must be told): the endpoint's host,
+    /// after `bucket.` for a virtual-hosted URL. Made on use, as few callers need it.
+    package var signedHost: String {
+        guard let virtualBucket else { return endpointHost }
+        return "\(virtualBucket).\(endpointHost)"
+    }
+    let endpointHost: String
+    /// The bucket when it is part of the host name.
+    let virtualBucket: String?
     /// Signed headers the HTTP client must send with these exact values (lowercase names).
     package let headersToSend: [HeaderToSend]
 
