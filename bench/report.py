@@ -274,8 +274,8 @@ def main():
              "run as its anchor, on the same machine; compare the ratios, not the absolute numbers.", ""]
     if loaded:
         lines += [f"**Run on a loaded machine**: the 1-minute load average was {m.get('load_before')} when the run "
-                  f"started and {m.get('load_after')} when it ended, on {m.get('cores')} cores (other builds were "
-                  "running), so the figures are noisy and lower than on a quiet machine.", ""]
+                  f"started and {m.get('load_after')} when it ended, on {m.get('cores')} cores (the average covers the "
+                  "minute before the run too), so the figures may be noisy and lower than on a quiet machine.", ""]
     lines += [
         f"- Date: {m.get('date', '?')}; the whole run took {m.get('wall_seconds', '?')} s of wall-clock time",
         f"- Machine: {m.get('cores', '?')} cores, {m.get('cpu', '?')}, {m.get('ram', '?')} RAM, Linux {m.get('kernel', '?')}",
