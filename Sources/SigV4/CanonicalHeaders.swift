@@ -10,13 +10,19 @@ enum CanonicalHeaders {
     /// `host` is always signed from the endpoint, `authorization` would be a second auth method.
     static func isUnsignable(_ lowercaseName: String) -> Bool {
         lowercaseName.utf8.withContiguousBytes { name in
-            unsignable.contains { $0.utf8CodeUnitCount == name.count && memcmp($0.utf8Start, name.baseAddress!, name.count) == 0 }
+            func isName(_ text: StaticString) -> Bool { memcmp(text.utf8Start, name.baseAddress!, name.count) == 0 }
+            // By length first: most names signed (content-type, x-amz-meta-…) match no length here.
+            switch name.count {
+            case 4: return isName("host")
+            case 6: return isName("expect")
+            case 10: return isName("user-agent") || isName("connection")
+            case 13: return isName("authorization")
+            case 15: return isName("x-amzn-trace-id")
+            case 17: return isName("transfer-encoding")
+            default: return false
+            }
         }
     }
-
-    private static let unsignable: [StaticString] = [
-        "host", "authorization", "user-agent", "expect", "transfer-encoding", "connection", "x-amzn-trace-id",
-    ]
 
     /// `text` with ASCII letters in lower case (other bytes as they are: header names and hosts);
     /// the same String when it has no upper-case letter.
