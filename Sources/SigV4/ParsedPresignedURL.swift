@@ -111,7 +111,7 @@ struct ParsedPresignedURL {
         var decodedPiece = [UInt8](repeating: 0, count: queryLength)
         var encoded = [UInt8](repeating: 0, count: 3 * queryLength)
         var encodedCount = 0
-        var pairs: [(name: Range<Int>, value: Range<Int>)] = []
+        var pairs: [Pair] = []
         var auth = [String?](repeating: nil, count: AuthParameter.allCases.count)
         try decodedPiece.withUnsafeMutableBufferPointer { piece throws(Rejection) in
             try encoded.withUnsafeMutableBufferPointer { out throws(Rejection) in
@@ -140,7 +140,7 @@ struct ParsedPresignedURL {
                         writer.appendEncoded(name, keepSlash: false)
                         let valueStart = writer.count
                         writer.appendEncoded(value, keepSlash: false)
-                        pairs.append((nameStart..<valueStart, valueStart..<writer.count))
+                        pairs.append(Pair(name: nameStart..<valueStart, value: valueStart..<writer.count))
                     }
                     if end == bytes.endIndex { break }
                     start = end + 1
@@ -165,20 +165,37 @@ struct ParsedPresignedURL {
         self.expires = expires
         credential = auth[AuthParameter.credential.rawValue]!
         signatureHex = auth[AuthParameter.signature.rawValue]!
-        guard signatureHex.utf8.count == 64,
-            signatureHex.utf8.allSatisfy({ Hex.value(of: $0) != nil && !(65...70).contains($0) })
+        guard
+            signatureHex.utf8.withContiguousBytes({ hex in
+                hex.count == 64 && hex.allSatisfy { Hex.value(of: $0) != nil && !(65...70).contains($0) }
+            })
         else { throw .malformed("X-Amz-Signature is not 64 lowercase hex characters") }
 
         signedHeadersText = auth[AuthParameter.signedHeaders.rawValue]!
-        signedHeaders = signedHeadersText.utf8.split(separator: UInt8(ascii: ";"), omittingEmptySubsequences: false)
-            .map { String(Substring($0)) }
-        guard
-            signedHeaders.allSatisfy({ name in
-                !name.isEmpty && name.utf8.allSatisfy { CanonicalHeaders.isTokenByte($0) && !(65...90).contains($0) }
-            }),
-            zip(signedHeaders, signedHeaders.dropFirst()).allSatisfy({ $0.utf8.lexicographicallyPrecedes($1.utf8) }),
-            signedHeaders.contains("host")
-        else { throw .malformed("X-Amz-SignedHeaders is not a sorted list of lowercase names including host") }
+        // Split on the bytes: the names must be non-empty lowercase tokens in strictly increasing
+        // byte order, one of them host.
+        var names: [String] = []
+        let wellFormed = signedHeadersText.utf8.withContiguousBytes { text in
+            var start = 0
+            var previous = UnsafeBufferPointer<UInt8>(start: nil, count: 0)
+            var hasHost = false
+            while true {
+                let end = text[start...].firstIndex(of: UInt8(ascii: ";")) ?? text.count
+                let name = UnsafeBufferPointer(rebasing: text[start..<end])
+                guard !name.isEmpty, name.allSatisfy({ CanonicalHeaders.isTokenByte($0) && !(65...90).contains($0) }),
+                    names.isEmpty || previous.lexicographicallyPrecedes(name)
+                else { return false }
+                hasHost = hasHost || name.elementsEqual("host".utf8)
+                names.append(String(decoding: name, as: UTF8.self))
+                previous = name
+                if end == text.count { return hasHost }
+                start = end + 1
+            }
+        }
+        guard wellFormed else {
+            throw .malformed("X-Amz-SignedHeaders is not a sorted list of lowercase names including host")
+        }
+        signedHeaders = names
 
         pairs.sort { a, b in
             let nameA = encoded[a.name]
@@ -193,6 +210,13 @@ struct ParsedPresignedURL {
             canonicalQuery.append(UInt8(ascii: "="))
             canonicalQuery += encoded[pair.value]
         }
+    }
+
+    /// A query parameter's encoded name and value, by their ranges in one buffer. (A struct, not a
+    /// tuple: arrays of tuples look their type up at run time on every allocation.)
+    private struct Pair {
+        let name: Range<Int>
+        let value: Range<Int>
     }
 
     private static let root: [UInt8] = [UInt8(ascii: "/")]

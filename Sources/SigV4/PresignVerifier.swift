@@ -58,23 +58,38 @@ package final class PresignVerifier: Sendable {
         guard S3Method(rawValue: method) != nil else {
             throw .malformed("method is not GET, PUT, HEAD or DELETE")
         }
-        // The credential scope, split on its bytes (Character-level splitting costs more here than
-        // the hashing).
-        let scope = url.credential.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false)
-        guard scope.count == 5 else { throw .malformed("X-Amz-Credential is not key/date/region/s3/aws4_request") }
-        let accessKeyId = String(Substring(scope[0]))
+        // The credential scope: key/date/region/s3/aws4_request, taken apart on its bytes.
         let dateText = url.amzDateText
-        guard scope[1].elementsEqual(dateText.utf8.prefix(8)) else {
-            throw .malformed("credential scope date differs from X-Amz-Date")
+        let scope = url.credential.utf8.withContiguousBytes { credential -> Result<(String, AccessKeySecret), Rejection> in
+            // Exactly five parts: four slashes, the last part running to the end.
+            var parts: [UnsafeBufferPointer<UInt8>] = []
+            parts.reserveCapacity(5)
+            var start = 0
+            var reachedEnd = false
+            while parts.count < 5 && !reachedEnd {
+                let end = credential[start...].firstIndex(of: UInt8(ascii: "/")) ?? credential.count
+                parts.append(UnsafeBufferPointer(rebasing: credential[start..<end]))
+                reachedEnd = end == credential.count
+                start = end + 1
+            }
+            guard parts.count == 5, reachedEnd else {
+                return .failure(.malformed("X-Amz-Credential is not key/date/region/s3/aws4_request"))
+            }
+            guard dateText.utf8.withContiguousBytes({ parts[1].elementsEqual($0.prefix(8)) }) else {
+                return .failure(.malformed("credential scope date differs from X-Amz-Date"))
+            }
+            guard parts[3].elementsEqual("s3".utf8) else { return .failure(.malformed("credential scope service is not s3")) }
+            guard parts[4].elementsEqual("aws4_request".utf8) else {
+                return .failure(.malformed("credential scope does not end in aws4_request"))
+            }
+            let accessKeyId = String(decoding: parts[0], as: UTF8.self)
+            guard let secret = secrets(accessKeyId) else { return .failure(.malformed("unknown access key")) }
+            guard secret.region.utf8.withContiguousBytes({ parts[2].elementsEqual($0) }) else {
+                return .failure(.malformed("credential scope region is not the access key's region"))
+            }
+            return .success((accessKeyId, secret))
         }
-        guard scope[3].elementsEqual("s3".utf8) else { throw .malformed("credential scope service is not s3") }
-        guard scope[4].elementsEqual("aws4_request".utf8) else {
-            throw .malformed("credential scope does not end in aws4_request")
-        }
-        guard let secret = secrets(accessKeyId) else { throw .malformed("unknown access key") }
-        guard scope[2].elementsEqual(secret.region.utf8) else {
-            throw .malformed("credential scope region is not the access key's region")
-        }
+        let (accessKeyId, secret) = try scope.get()
 
         // SPEC §2.4: each signed header's canonical line; host comes from configuration.
         var canonicalHeaders: [UInt8] = []
@@ -112,9 +127,10 @@ package final class PresignVerifier: Sendable {
         toSign += "AWS4-HMAC-SHA256\n".utf8
         toSign += dateText.utf8
         toSign.append(UInt8(ascii: "\n"))
-        toSign += scope[1]
+        // The scope's date and region, checked above to be these.
+        toSign += dateText.utf8.prefix(8)
         toSign.append(UInt8(ascii: "/"))
-        toSign += scope[2]
+        toSign += secret.region.utf8
         toSign += "/s3/aws4_request\n".utf8
         requestHash.appendHex(to: &toSign)
         let key = keys.key(secret: secret.secretAccessKey, date: url.amzDate, region: secret.region)

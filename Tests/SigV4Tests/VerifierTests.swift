@@ -284,6 +284,27 @@ import Testing
             "X-Amz-Credential is not key/date/region/s3/aws4_request"
         ),
         (
+            "scope with a sixth part, as long as the fifth",
+            replacing(
+                "X-Amz-Credential", in: aws.expected.url,
+                with: "AKIAIOSFODNN7EXAMPLE%2F20130524%2Fus-east-1%2Fs3%2Faws4_request%2Faws4_request"),
+            "X-Amz-Credential is not key/date/region/s3/aws4_request"
+        ),
+        (
+            "scope ending in a slash",
+            replacing(
+                "X-Amz-Credential", in: aws.expected.url,
+                with: "AKIAIOSFODNN7EXAMPLE%2F20130524%2Fus-east-1%2Fs3%2Faws4_request%2F"),
+            "X-Amz-Credential is not key/date/region/s3/aws4_request"
+        ),
+        (
+            "scope with an empty part",
+            replacing(
+                "X-Amz-Credential", in: aws.expected.url,
+                with: "AKIAIOSFODNN7EXAMPLE%2F20130524%2F%2Fs3%2Faws4_request"),
+            "credential scope region is not the access key's region"
+        ),
+        (
             "unknown key",
             replacing(
                 "X-Amz-Credential", in: aws.expected.url, with: "AKIAOTHER%2F20130524%2Fus-east-1%2Fs3%2Faws4_request"),
@@ -309,6 +330,27 @@ import Testing
         (
             "signed headers without host", replacing("X-Amz-SignedHeaders", in: aws.expected.url, with: "content-type"),
             "X-Amz-SignedHeaders is not a sorted list of lowercase names including host"
+        ),
+        (
+            "signed headers repeated", replacing("X-Amz-SignedHeaders", in: aws.expected.url, with: "host%3Bhost"),
+            "X-Amz-SignedHeaders is not a sorted list of lowercase names including host"
+        ),
+        (
+            "signed headers with an empty name", replacing("X-Amz-SignedHeaders", in: aws.expected.url, with: "host%3B"),
+            "X-Amz-SignedHeaders is not a sorted list of lowercase names including host"
+        ),
+        (
+            "signed headers empty", replacing("X-Amz-SignedHeaders", in: aws.expected.url, with: ""),
+            "X-Amz-SignedHeaders is not a sorted list of lowercase names including host"
+        ),
+        (
+            "signed headers in upper case", replacing("X-Amz-SignedHeaders", in: aws.expected.url, with: "Host"),
+            "X-Amz-SignedHeaders is not a sorted list of lowercase names including host"
+        ),
+        (
+            "signature too short",
+            replacing("X-Amz-Signature", in: aws.expected.url, with: String(aws.expected.signature.dropLast())),
+            "X-Amz-Signature is not 64 lowercase hex characters"
         ),
         (
             "path escape", aws.expected.url.replacing("/test.txt", with: "/test%zz.txt"),
