@@ -37,7 +37,6 @@ struct ByteWriter {
         bytes.withUnsafeBufferPointer { append($0) }
     }
 
-
     @inline(__always)
     mutating func append(_ text: StaticString) {
         append(UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))

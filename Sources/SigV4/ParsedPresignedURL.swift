@@ -174,25 +174,18 @@ struct ParsedPresignedURL {
         signedHeadersText = auth[AuthParameter.signedHeaders.rawValue]!
         // Split on the bytes: the names must be non-empty lowercase tokens in strictly increasing
         // byte order, one of them host.
-        var names: [String] = []
-        let wellFormed = signedHeadersText.utf8.withContiguousBytes { text in
-            var start = 0
-            var previous = UnsafeBufferPointer<UInt8>(start: nil, count: 0)
-            var hasHost = false
-            while true {
-                let end = text[start...].firstIndex(of: UInt8(ascii: ";")) ?? text.count
-                let name = UnsafeBufferPointer(rebasing: text[start..<end])
-                guard !name.isEmpty, name.allSatisfy({ CanonicalHeaders.isTokenByte($0) && !(65...90).contains($0) }),
-                    names.isEmpty || previous.lexicographicallyPrecedes(name)
-                else { return false }
-                hasHost = hasHost || name.elementsEqual("host".utf8)
-                names.append(String(decoding: name, as: UTF8.self))
-                previous = name
-                if end == text.count { return hasHost }
-                start = end + 1
-            }
+        let names = signedHeadersText.utf8.withContiguousBytes { text -> [String]? in
+            let names = text.split(separator: UInt8(ascii: ";"), omittingEmptySubsequences: false)
+            guard
+                names.allSatisfy({ name in
+                    !name.isEmpty && name.allSatisfy { CanonicalHeaders.isTokenByte($0) && !(65...90).contains($0) }
+                }),
+                zip(names, names.dropFirst()).allSatisfy({ $0.lexicographicallyPrecedes($1) }),
+                names.contains(where: { $0.elementsEqual("host".utf8) })
+            else { return nil }
+            return names.map { String(decoding: $0, as: UTF8.self) }
         }
-        guard wellFormed else {
+        guard let names else {
             throw .malformed("X-Amz-SignedHeaders is not a sorted list of lowercase names including host")
         }
         signedHeaders = names

@@ -61,18 +61,8 @@ package final class PresignVerifier: Sendable {
         // The credential scope: key/date/region/s3/aws4_request, taken apart on its bytes.
         let dateText = url.amzDateText
         let scope = url.credential.utf8.withContiguousBytes { credential -> Result<(String, AccessKeySecret), Rejection> in
-            // Exactly five parts: four slashes, the last part running to the end.
-            var parts: [UnsafeBufferPointer<UInt8>] = []
-            parts.reserveCapacity(5)
-            var start = 0
-            var reachedEnd = false
-            while parts.count < 5 && !reachedEnd {
-                let end = credential[start...].firstIndex(of: UInt8(ascii: "/")) ?? credential.count
-                parts.append(UnsafeBufferPointer(rebasing: credential[start..<end]))
-                reachedEnd = end == credential.count
-                start = end + 1
-            }
-            guard parts.count == 5, reachedEnd else {
+            let parts = credential.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false)
+            guard parts.count == 5 else {
                 return .failure(.malformed("X-Amz-Credential is not key/date/region/s3/aws4_request"))
             }
             guard dateText.utf8.withContiguousBytes({ parts[1].elementsEqual($0.prefix(8)) }) else {
@@ -121,13 +111,12 @@ package final class PresignVerifier: Sendable {
         canonical += "\nUNSIGNED-PAYLOAD".utf8
         let requestHash = canonical.withUnsafeBytes { Crypto.sha256($0) }
 
-        // SPEC §2.8: the scope's date and region were checked above, so they are the URL's own.
+        // SPEC §2.8. The scope's date and region were checked above to be these, the URL's own.
         var toSign: [UInt8] = []
         toSign.reserveCapacity(160 + secret.region.utf8.count)
         toSign += "AWS4-HMAC-SHA256\n".utf8
         toSign += dateText.utf8
         toSign.append(UInt8(ascii: "\n"))
-        // The scope's date and region, checked above to be these.
         toSign += dateText.utf8.prefix(8)
         toSign.append(UInt8(ascii: "/"))
         toSign += secret.region.utf8
