@@ -77,23 +77,24 @@ enum Crypto {
     /// Bytes a message needs after its last full block for `pad`: up to 64 + 8 of padding.
     static let paddingCapacity = 72
 
-    /// Writes SHA-256's padding (FIPS 180-4 §5.1.1) after the `tail` bytes at `block`, for a
-    /// message of `length` bytes in all (including whole blocks already hashed): 0x80, zeros, and
-    /// the length in bits, big-endian. Returns the padded byte count from `block`, 64 or 128 (with
-    /// `tail` < 64); `block` must have room for `tail + paddingCapacity` bytes.
+    /// Writes SHA-256's padding (FIPS 180-4 §5.1.1) after the `count` bytes at `message`, which
+    /// starts at a block boundary, for a message of `length` bytes in all (including whole blocks
+    /// hashed before `message`): 0x80, zeros, and the length in bits, big-endian. Returns the padded
+    /// byte count from `message`; there must be room for `count + paddingCapacity` bytes.
     ///
     /// Padding the caller's own buffer lets `hashPadded` run the compression over it in one call,
     /// without SHA256_Final's copying into the context, its zero-fill and its cleanse.
     @inline(__always)
-    static func pad(_ block: UnsafeMutablePointer<UInt8>, tail: Int, length: Int) -> Int {
-        let padded = tail < 56 ? 64 : 128
-        block[tail] = 0x80
-        var zero = tail + 1
+    static func pad(_ message: UnsafeMutablePointer<UInt8>, count: Int, length: Int) -> Int {
+        let tail = count & 63
+        let padded = (count &- tail) &+ (tail < 56 ? 64 : 128)
+        message[count] = 0x80
+        var zero = count + 1
         while zero < padded - 8 {
-            block[zero] = 0
+            message[zero] = 0
             zero &+= 1
         }
-        UnsafeMutableRawPointer(block + padded - 8).storeBytes(of: UInt64(length &* 8).bigEndian, as: UInt64.self)
+        UnsafeMutableRawPointer(message + padded - 8).storeBytes(of: UInt64(length &* 8).bigEndian, as: UInt64.self)
         return padded
     }
 
@@ -121,8 +122,7 @@ enum Crypto {
     /// SHA-256 of a whole message at `message`, padded in place: the buffer must have
     /// `paddingCapacity` bytes of room after the message's `count` bytes.
     static func sha256(paddingInPlace message: UnsafeMutablePointer<UInt8>, count: Int) -> Digest {
-        let whole = count & ~63
-        let padded = whole + pad(message + whole, tail: count - whole, length: count)
+        let padded = pad(message, count: count, length: count)
         return hashPadded(initialState, UnsafeRawBufferPointer(start: message, count: padded))
     }
 

@@ -56,7 +56,7 @@ struct HMACKey: Sendable {
         var key = self
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: pendingCount + prefix.count) { joined in
             let base = joined.baseAddress!
-            withUnsafeBytes(of: pending) { base.initialize(from: $0.bindMemory(to: UInt8.self).baseAddress!, count: pendingCount) }
+            copyPending(to: base)
             if let source = prefix.baseAddress {
                 (base + pendingCount).initialize(from: source.assumingMemoryBound(to: UInt8.self), count: prefix.count)
             }
@@ -77,21 +77,20 @@ struct HMACKey: Sendable {
         let message = pendingCount + data.count
         return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: message + Crypto.paddingCapacity) { buffer in
             let base = buffer.baseAddress!
-            withUnsafeBytes(of: pending) { base.initialize(from: $0.bindMemory(to: UInt8.self).baseAddress!, count: pendingCount) }
+            copyPending(to: base)
             if let source = data.baseAddress {
                 (base + pendingCount).initialize(from: source.assumingMemoryBound(to: UInt8.self), count: data.count)
             }
-            let whole = message & ~(Self.blockSize - 1)
-            let padded = whole + Crypto.pad(base + whole, tail: message - whole, length: innerLength + message)
+            let padded = Crypto.pad(base, count: message, length: innerLength + message)
             let innerDigest = Crypto.hashPadded(inner, UnsafeRawBufferPointer(start: base, count: padded))
-            // The outer message is the 32-byte inner digest: one block after key ⊕ opad.
-            innerDigest.withUnsafeBytes { base.initialize(from: $0.bindMemory(to: UInt8.self).baseAddress!, count: 32) }
-            let outerPadded = Crypto.pad(base, tail: 32, length: Self.blockSize + 32)
-            let mac = Crypto.hashPadded(outer, UnsafeRawBufferPointer(start: base, count: outerPadded))
-            // The message is public; the inner digest is the one key-dependent value left here.
-            OPENSSL_cleanse(base, 32)
-            return mac
+            _ = Crypto.pad(base, count: 32, length: Self.blockSize + 32)
+            return outerHash(outer, of: innerDigest, in: UnsafeMutableRawBufferPointer(start: base, count: 64))
         }
+    }
+
+    /// The prefix's pending bytes, written at `out`.
+    private func copyPending(to out: UnsafeMutablePointer<UInt8>) {
+        withUnsafeBytes(of: pending) { out.initialize(from: $0.bindMemory(to: UInt8.self).baseAddress!, count: pendingCount) }
     }
 
     /// MACs under this key (after the prefix it has absorbed) of messages that are all `length`
@@ -103,12 +102,11 @@ struct HMACKey: Sendable {
         let message = pendingCount + length
         withUnsafeMutableBytes(of: &mac.innerBlocks) { blocks in
             let base = blocks.baseAddress!.assumingMemoryBound(to: UInt8.self)
-            withUnsafeBytes(of: pending) { base.initialize(from: $0.bindMemory(to: UInt8.self).baseAddress!, count: pendingCount) }
-            let whole = message & ~(Self.blockSize - 1)
-            mac.innerCount = whole + Crypto.pad(base + whole, tail: message - whole, length: innerLength + message)
+            copyPending(to: base)
+            mac.innerCount = Crypto.pad(base, count: message, length: innerLength + message)
         }
         withUnsafeMutableBytes(of: &mac.outerBlock) { block in
-            _ = Crypto.pad(block.baseAddress!.assumingMemoryBound(to: UInt8.self), tail: 32, length: Self.blockSize + 32)
+            _ = Crypto.pad(block.baseAddress!.assumingMemoryBound(to: UInt8.self), count: 32, length: Self.blockSize + 32)
         }
         return mac
     }
@@ -155,12 +153,17 @@ struct FixedLengthMAC: Sendable {
             return Crypto.hashPadded(inner, UnsafeRawBufferPointer(start: base, count: innerCount))
         }
         var block = outerBlock
-        return withUnsafeMutableBytes(of: &block) { block in
-            innerDigest.withUnsafeBytes { block.copyMemory(from: $0) }
-            let mac = Crypto.hashPadded(outer, UnsafeRawBufferPointer(block))
-            // The message is public; the inner digest is the one key-dependent value left here.
-            OPENSSL_cleanse(block.baseAddress, 32)
-            return mac
-        }
+        return withUnsafeMutableBytes(of: &block) { outerHash(outer, of: innerDigest, in: $0) }
     }
+}
+
+/// HMAC's outer hash: `outer` (after key ⊕ opad) over the 32-byte inner digest, in `block`, 64
+/// bytes whose padding is already written.
+@inline(__always)
+private func outerHash(_ outer: SHA256_CTX, of innerDigest: Digest, in block: UnsafeMutableRawBufferPointer) -> Digest {
+    innerDigest.withUnsafeBytes { block.copyMemory(from: $0) }
+    let mac = Crypto.hashPadded(outer, UnsafeRawBufferPointer(block))
+    // The message is public; the inner digest is the one key-dependent value left here.
+    OPENSSL_cleanse(block.baseAddress, 32)
+    return mac
 }

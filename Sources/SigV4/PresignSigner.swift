@@ -126,7 +126,7 @@ package final class PresignSigner: Sendable {
         "x-amz-security-token", "x-amz-signature",
     ]
 
-    /// The signed headers of one request in their canonical form (SPEC §2.4), in one byte array:
+    /// The signed headers of one request in their canonical form (SPEC §2.4), in one buffer:
     /// the `name:value\n` lines sorted by lowercase name, without the host line, which belongs at
     /// `hostAt`; then the signed header names, host included, joined by `;`.
     private struct HeaderPlan {
