@@ -13,6 +13,12 @@ enum ByteLanes {
         UnsafeRawPointer(pointer).loadUnaligned(as: UInt64.self)
     }
 
+    /// Stores eight bytes at `pointer`, in memory order.
+    @inline(__always)
+    static func store(_ lanes: UInt64, to pointer: UnsafeMutablePointer<UInt8>) {
+        UnsafeMutableRawPointer(pointer).storeBytes(of: lanes, as: UInt64.self)
+    }
+
     @inline(__always)
     static func allASCII(_ lanes: UInt64) -> Bool { lanes & high == 0 }
 

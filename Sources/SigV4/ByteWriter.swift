@@ -49,6 +49,15 @@ struct ByteWriter {
         count &+= URIEncoding.encode(bytes, keepSlash: keepSlash, to: base + count)
     }
 
+    /// Appends a header name in lower case; false, with what it appended meaningless, when the name
+    /// is not a non-empty RFC 9110 token.
+    mutating func appendLowercaseToken(_ name: UnsafeBufferPointer<UInt8>) -> Bool {
+        precondition(name.count <= capacity &- count, "ByteWriter capacity exceeded")
+        guard CanonicalHeaders.lowercaseToken(name, to: base + count) else { return false }
+        count &+= name.count
+        return true
+    }
+
     /// Appends a header value in canonical form (SPEC §2.4): trimmed, with each run of spaces and
     /// tabs collapsed to one space (botocore: `' '.join(value.split())`). Never longer than `value`.
     mutating func appendCanonicalHeaderValue(_ value: UnsafeBufferPointer<UInt8>) {

@@ -8,19 +8,19 @@
 enum CanonicalHeaders {
     /// Headers botocore never signs (its blacklist), plus those a presigned URL cannot carry:
     /// `host` is always signed from the endpoint, `authorization` would be a second auth method.
-    static func isUnsignable(_ lowercaseName: String) -> Bool {
-        lowercaseName.utf8.withContiguousBytes { name in
-            func isName(_ text: StaticString) -> Bool { memcmp(text.utf8Start, name.baseAddress!, name.count) == 0 }
-            // By length first: most names signed (content-type, x-amz-meta-…) match no length here.
-            switch name.count {
-            case 4: return isName("host")
-            case 6: return isName("expect")
-            case 10: return isName("user-agent") || isName("connection")
-            case 13: return isName("authorization")
-            case 15: return isName("x-amzn-trace-id")
-            case 17: return isName("transfer-encoding")
-            default: return false
-            }
+    static func isUnsignable(_ lowercaseName: UnsafeBufferPointer<UInt8>) -> Bool {
+        func isName(_ text: StaticString) -> Bool {
+            memcmp(text.utf8Start, lowercaseName.baseAddress!, lowercaseName.count) == 0
+        }
+        // By length first: most names signed (content-type, x-amz-meta-…) match no length here.
+        switch lowercaseName.count {
+        case 4: return isName("host")
+        case 6: return isName("expect")
+        case 10: return isName("user-agent") || isName("connection")
+        case 13: return isName("authorization")
+        case 15: return isName("x-amzn-trace-id")
+        case 17: return isName("transfer-encoding")
+        default: return false
         }
     }
 
@@ -67,16 +67,34 @@ enum CanonicalHeaders {
     @inline(__always)
     private static func isUpper(_ byte: UInt8) -> Bool { (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) }
 
-    /// Whether `bytes` are a non-empty RFC 9110 token (what a header name may be). Names of
-    /// letters, digits and `-` (nearly all) are checked eight bytes at a time.
-    static func isToken(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
-        let usual = ByteLanes.all(bytes) { lanes in
-            guard ByteLanes.allASCII(lanes) else { return 0 }
-            return ByteLanes.letters(lanes) | ByteLanes.within(UInt8(ascii: "0"), UInt8(ascii: "9"), lanes)
-                | ByteLanes.equal(UInt8(ascii: "-"), lanes)
+    /// Writes `name` in lower case to `out` (`name.count` bytes) and says whether it is a
+    /// non-empty RFC 9110 token (what a header name may be); what it wrote is meaningless when not.
+    /// Names of letters, digits and `-` (nearly all) take eight bytes at a time, the last eight
+    /// overlapping the previous ones.
+    static func lowercaseToken(_ name: UnsafeBufferPointer<UInt8>, to out: UnsafeMutablePointer<UInt8>) -> Bool {
+        guard let source = name.baseAddress, !name.isEmpty else { return false }
+        if name.count >= 8 {
+            var offset = 0
+            while true {
+                let at = min(offset, name.count &- 8)
+                let lanes = ByteLanes.load(source + at)
+                guard ByteLanes.allASCII(lanes) else { break }
+                let usual =
+                    ByteLanes.letters(lanes) | ByteLanes.within(UInt8(ascii: "0"), UInt8(ascii: "9"), lanes)
+                    | ByteLanes.equal(UInt8(ascii: "-"), lanes)
+                guard usual == ByteLanes.high else { break }
+                // An upper-case lane's 0x80 moved to 0x20 is what lowers it.
+                let upper = ByteLanes.within(UInt8(ascii: "A"), UInt8(ascii: "Z"), lanes)
+                ByteLanes.store(lanes | upper &>> 2, to: out + at)
+                offset &+= 8
+                if offset >= name.count { return true }
+            }
         }
-        if usual == true { return true }
-        return !bytes.isEmpty && bytes.allSatisfy(isTokenByte)
+        for index in 0..<name.count {
+            guard isTokenByte(name[index]) else { return false }
+            out[index] = lowercased(name[index])
+        }
+        return true
     }
 
     /// An RFC 9110 token character.

@@ -128,98 +128,118 @@ package final class PresignSigner: Sendable {
 
     /// The signed headers of one request in their canonical form (SPEC §2.4), in one buffer:
     /// the `name:value\n` lines sorted by lowercase name, without the host line, which belongs at
-    /// `hostAt`; then the signed header names, host included, joined by `;`.
+    /// `hostAt`; then the signed header names, host included, joined by `;`; then the same names
+    /// URI-encoded and joined by `%3B`, as X-Amz-SignedHeaders carries them.
     private struct HeaderPlan {
         /// Memory of the caller's, valid while it signs.
         var bytes: UnsafeBufferPointer<UInt8>
         var hostAt: Int
         var linesEnd: Int
-        /// Lowercase names and the caller's values.
-        var toSend: [HeaderToSend]
+        var signedEnd: Int
 
         var linesBeforeHost: UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(rebasing: bytes[..<hostAt]) }
         var linesAfterHost: UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(rebasing: bytes[hostAt..<linesEnd]) }
-        var signedHeaders: UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(rebasing: bytes[linesEnd...]) }
+        var signedHeaders: UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(rebasing: bytes[linesEnd..<signedEnd]) }
+        var encodedSignedHeaders: UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(rebasing: bytes[signedEnd...]) }
 
-        /// The bytes a plan of `headers` can need: lines (name, ":", value, "\n"), then each name
-        /// and ";", and "host;" (its last ";" dropped).
+        /// The bytes of the lines as given (name, ":", value, "\n"), before sorting.
+        static func linesCapacity(for headers: [(name: String, value: String)]) -> Int {
+            headers.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 2 }
+        }
+
+        /// The bytes a plan of `headers` can need: the lines twice (as given, then sorted), each
+        /// name and ";", and each name encoded and "%3B" (3 bytes a byte at most); "host" in
+        /// both lists takes 4 + 1 and 4 + 3, and the encoder wants room for 12.
         static func capacity(for headers: [(name: String, value: String)]) -> Int {
-            headers.reduce(5) { $0 + 2 * $1.name.utf8.count + $1.value.utf8.count + 3 }
+            2 * linesCapacity(for: headers) + headers.reduce(20) { $0 + 4 * $1.name.utf8.count + 4 }
         }
     }
 
-    /// Checks and canonicalises the headers to sign into `scratch` (`HeaderPlan.capacity` bytes).
-    /// A request has a handful at most, so names are compared byte by byte and sorted by
-    /// insertion, and the one allocation is the array of headers to send.
+    /// Where one header's line lies among the lines as given.
+    private struct HeaderLine {
+        var start: Int
+        var nameEnd: Int
+        var end: Int
+    }
+
+    /// Checks and canonicalises the headers to sign into `scratch` (`HeaderPlan.capacity` bytes),
+    /// allocating nothing: each line is written once, lowercase name and canonical value, at the
+    /// end of the scratch, then copied in name order to its start. A request has a handful of
+    /// headers at most, so they are sorted by insertion as they come.
     private func planHeaders(
         _ headers: [(name: String, value: String)], into scratch: UnsafeMutableBufferPointer<UInt8>
     ) throws(SigV4Error) -> HeaderPlan {
-        var toSend: [HeaderToSend] = []
-        toSend.reserveCapacity(headers.count)
-        for (name, value) in headers {
-            guard name.utf8.withContiguousBytes(CanonicalHeaders.isToken) else {
-                throw SigV4Error(.invalidHeader, "header name must be a non-empty HTTP token")
+        let givenStart = scratch.count - HeaderPlan.linesCapacity(for: headers)
+        return try withUnsafeTemporaryAllocation(of: HeaderLine.self, capacity: headers.count) {
+            (sorted) throws(SigV4Error) -> HeaderPlan in
+            var given = ByteWriter(UnsafeMutableBufferPointer(rebasing: scratch[givenStart...]))
+            // (Through a constant: a nested function that captured the writer would have its
+            // every access checked for exclusivity at run time.)
+            let givenBase = UnsafePointer(given.base)
+            func name(_ line: HeaderLine) -> UnsafeBufferPointer<UInt8> {
+                UnsafeBufferPointer(start: givenBase + line.start, count: line.nameEnd - line.start)
             }
-            let lowerName = CanonicalHeaders.lowercasedName(name)
-            guard !CanonicalHeaders.isUnsignable(lowerName) else {
-                throw SigV4Error(.invalidHeader, "header \(lowerName) cannot be signed into a presigned URL")
+            func whole(_ line: HeaderLine) -> UnsafeBufferPointer<UInt8> {
+                UnsafeBufferPointer(start: givenBase + line.start, count: line.end - line.start)
             }
-            // A handful of headers at most: a linear scan beats hashing.
-            guard !toSend.contains(where: { Self.sameBytes($0.name, lowerName) }) else {
-                throw SigV4Error(.invalidHeader, "header \(lowerName) is given twice")
-            }
-            guard value.utf8.withContiguousBytes({ CanonicalHeaders.isValidValue($0) }) else {
-                throw SigV4Error(.invalidHeader, "header \(lowerName) value must be printable US-ASCII")
-            }
-            toSend.append(HeaderToSend(name: lowerName, value: value))
-        }
-        var hostAt = 0
-        var linesEnd = 0
-        let count = withUnsafeTemporaryAllocation(of: Int.self, capacity: headers.count) { order in
-            // Insertion sort of the indices by lowercase name: byte order, as SPEC §2.4 asks.
-            for index in 0..<toSend.count {
+            for (index, header) in headers.enumerated() {
+                let start = given.count
+                guard header.name.utf8.withContiguousBytes({ given.appendLowercaseToken($0) }) else {
+                    throw SigV4Error(.invalidHeader, "header name must be a non-empty HTTP token")
+                }
+                var line = HeaderLine(start: start, nameEnd: given.count, end: 0)
+                let lowerName = name(line)
+                func problem(_ text: String) -> SigV4Error {
+                    SigV4Error(.invalidHeader, "header \(String(decoding: lowerName, as: UTF8.self)) \(text)")
+                }
+                guard !CanonicalHeaders.isUnsignable(lowerName) else {
+                    throw problem("cannot be signed into a presigned URL")
+                }
                 var slot = index
-                while slot > 0 && Self.precedes(toSend[index].name, toSend[order[slot - 1]].name) {
-                    order[slot] = order[slot - 1]
+                while slot > 0 && lowerName.lexicographicallyPrecedes(name(sorted[slot - 1])) {
+                    sorted[slot] = sorted[slot - 1]
                     slot -= 1
                 }
-                order[slot] = index
+                // Every name before `slot` sorts before or equal to this one.
+                guard slot == 0 || !name(sorted[slot - 1]).elementsEqual(lowerName) else {
+                    throw problem("is given twice")
+                }
+                guard header.value.utf8.withContiguousBytes({ CanonicalHeaders.isValidValue($0) }) else {
+                    throw problem("value must be printable US-ASCII")
+                }
+                given.append(UInt8(ascii: ":"))
+                header.value.utf8.withContiguousBytes { given.appendCanonicalHeaderValue($0) }
+                given.append(UInt8(ascii: "\n"))
+                line.end = given.count
+                sorted[slot] = line
             }
             // The host line goes before the first name that sorts after "host".
-            let hostSlot = (0..<toSend.count).first { Self.precedes("host", toSend[order[$0]].name) } ?? toSend.count
-            var out = ByteWriter(scratch)
-            for slot in 0..<toSend.count {
-                if slot == hostSlot { hostAt = out.count }
-                let header = toSend[order[slot]]
-                header.name.utf8.withContiguousBytes { out.append($0) }
-                out.append(UInt8(ascii: ":"))
-                header.value.utf8.withContiguousBytes { out.appendCanonicalHeaderValue($0) }
-                out.append(UInt8(ascii: "\n"))
+            let host: StaticString = "host"
+            let hostBytes = UnsafeBufferPointer(start: host.utf8Start, count: host.utf8CodeUnitCount)
+            let hostSlot =
+                (0..<headers.count).first { hostBytes.lexicographicallyPrecedes(name(sorted[$0])) } ?? headers.count
+            var out = ByteWriter(UnsafeMutableBufferPointer(rebasing: scratch[..<givenStart]))
+            for slot in 0..<hostSlot { out.append(whole(sorted[slot])) }
+            let hostAt = out.count
+            for slot in hostSlot..<headers.count { out.append(whole(sorted[slot])) }
+            let linesEnd = out.count
+            // The signed names in order: host at `hostSlot`, the others around it.
+            func signedName(_ position: Int) -> UnsafeBufferPointer<UInt8> {
+                position == hostSlot ? hostBytes : name(sorted[position < hostSlot ? position : position - 1])
             }
-            if hostSlot == toSend.count { hostAt = out.count }
-            linesEnd = out.count
-            for slot in 0..<toSend.count {
-                if slot == hostSlot { out.append("host;") }
-                toSend[order[slot]].name.utf8.withContiguousBytes { out.append($0) }
-                out.append(UInt8(ascii: ";"))
+            for position in 0...headers.count {
+                if position > 0 { out.append(UInt8(ascii: ";")) }
+                out.append(signedName(position))
             }
-            if hostSlot < toSend.count { return out.count - 1 }  // the last ";"
-            out.append("host")
-            return out.count
+            let signedEnd = out.count
+            for position in 0...headers.count {
+                if position > 0 { out.append("%3B") }
+                out.appendEncoded(signedName(position), keepSlash: false)
+            }
+            return HeaderPlan(
+                bytes: UnsafeBufferPointer(rebasing: scratch[..<out.count]), hostAt: hostAt, linesEnd: linesEnd,
+                signedEnd: signedEnd)
         }
-        return HeaderPlan(
-            bytes: UnsafeBufferPointer(rebasing: scratch[..<count]), hostAt: hostAt, linesEnd: linesEnd, toSend: toSend)
-    }
-
-    /// Whether two ASCII names are the same bytes (what `==` on Strings says, without its Unicode
-    /// machinery).
-    private static func sameBytes(_ a: String, _ b: String) -> Bool {
-        a.utf8.withContiguousBytes { a in b.utf8.withContiguousBytes { b in a.elementsEqual(b) } }
-    }
-
-    /// Byte order of two ASCII names (what `<` on Strings does, without its Unicode machinery).
-    private static func precedes(_ a: String, _ b: String) -> Bool {
-        a.utf8.withContiguousBytes { a in b.utf8.withContiguousBytes { b in a.lexicographicallyPrecedes(b) } }
     }
 
     private static let hostOnly: StaticString = "host"
@@ -311,11 +331,11 @@ package final class PresignSigner: Sendable {
                     let expires = expiresStart..<url.count
                     url.append(UInt8(ascii: "&"))
                     let signedStart = url.count
-                    if plan == nil {
-                        url.append("X-Amz-SignedHeaders=host")
-                    } else {
+                    if let plan {
                         url.append("X-Amz-SignedHeaders=")
-                        url.appendEncoded(signedHeaders, keepSlash: false)
+                        url.append(plan.encodedSignedHeaders)
+                    } else {
+                        url.append("X-Amz-SignedHeaders=host")
                     }
                     let signed = signedStart..<url.count
                     var token = 0..<0
@@ -409,7 +429,7 @@ package final class PresignSigner: Sendable {
         return PresignedURL(
             url: url, signatureDigest: signature, amzDate: date, expiresAt: time + request.expires,
             endpointHost: hostHeaderText, virtualBucket: virtual ? request.bucket : nil,
-            headersToSend: plan?.toSend ?? [])
+            signedHeaders: request.headers)
     }
 }
 

@@ -17,8 +17,13 @@ package struct PresignedURL: Sendable {
     let endpointHost: String
     /// The bucket when it is part of the host name.
     let virtualBucket: String?
-    /// Signed headers the HTTP client must send with these exact values (lowercase names).
-    package let headersToSend: [HeaderToSend]
+    /// The request's signed headers, as the caller gave them.
+    let signedHeaders: [(name: String, value: String)]
+    /// Signed headers the HTTP client must send with these exact values (lowercase names), in the
+    /// request's order. Made on use, as few callers need them.
+    package var headersToSend: [HeaderToSend] {
+        signedHeaders.map { HeaderToSend(name: CanonicalHeaders.lowercasedName($0.name), value: $0.value) }
+    }
 
     /// The signature in lowercase hex (X-Amz-Signature). Secret-equivalent while the URL lives.
     package var signature: String { signatureDigest.hex }

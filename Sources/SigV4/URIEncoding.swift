@@ -44,7 +44,7 @@ enum URIEncoding {
         while read &+ 8 <= bytes.count {
             let chunk = ByteLanes.load(source + read)
             guard allKept(chunk, keepSlash: keepSlash) else { break }
-            UnsafeMutableRawPointer(out + read).storeBytes(of: chunk, as: UInt64.self)
+            ByteLanes.store(chunk, to: out + read)
             read &+= 8
         }
         return read &+ encodeBytewise(UnsafeBufferPointer(rebasing: bytes[read...]), keepSlash: keepSlash, to: out + read)

@@ -22,7 +22,14 @@ import Testing
     @Test func headerNames() {
         Self.eachVariant(of: "Content-Type-X-Amz-Me") { bytes in
             let expected = !bytes.isEmpty && bytes.allSatisfy(CanonicalHeaders.isTokenByte)
-            #expect(bytes.withUnsafeBufferPointer(CanonicalHeaders.isToken) == expected, "\(bytes)")
+            var lowered = [UInt8](repeating: 0, count: bytes.count)
+            let isToken = bytes.withUnsafeBufferPointer { name in
+                lowered.withUnsafeMutableBufferPointer { CanonicalHeaders.lowercaseToken(name, to: $0.baseAddress!) }
+            }
+            #expect(isToken == expected, "\(bytes)")
+            if expected {
+                #expect(lowered == Array(String(decoding: bytes, as: UTF8.self).lowercased().utf8), "\(bytes)")
+            }
         }
     }
 

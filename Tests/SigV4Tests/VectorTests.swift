@@ -35,6 +35,31 @@ import Testing
         #expect(url.headersToSend.count == expected.headersClientMustSend.count)
     }
 
+    /// The canonical headers do not depend on the order or the case the caller gives names in:
+    /// every order of the headers of the vectors with more than one, their names in either case,
+    /// signs the vector's URL, and the headers to send keep the caller's order.
+    @Test(arguments: vectors.filter { $0.request.headers.count > 1 })
+    func headerOrderAndCaseDoNotMatter(_ vector: Vector) throws {
+        let signer = try PresignSigner(credentials: vector.credentials, endpoint: try vector.endpoint())
+        func orders(_ items: [(name: String, value: String)]) -> [[(name: String, value: String)]] {
+            guard items.count > 1 else { return [items] }
+            return items.indices.flatMap { index in
+                var rest = items
+                let first = rest.remove(at: index)
+                return orders(rest).map { [first] + $0 }
+            }
+        }
+        for order in orders(vector.request.headers) {
+            for upper in [false, true] {
+                var request = vector.request
+                request.headers = order.map { (upper ? $0.name.uppercased() : $0.name.lowercased(), $0.value) }
+                let url = try signer.presign(request, at: vector.time)
+                #expect(url.url == vector.expected.url, "\(request.headers.map(\.name))")
+                #expect(url.headersToSend.map(\.name) == order.map { $0.name.lowercased() })
+            }
+        }
+    }
+
     @Test(arguments: vectors)
     func resolvesEndpointAndAddressingLikeBotocore(_ vector: Vector) throws {
         let endpoint = try vector.endpoint()
