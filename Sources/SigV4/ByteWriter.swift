@@ -58,6 +58,23 @@ struct ByteWriter {
         return true
     }
 
+    /// Appends a header value to sign in canonical form, or returns false (what it appended then
+    /// meaningless) when the value has a byte no header value may have
+    /// (`CanonicalHeaders.isValidValue`). Most values, a media type or a length, are visible ASCII
+    /// without a space or a tab: checked eight bytes at a time and copied as they are.
+    mutating func appendCheckedHeaderValue(_ value: UnsafeBufferPointer<UInt8>) -> Bool {
+        let plain = ByteLanes.all(value) { lanes in
+            ByteLanes.allASCII(lanes) ? ByteLanes.within(0x21, 0x7E, lanes) : 0
+        }
+        if plain == true {
+            append(value)
+            return true
+        }
+        guard CanonicalHeaders.isValidValue(value) else { return false }
+        appendCanonicalHeaderValue(value)
+        return true
+    }
+
     /// Appends a header value in canonical form (SPEC §2.4): trimmed, with each run of spaces and
     /// tabs collapsed to one space (botocore: `' '.join(value.split())`). Never longer than `value`.
     mutating func appendCanonicalHeaderValue(_ value: UnsafeBufferPointer<UInt8>) {

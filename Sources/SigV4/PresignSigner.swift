@@ -142,16 +142,19 @@ package final class PresignSigner: Sendable {
         var signedHeaders: UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(rebasing: bytes[linesEnd..<signedEnd]) }
         var encodedSignedHeaders: UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(rebasing: bytes[signedEnd...]) }
 
-        /// The bytes of the lines as given (name, ":", value, "\n"), before sorting.
-        static func linesCapacity(for headers: [(name: String, value: String)]) -> Int {
-            headers.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 2 }
-        }
-
-        /// The bytes a plan of `headers` can need: the lines twice (as given, then sorted), each
-        /// name and ";", and each name encoded and "%3B" (3 bytes a byte at most); "host" in
-        /// both lists takes 4 + 1 and 4 + 3, and the encoder wants room for 12.
-        static func capacity(for headers: [(name: String, value: String)]) -> Int {
-            2 * linesCapacity(for: headers) + headers.reduce(20) { $0 + 4 * $1.name.utf8.count + 4 }
+        /// The bytes a plan of `headers` can need (`total`): the lines (name, ":", value, "\n";
+        /// `lines` bytes) twice, as given and sorted; each name and ";", and each name encoded and
+        /// "%3B" (3 bytes a byte at most); "host" in both lists takes 4 + 1 and 4 + 3, and the
+        /// encoder wants room for 12.
+        static func capacity(for headers: [(name: String, value: String)]) -> (lines: Int, total: Int) {
+            var lines = 0
+            var names = 20
+            for (name, value) in headers {
+                let nameCount = name.utf8.count
+                lines += nameCount + value.utf8.count + 2
+                names += 4 * nameCount + 4
+            }
+            return (lines, 2 * lines + names)
         }
     }
 
@@ -162,14 +165,14 @@ package final class PresignSigner: Sendable {
         var end: Int
     }
 
-    /// Checks and canonicalises the headers to sign into `scratch` (`HeaderPlan.capacity` bytes),
+    /// Checks and canonicalises the headers to sign into `scratch` (`HeaderPlan.capacity`),
     /// allocating nothing: each line is written once, lowercase name and canonical value, at the
     /// end of the scratch, then copied in name order to its start. A request has a handful of
     /// headers at most, so they are sorted by insertion as they come.
     private func planHeaders(
-        _ headers: [(name: String, value: String)], into scratch: UnsafeMutableBufferPointer<UInt8>
+        _ headers: [(name: String, value: String)], linesCapacity: Int, into scratch: UnsafeMutableBufferPointer<UInt8>
     ) throws(SigV4Error) -> HeaderPlan {
-        let givenStart = scratch.count - HeaderPlan.linesCapacity(for: headers)
+        let givenStart = scratch.count - linesCapacity
         return try withUnsafeTemporaryAllocation(of: HeaderLine.self, capacity: headers.count) {
             (sorted) throws(SigV4Error) -> HeaderPlan in
             var given = ByteWriter(UnsafeMutableBufferPointer(rebasing: scratch[givenStart...]))
@@ -204,11 +207,10 @@ package final class PresignSigner: Sendable {
                 guard slot == 0 || !name(sorted[slot - 1]).elementsEqual(lowerName) else {
                     throw problem("is given twice")
                 }
-                guard header.value.utf8.withContiguousBytes({ CanonicalHeaders.isValidValue($0) }) else {
+                given.append(UInt8(ascii: ":"))
+                guard header.value.utf8.withContiguousBytes({ given.appendCheckedHeaderValue($0) }) else {
                     throw problem("value must be printable US-ASCII")
                 }
-                given.append(UInt8(ascii: ":"))
-                header.value.utf8.withContiguousBytes { given.appendCanonicalHeaderValue($0) }
                 given.append(UInt8(ascii: "\n"))
                 line.end = given.count
                 sorted[slot] = line
@@ -257,9 +259,9 @@ package final class PresignSigner: Sendable {
         let date = try validate(request, at: time)
         if request.headers.isEmpty { return sign(request, date: date, plan: nil, observe: observe) }
         let capacity = HeaderPlan.capacity(for: request.headers)
-        return try withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) {
+        return try withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity.total) {
             (scratch) throws(SigV4Error) -> PresignedURL in
-            let plan = try planHeaders(request.headers, into: scratch)
+            let plan = try planHeaders(request.headers, linesCapacity: capacity.lines, into: scratch)
             return sign(request, date: date, plan: plan, observe: observe)
         }
     }

@@ -47,6 +47,16 @@ enum URIEncoding {
             ByteLanes.store(chunk, to: out + read)
             read &+= 8
         }
+        // Everything so far was kept, so output and input are in step: the last eight bytes,
+        // overlapping those done, finish the job when they are kept too.
+        if read < bytes.count && bytes.count >= 8 && read &+ 8 > bytes.count {
+            let last = bytes.count &- 8
+            let chunk = ByteLanes.load(source + last)
+            if allKept(chunk, keepSlash: keepSlash) {
+                ByteLanes.store(chunk, to: out + last)
+                return bytes.count
+            }
+        }
         return read &+ encodeBytewise(UnsafeBufferPointer(rebasing: bytes[read...]), keepSlash: keepSlash, to: out + read)
     }
 

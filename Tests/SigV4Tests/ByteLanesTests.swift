@@ -39,6 +39,21 @@ import Testing
             #expect(bytes.withUnsafeBufferPointer(CanonicalHeaders.isValidValue) == valid, "\(bytes)")
             let whitespace = bytes.contains { $0 == 0x20 || $0 == 0x09 }
             #expect(bytes.withUnsafeBufferPointer(CanonicalHeaders.hasWhitespace) == whitespace, "\(bytes)")
+            // The signer's one pass: the same verdict, and botocore's canonical form when valid.
+            var written = [UInt8](repeating: 0, count: bytes.count)
+            var count = 0
+            let checked = bytes.withUnsafeBufferPointer { value in
+                written.withUnsafeMutableBufferPointer { out in
+                    var writer = ByteWriter(out)
+                    defer { count = writer.count }
+                    return writer.appendCheckedHeaderValue(value)
+                }
+            }
+            #expect(checked == valid, "\(bytes)")
+            if valid {
+                let words = bytes.split(whereSeparator: { $0 == 0x20 || $0 == 0x09 }).map(Array.init)
+                #expect(Array(written[..<count]) == Array(words.joined(separator: [0x20])), "\(bytes)")
+            }
         }
     }
 }

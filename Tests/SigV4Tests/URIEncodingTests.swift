@@ -33,7 +33,8 @@ import Testing
     }
 
     /// The eight-bytes-at-once path against the byte-wise one: every byte value at every position
-    /// of an otherwise kept run, in both modes, and runs of every length up to three chunks.
+    /// of an otherwise kept run, in both modes, and runs of every length up to three chunks, kept
+    /// or with one byte to encode at each position.
     @Test func chunkedEncodingAgreesWithByteWise() {
         func chunked(_ bytes: [UInt8], keepSlash: Bool) -> [UInt8] {
             var out = [UInt8](repeating: 0, count: 3 * bytes.count)
@@ -56,6 +57,16 @@ import Testing
             for length in 0...24 {
                 let bytes = Array((run + run)[..<length])
                 #expect(chunked(bytes, keepSlash: keepSlash) == URIEncoding.encode(bytes, keepSlash: keepSlash))
+                // One encoded byte anywhere: before, inside or after the overlapping last eight.
+                for position in 0..<length {
+                    for value: UInt8 in [0x20, 0x2F, 0x25, 0xC3] {
+                        var variant = bytes
+                        variant[position] = value
+                        #expect(
+                            chunked(variant, keepSlash: keepSlash) == URIEncoding.encode(variant, keepSlash: keepSlash),
+                            "byte \(value) at \(position) of \(length), keepSlash \(keepSlash)")
+                    }
+                }
             }
         }
     }
