@@ -126,21 +126,18 @@ package final class PresignSigner: Sendable {
         "x-amz-security-token", "x-amz-signature",
     ]
 
-    /// The signed headers of one request in their canonical form (SPEC §2.4), in one buffer:
-    /// the `name:value\n` lines sorted by lowercase name, without the host line, which belongs at
-    /// `hostAt`; then the signed header names, host included, joined by `;`; then the same names
-    /// URI-encoded and joined by `%3B`, as X-Amz-SignedHeaders carries them.
+    /// The signed headers of one request in their canonical form (SPEC §2.4), in memory of the
+    /// caller's, valid while it signs: the `name:value\n` lines sorted by lowercase name, without
+    /// the host line, which belongs at `hostAt`; the signed header names, host included, joined by
+    /// `;`; and the same names URI-encoded and joined by `%3B`, as X-Amz-SignedHeaders carries them.
     private struct HeaderPlan {
-        /// Memory of the caller's, valid while it signs.
-        var bytes: UnsafeBufferPointer<UInt8>
+        var lines: UnsafeBufferPointer<UInt8>
         var hostAt: Int
-        var linesEnd: Int
-        var signedEnd: Int
+        var signedHeaders: UnsafeBufferPointer<UInt8>
+        var encodedSignedHeaders: UnsafeBufferPointer<UInt8>
 
-        var linesBeforeHost: UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(rebasing: bytes[..<hostAt]) }
-        var linesAfterHost: UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(rebasing: bytes[hostAt..<linesEnd]) }
-        var signedHeaders: UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(rebasing: bytes[linesEnd..<signedEnd]) }
-        var encodedSignedHeaders: UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(rebasing: bytes[signedEnd...]) }
+        var linesBeforeHost: UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(rebasing: lines[..<hostAt]) }
+        var linesAfterHost: UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(rebasing: lines[hostAt...]) }
 
         /// The bytes a plan of `headers` can need (`total`): the lines (name, ":", value, "\n";
         /// `lines` bytes) twice, as given and sorted; each name and ";", and each name encoded and
@@ -167,15 +164,15 @@ package final class PresignSigner: Sendable {
 
     /// Checks and canonicalises the headers to sign into `scratch` (`HeaderPlan.capacity`),
     /// allocating nothing: each line is written once, lowercase name and canonical value, at the
-    /// end of the scratch, then copied in name order to its start. A request has a handful of
-    /// headers at most, so they are sorted by insertion as they come.
+    /// start of the scratch, and copied in name order after them only when they came in another
+    /// order. A request has a handful of headers at most (most have one), so they are sorted by
+    /// insertion as they come.
     private func planHeaders(
         _ headers: [(name: String, value: String)], linesCapacity: Int, into scratch: UnsafeMutableBufferPointer<UInt8>
     ) throws(SigV4Error) -> HeaderPlan {
-        let givenStart = scratch.count - linesCapacity
-        return try withUnsafeTemporaryAllocation(of: HeaderLine.self, capacity: headers.count) {
+        try withUnsafeTemporaryAllocation(of: HeaderLine.self, capacity: headers.count) {
             (sorted) throws(SigV4Error) -> HeaderPlan in
-            var given = ByteWriter(UnsafeMutableBufferPointer(rebasing: scratch[givenStart...]))
+            var given = ByteWriter(UnsafeMutableBufferPointer(rebasing: scratch[..<linesCapacity]))
             // (Through a constant: a nested function that captured the writer would have its
             // every access checked for exclusivity at run time.)
             let givenBase = UnsafePointer(given.base)
@@ -185,6 +182,7 @@ package final class PresignSigner: Sendable {
             func whole(_ line: HeaderLine) -> UnsafeBufferPointer<UInt8> {
                 UnsafeBufferPointer(start: givenBase + line.start, count: line.end - line.start)
             }
+            var inGivenOrder = true
             for (index, header) in headers.enumerated() {
                 let start = given.count
                 guard header.name.utf8.withContiguousBytes({ given.appendLowercaseToken($0) }) else {
@@ -202,6 +200,7 @@ package final class PresignSigner: Sendable {
                 while slot > 0 && lowerName.lexicographicallyPrecedes(name(sorted[slot - 1])) {
                     sorted[slot] = sorted[slot - 1]
                     slot -= 1
+                    inGivenOrder = false
                 }
                 // Every name before `slot` sorts before or equal to this one.
                 guard slot == 0 || !name(sorted[slot - 1]).elementsEqual(lowerName) else {
@@ -215,32 +214,50 @@ package final class PresignSigner: Sendable {
                 line.end = given.count
                 sorted[slot] = line
             }
-            // The host line goes before the first name that sorts after "host".
+            // The host line goes after the names that sort before "host" (none is "host").
             let host: StaticString = "host"
             let hostBytes = UnsafeBufferPointer(start: host.utf8Start, count: host.utf8CodeUnitCount)
-            let hostSlot =
-                (0..<headers.count).first { hostBytes.lexicographicallyPrecedes(name(sorted[$0])) } ?? headers.count
-            var out = ByteWriter(UnsafeMutableBufferPointer(rebasing: scratch[..<givenStart]))
-            for slot in 0..<hostSlot { out.append(whole(sorted[slot])) }
-            let hostAt = out.count
-            for slot in hostSlot..<headers.count { out.append(whole(sorted[slot])) }
-            let linesEnd = out.count
-            // The signed names in order: host at `hostSlot`, the others around it.
-            func signedName(_ position: Int) -> UnsafeBufferPointer<UInt8> {
-                position == hostSlot ? hostBytes : name(sorted[position < hostSlot ? position : position - 1])
+            var hostSlot = 0
+            while hostSlot < headers.count && name(sorted[hostSlot]).lexicographicallyPrecedes(hostBytes) {
+                hostSlot += 1
             }
-            for position in 0...headers.count {
-                if position > 0 { out.append(UInt8(ascii: ";")) }
-                out.append(signedName(position))
+            var out = ByteWriter(UnsafeMutableBufferPointer(rebasing: scratch[linesCapacity...]))
+            let lines: UnsafeBufferPointer<UInt8>
+            let hostAt: Int
+            if inGivenOrder {
+                lines = given.written
+                hostAt = hostSlot < headers.count ? sorted[hostSlot].start : given.count
+            } else {
+                for slot in 0..<hostSlot { out.append(whole(sorted[slot])) }
+                hostAt = out.count
+                for slot in hostSlot..<headers.count { out.append(whole(sorted[slot])) }
+                lines = out.written
+            }
+            // The signed names in order, host among them: joined by `;`, then encoded and joined
+            // by `%3B`.
+            let namesStart = out.count
+            for slot in 0..<hostSlot {
+                out.append(name(sorted[slot]))
+                out.append(UInt8(ascii: ";"))
+            }
+            out.append(host)
+            for slot in hostSlot..<headers.count {
+                out.append(UInt8(ascii: ";"))
+                out.append(name(sorted[slot]))
             }
             let signedEnd = out.count
-            for position in 0...headers.count {
-                if position > 0 { out.append("%3B") }
-                out.appendEncoded(signedName(position), keepSlash: false)
+            for slot in 0..<hostSlot {
+                out.appendEncoded(name(sorted[slot]), keepSlash: false)
+                out.append("%3B")
+            }
+            out.append(host)
+            for slot in hostSlot..<headers.count {
+                out.append("%3B")
+                out.appendEncoded(name(sorted[slot]), keepSlash: false)
             }
             return HeaderPlan(
-                bytes: UnsafeBufferPointer(rebasing: scratch[..<out.count]), hostAt: hostAt, linesEnd: linesEnd,
-                signedEnd: signedEnd)
+                lines: lines, hostAt: hostAt, signedHeaders: out.bytes(namesStart..<signedEnd),
+                encodedSignedHeaders: out.bytes(signedEnd..<out.count))
         }
     }
 
@@ -348,7 +365,7 @@ package final class PresignSigner: Sendable {
                     }
 
                     var crBound = 8 + path.count + (url.count - path.upperBound) + hostHeader.count + bucket.count + 8
-                    crBound += 2 * signedHeaders.count + (plan?.linesEnd ?? 0) + 24 + Crypto.paddingCapacity
+                    crBound += 2 * signedHeaders.count + (plan?.lines.count ?? 0) + 24 + Crypto.paddingCapacity
                     // SPEC §2.7: the canonical request, hashed for the string to sign.
                     withUnsafeTemporaryAllocation(of: UInt8.self, capacity: crBound) { buffer in
                         var canonical = ByteWriter(buffer)
