@@ -49,13 +49,13 @@ struct ByteWriter {
         count &+= URIEncoding.encode(bytes, keepSlash: keepSlash, to: base + count)
     }
 
-    /// Appends a header name in lower case; false, with what it appended meaningless, when the name
-    /// is not a non-empty RFC 9110 token.
-    mutating func appendLowercaseToken(_ name: UnsafeBufferPointer<UInt8>) -> Bool {
+    /// Appends a header name in lower case and says what kind of name it is; for `notToken` what
+    /// it appended is meaningless.
+    mutating func appendLowercaseToken(_ name: UnsafeBufferPointer<UInt8>) -> CanonicalHeaders.NameKind {
         precondition(name.count <= capacity &- count, "ByteWriter capacity exceeded")
-        guard CanonicalHeaders.lowercaseToken(name, to: base + count) else { return false }
-        count &+= name.count
-        return true
+        let kind = CanonicalHeaders.lowercaseToken(name, to: base + count)
+        if kind != .notToken { count &+= name.count }
+        return kind
     }
 
     /// Appends a header value to sign in canonical form, or returns false (what it appended then

@@ -67,12 +67,21 @@ enum CanonicalHeaders {
     @inline(__always)
     private static func isUpper(_ byte: UInt8) -> Bool { (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) }
 
-    /// Writes `name` in lower case to `out` (`name.count` bytes) and says whether it is a
-    /// non-empty RFC 9110 token (what a header name may be); what it wrote is meaningless when not.
-    /// Names of letters, digits and `-` (nearly all) take eight bytes at a time, the last eight
-    /// overlapping the previous ones.
-    static func lowercaseToken(_ name: UnsafeBufferPointer<UInt8>, to out: UnsafeMutablePointer<UInt8>) -> Bool {
-        guard let source = name.baseAddress, !name.isEmpty else { return false }
+    /// What a header name is (`lowercaseToken`).
+    enum NameKind {
+        /// Not an RFC 9110 token: not a header name.
+        case notToken
+        /// A token with a character URI encoding changes (`!#$%&'*+^` `` ` `` `|`).
+        case token
+        /// A token of letters, digits and `-._~` only: its own URI encoding.
+        case unreserved
+    }
+
+    /// Writes `name` in lower case to `out` (`name.count` bytes) and says what kind of name it is
+    /// (what it wrote is meaningless for `notToken`). Names of letters, digits and `-` (nearly
+    /// all) take eight bytes at a time, the last eight overlapping the previous ones.
+    static func lowercaseToken(_ name: UnsafeBufferPointer<UInt8>, to out: UnsafeMutablePointer<UInt8>) -> NameKind {
+        guard let source = name.baseAddress, !name.isEmpty else { return .notToken }
         if name.count >= 8 {
             var offset = 0
             while true {
@@ -87,14 +96,17 @@ enum CanonicalHeaders {
                 let upper = ByteLanes.within(UInt8(ascii: "A"), UInt8(ascii: "Z"), lanes)
                 ByteLanes.store(lanes | upper &>> 2, to: out + at)
                 offset &+= 8
-                if offset >= name.count { return true }
+                if offset >= name.count { return .unreserved }
             }
         }
+        var unreserved = true
         for index in 0..<name.count {
-            guard isTokenByte(name[index]) else { return false }
-            out[index] = lowercased(name[index])
+            let byte = name[index]
+            guard isTokenByte(byte) else { return .notToken }
+            unreserved = unreserved && URIEncoding.isKept(byte, keepSlash: false)
+            out[index] = lowercased(byte)
         }
-        return true
+        return unreserved ? .unreserved : .token
     }
 
     /// An RFC 9110 token character.

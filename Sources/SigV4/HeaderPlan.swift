@@ -56,10 +56,13 @@ extension HeaderPlan {
                 UnsafeBufferPointer(start: givenBase + line.start, count: line.end - line.start)
             }
             var inGivenOrder = true
+            var namesUnreserved = true
             for (index, header) in headers.enumerated() {
                 let start = given.count
-                guard header.name.utf8.withContiguousBytes({ given.appendLowercaseToken($0) }) else {
-                    throw SigV4Error(.invalidHeader, "header name must be a non-empty HTTP token")
+                switch header.name.utf8.withContiguousBytes({ given.appendLowercaseToken($0) }) {
+                case .notToken: throw SigV4Error(.invalidHeader, "header name must be a non-empty HTTP token")
+                case .token: namesUnreserved = false
+                case .unreserved: break
                 }
                 var line = HeaderLine(start: start, nameEnd: given.count, end: 0)
                 let lowerName = name(line)
@@ -119,14 +122,23 @@ extension HeaderPlan {
                 out.append(name(sorted[slot]))
             }
             let signedEnd = out.count
+            // Names of letters, digits and `-._~` (nearly all) are their own encoding.
             for slot in 0..<hostSlot {
-                out.appendEncoded(name(sorted[slot]), keepSlash: false)
+                if namesUnreserved {
+                    out.append(name(sorted[slot]))
+                } else {
+                    out.appendEncoded(name(sorted[slot]), keepSlash: false)
+                }
                 out.append("%3B")
             }
             out.append(host)
             for slot in hostSlot..<headers.count {
                 out.append("%3B")
-                out.appendEncoded(name(sorted[slot]), keepSlash: false)
+                if namesUnreserved {
+                    out.append(name(sorted[slot]))
+                } else {
+                    out.appendEncoded(name(sorted[slot]), keepSlash: false)
+                }
             }
             return HeaderPlan(
                 lines: lines, hostAt: hostAt, signedHeaders: out.bytes(namesStart..<signedEnd),

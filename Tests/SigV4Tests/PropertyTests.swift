@@ -76,6 +76,8 @@ struct SeededGenerator: RandomNumberGenerator {
         var headers: [(name: String, value: String)] = []
         if Bool.random(using: &rng) { headers.append(("Content-Type", "text/plain;  charset=utf-8 ")) }
         if Bool.random(using: &rng) { headers.append(("x-amz-meta-owner", "u-\(rng.next() % 100)")) }
+        // A name with token characters that URI encoding changes, in X-Amz-SignedHeaders.
+        if Bool.random(using: &rng) { headers.append(("X-Amz-Meta-Star*Tick'", "v")) }
         var query: [(name: String, value: String)] = []
         if Bool.random(using: &rng) {
             query.append(("response-content-disposition", "attachment; filename=\"\(randomKey(&rng).prefix(10))\""))

@@ -60,6 +60,24 @@ import Testing
         }
     }
 
+    /// Signed header names are written encoded into X-Amz-SignedHeaders: as they are when made of
+    /// letters, digits and `-._~`, with `%XY` for the other token characters.
+    @Test func signedHeaderNamesAreEncodedInTheURL() throws {
+        let vector = Vector.named("put-amz-meta-acl")
+        let signer = try PresignSigner(credentials: vector.credentials, endpoint: try vector.endpoint())
+        var request = vector.request
+        request.headers = [("X-Amz-Meta-Star*Tick'", "v"), ("x-amz-meta-a.b_c~d", "w"), ("Content-Type", "x")]
+        let (url, details) = try signer.presignDetailed(request, at: vector.time)
+        #expect(details.signedHeaders == "content-type;host;x-amz-meta-a.b_c~d;x-amz-meta-star*tick'")
+        #expect(
+            url.url.contains(
+                "&X-Amz-SignedHeaders=content-type%3Bhost%3Bx-amz-meta-a.b_c~d%3Bx-amz-meta-star%2Atick%27&"))
+        request.headers.removeFirst()
+        #expect(
+            try signer.presign(request, at: vector.time).url.contains(
+                "&X-Amz-SignedHeaders=content-type%3Bhost%3Bx-amz-meta-a.b_c~d&"))
+    }
+
     @Test(arguments: vectors)
     func resolvesEndpointAndAddressingLikeBotocore(_ vector: Vector) throws {
         let endpoint = try vector.endpoint()
