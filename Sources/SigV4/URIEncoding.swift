@@ -84,9 +84,10 @@ enum URIEncoding {
                     out[index] = byte
                     index &+= 1
                 } else {
-                    out[index] = UInt8(ascii: "%")
-                    out[index &+ 1] = Hex.upperDigit(byte &>> 4)
-                    out[index &+ 2] = Hex.upperDigit(byte & 0x0F)
+                    let escape = escaped(byte)
+                    out[index] = escape.percent
+                    out[index &+ 1] = escape.high
+                    out[index &+ 2] = escape.low
                     index &+= 3
                 }
             }
@@ -107,10 +108,17 @@ enum URIEncoding {
         if isKept(byte, keepSlash: keepSlash) {
             out.append(byte)
         } else {
-            out.append(UInt8(ascii: "%"))
-            out.append(Hex.upperDigit(byte &>> 4))
-            out.append(Hex.upperDigit(byte & 0x0F))
+            let escape = escaped(byte)
+            out.append(escape.percent)
+            out.append(escape.high)
+            out.append(escape.low)
         }
+    }
+
+    /// The `%XY` escape of a byte, with upper-case hex digits.
+    @inline(__always)
+    private static func escaped(_ byte: UInt8) -> (percent: UInt8, high: UInt8, low: UInt8) {
+        (UInt8(ascii: "%"), Hex.upperDigit(byte &>> 4), Hex.upperDigit(byte & 0x0F))
     }
 
     /// The byte at `index`, or the one a `%XY` escape there stands for; moves `index` past it. Nil
