@@ -193,14 +193,12 @@ package final class PresignSigner: Sendable {
                     if !request.query.isEmpty {
                         pairs.reserveCapacity(request.query.count + 6)
                         for (name, value) in request.query {
-                            var name = name
-                            var value = value
                             let nameStart = url.count
-                            name.withUTF8 { url.appendEncoded($0, keepSlash: false) }
+                            name.utf8.withContiguousBytes { url.appendEncoded($0, keepSlash: false) }
                             let nameRange = nameStart..<url.count
                             url.append(UInt8(ascii: "="))
                             let valueStart = url.count
-                            value.withUTF8 { url.appendEncoded($0, keepSlash: false) }
+                            value.utf8.withContiguousBytes { url.appendEncoded($0, keepSlash: false) }
                             pairs.append(Pair(name: nameRange, value: valueStart..<url.count))
                             url.append(UInt8(ascii: "&"))
                         }
