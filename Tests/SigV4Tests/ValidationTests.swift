@@ -201,4 +201,31 @@ import Testing
             }
         }
     }
+
+    /// The fast paths of bucket validation (names of letters and digits, or with hyphens, eight
+    /// bytes at a time; the reserved-affix screen) against every rule one byte at a time: the same
+    /// verdict and reason for every byte value at every position of hyphenated names, and of
+    /// names with each reserved prefix and suffix.
+    @Test func bucketNameFastPathsAgreeWithTheRules() {
+        var bases = ["my-bucket-name-1", "a-b-c-d-e", "photos-2024-ab", "data-lake-raw-zone-us-east-1-x"]
+        bases += ["xn--bucket-one", "sthree-bucket", "amzn-s3-demo-bucket", "stored-files", "amazing-data"]
+        bases += ["bucket-s3alias", "bucket--ol-s3", "bucket.mrap", "bucket--x-s3", "bucket--table-s3"]
+        bases += ["assets-as", "my-bucket-s3", "the-map-ap", "a.b-c.d-e.f", "192-168-5-4x"]
+        for base in bases {
+            for position in 0..<base.utf8.count {
+                for value in 0...255 {
+                    var bytes = Array(base.utf8)
+                    bytes[position] = UInt8(value)
+                    let name = String(decoding: bytes, as: UTF8.self)
+                    // Bytes that are not UTF-8 become U+FFFD: check the bytes the name really has.
+                    let expected = Array(name.utf8).withUnsafeBufferPointer(BucketName.byRules)
+                    var reason: String?
+                    do { try BucketName.validate(name) } catch { reason = error.message }
+                    #expect(reason == expected.map { "bucket name \($0)" }, "\(name)")
+                }
+            }
+            let unchanged = Array(base.utf8).withUnsafeBufferPointer(BucketName.byRules)
+            #expect(((try? BucketName.validate(base)) != nil) == (unchanged == nil), "\(base)")
+        }
+    }
 }
