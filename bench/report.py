@@ -319,7 +319,7 @@ def main():
         f"hand-written {shown(number(r, 'race.recipe.never_allowed'))}, presignd "
         f"{shown(number(r, 'race.presignd.never_allowed'))}).",
         "- Signing: `PresignBench sign` and `bench/botocore_presign.py`, one thread each, the same inputs, "
-        "taking turns in 5 rounds; the ratio is the median of the rounds' ratios (the rates are medians too, so "
+        f"taking turns in {shown(number(r, 'sign.rounds'))} rounds; the ratio is the median of the rounds' ratios (the rates are medians too, so "
         "the ratio can differ a little from their quotient). botocore makes the URL alone, as does presignd in "
         "the first two rows; ISSUE also derives the token id (one more SHA-256).",
         "- Token store: `PresignBench consume` (50 tasks on one auto-pipelined client) against `redis-benchmark "
