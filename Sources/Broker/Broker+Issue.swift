@@ -1,3 +1,4 @@
+import NIOCore
 import SigV4
 import Tokens
 import Wire
@@ -12,43 +13,44 @@ extension Broker {
     static let maxIdenticalIssuesPerSecond = 64
 
     func issue(
-        _ arguments: inout CommandArguments, client: ClientPolicy, settings: BrokerSettings
-    ) throws(BrokerError) -> @Sendable () async throws(BrokerError) -> Reply {
+        _ arguments: inout CommandArguments, client: ClientPolicy, settings: BrokerSettings, on eventLoop: any EventLoop
+    ) throws(BrokerError) -> EventLoopFuture<Reply> {
         let request = try IssueRequest(parsing: &arguments, client: client, settings: settings)
         guard let profile = settings.profiles[request.profile] else {
             throw BrokerError(.err, "unknown profile '\(Self.printable(request.profile, limit: 64))'")
         }
-        let now = clock()
-        return { [self] () async throws(BrokerError) -> Reply in
-            // Identical ISSUEs in the same second sign the same URL, and the URL is the token.
-            // Each later one gets a URL that expires a second earlier, so every caller holds
-            // its own token.
-            var presign = request.presign
-            for _ in 0..<Self.maxIdenticalIssuesPerSecond {
-                let signed: PresignedURL
-                do throws(SigV4Error) {
-                    signed = try profile.signer.presign(presign, at: now / 1000)
-                } catch {
-                    throw BrokerError(.err, error.message)
-                }
-                let id = signed.tokenId
-                let token = NewToken(
-                    id: id, method: presign.method.rawValue, bucket: presign.bucket, key: presign.key,
-                    profile: profile.name, uses: request.uses, issuedAt: now, expiresAt: signed.expiresAt * 1000,
-                    issuer: client.id, tags: request.tags)
-                do throws(TokenError) {
-                    try await store.create(token)
-                } catch {
-                    if error.code == .exists && presign.expires > 1 {
-                        presign.expires -= 1
-                        continue
-                    }
-                    let converted = BrokerError(tokenError: error)
-                    audit.record(
-                        .issue, client: client.id, bucket: presign.bucket, key: presign.key,
-                        outcome: converted.code.rawValue, reason: converted.message)
-                    throw converted
-                }
+        return issue(
+            request, presign: request.presign, attempt: 1, profile: profile, client: client, now: clock(),
+            on: eventLoop)
+    }
+
+    /// Signs `presign` and stores its token, answered on `eventLoop` without a task where the
+    /// store allows. Identical ISSUEs in the same second sign the same URL, and the URL is the
+    /// token: each later one gets a URL that expires a second earlier (the next attempt), so every
+    /// caller holds its own token.
+    private func issue(
+        _ request: IssueRequest, presign: PresignRequest, attempt: Int, profile: Profile, client: ClientPolicy,
+        now: Int64, on eventLoop: any EventLoop
+    ) -> EventLoopFuture<Reply> {
+        guard attempt <= Self.maxIdenticalIssuesPerSecond else {
+            return eventLoop.makeFailedFuture(BrokerError(.err, "too many identical ISSUEs in one second; try again"))
+        }
+        let signed: PresignedURL
+        do throws(SigV4Error) {
+            signed = try profile.signer.presign(presign, at: now / 1000)
+        } catch {
+            return eventLoop.makeFailedFuture(BrokerError(.err, error.message))
+        }
+        let id = signed.tokenId
+        let token = NewToken(
+            id: id, method: presign.method.rawValue, bucket: presign.bucket, key: presign.key,
+            profile: profile.name, uses: request.uses, issuedAt: now, expiresAt: signed.expiresAt * 1000,
+            issuer: client.id, tags: request.tags)
+        // One promise completed from one callback, as for CONSUME.
+        let promise = eventLoop.makePromise(of: Reply.self)
+        store.create(token, on: eventLoop).whenComplete { [self] result in
+            switch result {
+            case .success:
                 audit.record(
                     .issue, client: client.id, token: id, bucket: presign.bucket, key: presign.key,
                     outcome: "OK",
@@ -56,17 +58,32 @@ extension Broker {
                         "method": "\(presign.method.rawValue)", "uses": "\(request.uses)",
                         "expires_at": "\(signed.expiresAt)", "profile": "\(profile.name)",
                     ])
-                return .record([
-                    "id": .bulk(id),
-                    "url": .bulk(profile.publicURL(for: signed)),
-                    "method": .bulk(presign.method.rawValue),
-                    "expires_at": .integer(Int(signed.expiresAt)),
-                    "uses": .integer(request.uses),
-                    "headers": .array(signed.headersToSend.flatMap { [Reply.bulk($0.name), .bulk($0.value)] }),
-                ])
+                promise.succeed(
+                    .record([
+                        "id": .bulk(id),
+                        "url": .bulk(profile.publicURL(for: signed)),
+                        "method": .bulk(presign.method.rawValue),
+                        "expires_at": .integer(Int(signed.expiresAt)),
+                        "uses": .integer(request.uses),
+                        "headers": .array(signed.headersToSend.flatMap { [Reply.bulk($0.name), .bulk($0.value)] }),
+                    ]))
+            case .failure(let error as TokenError) where error.code == .exists && presign.expires > 1:
+                var shorter = presign
+                shorter.expires -= 1
+                promise.completeWith(
+                    issue(
+                        request, presign: shorter, attempt: attempt + 1, profile: profile, client: client, now: now,
+                        on: eventLoop))
+            case .failure(let error):
+                let converted = (error as? TokenError).map(BrokerError.init(tokenError:))
+                    ?? BrokerError(.unavailable, "the request did not complete")
+                audit.record(
+                    .issue, client: client.id, bucket: presign.bucket, key: presign.key,
+                    outcome: converted.code.rawValue, reason: converted.message)
+                promise.fail(converted)
             }
-            throw BrokerError(.err, "too many identical ISSUEs in one second; try again")
         }
+        return promise.futureResult
     }
 }
 

@@ -116,7 +116,9 @@ package final class Broker: Sendable {
         switch name {
         case "ISSUE":
             try require(.issue, of: client, for: name)
-            return later(on: eventLoop, command: name, try issue(&arguments, client: client, settings: settings))
+            return later(command: name, try issue(&arguments, client: client, settings: settings, on: eventLoop)) {
+                $0
+            }
         case "CONSUME":
             try require(.gateway, of: client, for: name)
             return later(command: name, try consume(&arguments, client: client, settings: settings, on: eventLoop)) {

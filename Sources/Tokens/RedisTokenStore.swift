@@ -158,6 +158,37 @@ package final class RedisTokenStore: TokenStore {
     }
 
     package func create(_ token: NewToken) async throws(TokenError) {
+        let (tokenKey, sets, arguments) = try creation(token)
+        var keys = [tokenKey] + sets
+        if cluster != nil {
+            // Index first, then the token: see the type's comment.
+            _ = try await concurrently(sets) { set throws(TokenError) in
+                _ = try await self.call("index_add", keys: [set], arguments: [token.id, String(token.expiresAt)])
+            }
+            keys = [tokenKey]
+        }
+        _ = try await call("create", keys: keys, arguments: arguments)
+    }
+
+    /// `create` for a caller on `eventLoop` (ISSUE), without a task where the client allows
+    /// (`onLoop`; a cluster indexes first, in a task).
+    package func create(_ token: NewToken, on eventLoop: any EventLoop) -> EventLoopFuture<Void> {
+        let keys: [String]
+        let arguments: [String]
+        do throws(TokenError) {
+            let (tokenKey, sets, createArguments) = try creation(token)
+            (keys, arguments) = ([tokenKey] + sets, createArguments)
+        } catch {
+            return eventLoop.makeFailedFuture(error)
+        }
+        return onLoop(
+            "create", keys: keys, arguments: arguments, on: eventLoop, answer: { _ in },
+            inTask: { () async throws(TokenError) in try await self.create(token) })
+    }
+
+    /// A new token's checks, its key, the sets that index it (its object's, its tags') and the
+    /// create Function's arguments.
+    private func creation(_ token: NewToken) throws(TokenError) -> (key: String, sets: [String], arguments: [String]) {
         guard (1...1_000_000).contains(token.uses) else { throw TokenError(.err, "uses must be 1-1000000") }
         try Self.validate(method: token.method)
         try Self.validate(label: token.profile, "profile")
@@ -167,20 +198,11 @@ package final class RedisTokenStore: TokenStore {
         let tokenKey = try keyspace.token(token.id)
         var sets = [try keyspace.object(bucket: token.bucket, key: token.key)]
         for tag in token.tags { sets.append(try keyspace.tag(tag)) }
-        var keys = [tokenKey] + sets
-        if cluster != nil {
-            // Index first, then the token: see the type's comment.
-            _ = try await concurrently(sets) { set throws(TokenError) in
-                _ = try await self.call("index_add", keys: [set], arguments: [token.id, String(token.expiresAt)])
-            }
-            keys = [tokenKey]
-        }
-        _ = try await call(
-            "create", keys: keys,
-            arguments: [
-                String(token.uses), token.method, token.bucket, token.key, token.profile, String(token.issuedAt),
-                String(token.expiresAt), token.issuer, token.tags.joined(separator: ","),
-            ])
+        let arguments = [
+            String(token.uses), token.method, token.bucket, token.key, token.profile, String(token.issuedAt),
+            String(token.expiresAt), token.issuer, token.tags.joined(separator: ","),
+        ]
+        return (tokenKey, sets, arguments)
     }
 
     @discardableResult
@@ -200,23 +222,23 @@ package final class RedisTokenStore: TokenStore {
             return eventLoop.makeFailedFuture(error)
         }
         return onLoop(
-            "consume", key: key, arguments: [method ?? ""], on: eventLoop, answer: Self.consumption,
+            "consume", keys: [key], arguments: [method ?? ""], on: eventLoop, answer: Self.consumption,
             inTask: { () async throws(TokenError) in try await self.consume(id: id, method: method) })
     }
 
-    /// One state change's `FCALL` on the token at `key`, answered on `eventLoop` without a task when
+    /// One state change's `FCALL` on `keys` (the token's first), answered on `eventLoop` without a task when
     /// the client can send from the loop (one server, writes not confirmed by replicas): a task per
     /// request cost about a fifth of presignd's CPU per CONSUME (bench/daemon). Otherwise, and when
     /// the library must be loaded first ("Function not found": nothing ran), `inTask` (the async
     /// form of the same operation) runs in a task. An error reply is the denial, as in `call`;
     /// `answer` reads any other reply.
     private func onLoop<Value: Sendable>(
-        _ operation: String, key: String, arguments: [String], on eventLoop: any EventLoop,
+        _ operation: String, keys: [String], arguments: [String], on eventLoop: any EventLoop,
         answer: @escaping @Sendable (RESPValue) throws(TokenError) -> Value,
         inTask: @escaping @Sendable () async throws(TokenError) -> Value
     ) -> EventLoopFuture<Value> {
-        let command = fcall(operation, keys: [key], arguments: arguments)
-        guard let reply = client.sendOnLoop(command, routingKey: key, replicated: true, on: eventLoop) else {
+        let command = fcall(operation, keys: keys, arguments: arguments)
+        guard let reply = client.sendOnLoop(command, routingKey: keys.first, replicated: true, on: eventLoop) else {
             return eventLoop.makeFutureWithTask { try await inTask() }
         }
         sent.wrappingAdd(1, ordering: .relaxed)
@@ -263,7 +285,7 @@ package final class RedisTokenStore: TokenStore {
             return eventLoop.makeFailedFuture(error)
         }
         return onLoop(
-            "reserve", key: key, arguments: arguments, on: eventLoop,
+            "reserve", keys: [key], arguments: arguments, on: eventLoop,
             answer: { reply throws(TokenError) in try Self.reserved(reply, lease: id + "." + nonce) },
             inTask: { () async throws(TokenError) in try await self.reserve(id: id, method: method, leaseMillis: leaseMillis) })
     }
@@ -309,7 +331,7 @@ package final class RedisTokenStore: TokenStore {
             return eventLoop.makeFailedFuture(error)
         }
         return onLoop(
-            commit ? "commit" : "release", key: key, arguments: [nonce], on: eventLoop,
+            commit ? "commit" : "release", keys: [key], arguments: [nonce], on: eventLoop,
             answer: { reply throws(TokenError) in try Self.object(reply) },
             inTask: { () async throws(TokenError) in
                 commit ? try await self.commit(lease: lease) : try await self.release(lease: lease)

@@ -15,6 +15,9 @@ package protocol TokenStore: Sendable {
     /// Stores a new token; `.exists` if the id is taken, `.expired` if `expiresAt` has passed.
     func create(_ token: NewToken) async throws(TokenError)
 
+    /// `create`, for a caller on `eventLoop`: the future completes there.
+    func create(_ token: NewToken, on eventLoop: any EventLoop) -> EventLoopFuture<Void>
+
     /// Spends one use and returns the uses still available, with the token's object. Denials:
     /// `.used`, `.reserved`, `.revoked`, `.expired`, `.unknown`, `.mismatch` (when `method` is given
     /// and differs).

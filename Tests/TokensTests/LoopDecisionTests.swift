@@ -5,8 +5,9 @@ import TestSupport
 import Testing
 import Tokens
 
-/// The gateway path's `consume`, `reserve` and `settle` (`…on:`): answered on the caller's event loop
-/// without a task, except where only the async path can answer (a library to load, writes to confirm).
+/// The gateway path's `consume`, `reserve` and `settle`, and ISSUE's `create` (`…on:`): answered on
+/// the caller's event loop without a task, except where only the async path can answer (a library to
+/// load, writes to confirm).
 @Suite("RedisTokenStore: decisions from an event loop")
 struct LoopDecisionTests {
     /// `body`'s future, made on an event loop as a connection handler makes it.
@@ -88,6 +89,29 @@ struct LoopDecisionTests {
             #expect(await denial { try await Self.consume(store, token.id) } == .unavailable)
             #expect(try await fixture.store.check(id: token.id)?.usesLeft == 2)
             await client.shutdown()
+        }
+    }
+
+    @Test("tokens created from the loop are indexed by object and tag; a taken id, a bad token and a lost library as for the async create")
+    func creates() async throws {
+        try await TokenFixture.with { fixture in
+            let store = fixture.store
+            let token = try fixture.newToken(uses: 2, tags: ["batch-7"])
+            try await Self.onLoop { store.create(token, on: $0) }
+            let record = try await store.check(id: token.id)
+            #expect(record?.usesLeft == 2 && record?.state == .active)
+            #expect(await denial { try await Self.onLoop { store.create(token, on: $0) } } == .exists)
+            var unusable = try fixture.newToken()
+            unusable.uses = 0
+            let bad = unusable
+            #expect(await denial { try await Self.onLoop { store.create(bad, on: $0) } } == .err)
+            #expect(try await store.check(id: bad.id) == nil)
+            // Both indexes were written with the token: revoking by tag and by object finds it.
+            #expect(try await store.revokeTag("batch-7", by: "test", reason: "test") == 1)
+            let other = try fixture.newToken(key: "users/2/avatar.png")
+            #expect(try fixture.server.cli("FUNCTION", "FLUSH") == "OK")
+            try await Self.onLoop { store.create(other, on: $0) }
+            #expect(try await store.revokeObject(bucket: other.bucket, key: other.key, by: "test", reason: "test") == 1)
         }
     }
 }
