@@ -13,7 +13,8 @@ import Wire
 ///
 /// `dispatch` runs on the connection's event loop, in request order. Everything that needs no
 /// I/O (parsing, AUTH, HELLO, authorization, signing, verification) happens there, so session
-/// changes apply in order; what needs Redis continues in a task and its reply is a future.
+/// changes apply in order; what needs Redis continues as a future: from the loop itself, without a
+/// task, for ISSUE and the gateway's commands where the store allows, in a task for the others.
 package final class Broker: Sendable {
     /// How a command is answered.
     package enum Outcome {
