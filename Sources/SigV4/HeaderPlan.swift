@@ -32,6 +32,16 @@ private struct HeaderLine {
     var start: Int
     var nameEnd: Int
     var end: Int
+
+    /// The lowercase name, in the lines as given at `base`.
+    func name(in base: UnsafePointer<UInt8>) -> UnsafeBufferPointer<UInt8> {
+        UnsafeBufferPointer(start: base + start, count: nameEnd - start)
+    }
+
+    /// The whole `name:value\n` line, in the lines as given at `base`.
+    func whole(in base: UnsafePointer<UInt8>) -> UnsafeBufferPointer<UInt8> {
+        UnsafeBufferPointer(start: base + start, count: end - start)
+    }
 }
 
 extension HeaderPlan {
@@ -49,12 +59,7 @@ extension HeaderPlan {
             // (Through a constant: a nested function that captured the writer would have its
             // every access checked for exclusivity at run time.)
             let givenBase = UnsafePointer(given.base)
-            func name(_ line: HeaderLine) -> UnsafeBufferPointer<UInt8> {
-                UnsafeBufferPointer(start: givenBase + line.start, count: line.nameEnd - line.start)
-            }
-            func whole(_ line: HeaderLine) -> UnsafeBufferPointer<UInt8> {
-                UnsafeBufferPointer(start: givenBase + line.start, count: line.end - line.start)
-            }
+            func name(_ line: HeaderLine) -> UnsafeBufferPointer<UInt8> { line.name(in: givenBase) }
             var inGivenOrder = true
             var namesUnreserved = true
             for (index, header) in headers.enumerated() {
@@ -104,45 +109,48 @@ extension HeaderPlan {
                 lines = given.written
                 hostAt = hostSlot < headers.count ? sorted[hostSlot].start : given.count
             } else {
-                for slot in 0..<hostSlot { out.append(whole(sorted[slot])) }
+                for slot in 0..<hostSlot { out.append(sorted[slot].whole(in: givenBase)) }
                 hostAt = out.count
-                for slot in hostSlot..<headers.count { out.append(whole(sorted[slot])) }
+                for slot in hostSlot..<headers.count { out.append(sorted[slot].whole(in: givenBase)) }
                 lines = out.written
             }
             // The signed names in order, host among them: joined by `;`, then encoded and joined
-            // by `%3B`.
+            // by `%3B` (names of letters, digits and `-._~`, nearly all, are their own encoding).
             let namesStart = out.count
-            for slot in 0..<hostSlot {
-                out.append(name(sorted[slot]))
-                out.append(UInt8(ascii: ";"))
-            }
-            out.append(host)
-            for slot in hostSlot..<headers.count {
-                out.append(UInt8(ascii: ";"))
-                out.append(name(sorted[slot]))
-            }
+            appendNames(sorted, hostSlot: hostSlot, in: givenBase, separator: ";", encoded: false, to: &out)
             let signedEnd = out.count
-            // Names of letters, digits and `-._~` (nearly all) are their own encoding.
-            for slot in 0..<hostSlot {
-                if namesUnreserved {
-                    out.append(name(sorted[slot]))
-                } else {
-                    out.appendEncoded(name(sorted[slot]), keepSlash: false)
-                }
-                out.append("%3B")
-            }
-            out.append(host)
-            for slot in hostSlot..<headers.count {
-                out.append("%3B")
-                if namesUnreserved {
-                    out.append(name(sorted[slot]))
-                } else {
-                    out.appendEncoded(name(sorted[slot]), keepSlash: false)
-                }
-            }
+            appendNames(
+                sorted, hostSlot: hostSlot, in: givenBase, separator: "%3B", encoded: !namesUnreserved, to: &out)
             return HeaderPlan(
                 lines: lines, hostAt: hostAt, signedHeaders: out.bytes(namesStart..<signedEnd),
                 encodedSignedHeaders: out.bytes(signedEnd..<out.count))
+        }
+    }
+
+    /// Appends the signed names of `sorted` (the lines as given at `base`, in name order) joined by
+    /// `separator`, with host at `hostSlot`; each name URI-encoded when `encoded`.
+    @inline(__always)
+    private static func appendNames(
+        _ sorted: UnsafeMutableBufferPointer<HeaderLine>, hostSlot: Int, in base: UnsafePointer<UInt8>,
+        separator: StaticString, encoded: Bool, to out: inout ByteWriter
+    ) {
+        for slot in 0..<hostSlot {
+            append(sorted[slot].name(in: base), encoded: encoded, to: &out)
+            out.append(separator)
+        }
+        out.append("host")
+        for slot in hostSlot..<sorted.count {
+            out.append(separator)
+            append(sorted[slot].name(in: base), encoded: encoded, to: &out)
+        }
+    }
+
+    @inline(__always)
+    private static func append(_ name: UnsafeBufferPointer<UInt8>, encoded: Bool, to out: inout ByteWriter) {
+        if encoded {
+            out.appendEncoded(name, keepSlash: false)
+        } else {
+            out.append(name)
         }
     }
 }
