@@ -75,8 +75,7 @@ extension Broker {
                         request, presign: shorter, attempt: attempt + 1, profile: profile, client: client, now: now,
                         on: eventLoop))
             case .failure(let error):
-                let converted = (error as? TokenError).map(BrokerError.init(tokenError:))
-                    ?? BrokerError(.unavailable, "the request did not complete")
+                let converted = BrokerError(tokenError: TokenError(storeFailure: error))
                 audit.record(
                     .issue, client: client.id, bucket: presign.bucket, key: presign.key,
                     outcome: converted.code.rawValue, reason: converted.message)

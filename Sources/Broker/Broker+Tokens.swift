@@ -102,8 +102,7 @@ extension Broker {
             case .success(let decision):
                 promise.succeed(allowed(decision))
             case .failure(let error):
-                let denied = error as? TokenError ?? TokenError(.unavailable, "the request did not complete")
-                promise.fail(denial(denied, action, id: id, client: client))
+                promise.fail(denial(TokenError(storeFailure: error), action, id: id, client: client))
             }
         }
         return promise.futureResult

@@ -10,3 +10,11 @@ extension BrokerError {
         }
     }
 }
+
+extension TokenError {
+    /// A store future's failure as a `TokenError`: any other error means the work was torn down
+    /// before the store answered, which still denies (UNAVAILABLE).
+    init(storeFailure error: any Error) {
+        self = error as? TokenError ?? TokenError(.unavailable, "the request did not complete")
+    }
+}
