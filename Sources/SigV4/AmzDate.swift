@@ -15,7 +15,12 @@ package struct AmzDate: Sendable, Hashable, Comparable, CustomStringConvertible 
 
     /// Parses exactly `yyyyMMddTHHmmssZ` with a real calendar date; nil otherwise.
     package init?(_ text: some StringProtocol) {
-        let bytes = Array(text.utf8)
+        guard let date = Array(text.utf8).withUnsafeBufferPointer({ AmzDate(bytes: $0) }) else { return nil }
+        self = date
+    }
+
+    /// `init?(_:)` of the text's UTF-8 bytes.
+    init?(bytes: UnsafeBufferPointer<UInt8>) {
         guard bytes.count == 16, bytes[8] == UInt8(ascii: "T"), bytes[15] == UInt8(ascii: "Z") else { return nil }
         func number(_ range: Range<Int>) -> Int? {
             var value = 0

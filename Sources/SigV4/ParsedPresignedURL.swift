@@ -9,22 +9,25 @@
 /// spellings (`%7e` and `~`, `%2f` and `%2F`) give the same canonical form, and the auth
 /// parameters checked for presence, uniqueness and shape.
 ///
-/// Every gateway request is parsed here before Redis is asked, so the URL is read as bytes in
-/// one pass per part, into a few buffers: String's Character-level operations, per-parameter
-/// arrays and a dictionary of names cost many times the hashing (bench: `PresignBench sign`'s
-/// `verify_get_path`).
+/// Every gateway request is parsed here before Redis is asked, so the URL is read as bytes, in
+/// place, with scratch space on the stack, and what the check needs is kept in one buffer: the
+/// canonical URI and query and the auth values it reads, by ranges. Strings are made only for the
+/// decoded path, which the caller gets back (bench: `PresignBench sign`'s `verify_get_path`).
 struct ParsedPresignedURL {
-    var canonicalURI: [UInt8] = []
-    var decodedPath = ""
+    /// The canonical URI, the auth values below and the canonical query, by the ranges below.
+    let text: [UInt8]
+    let canonicalURI: Range<Int>
     /// Every parameter except X-Amz-Signature, encoded, sorted, joined (SPEC §2.6).
-    var canonicalQuery: [UInt8] = []
-    var credential = ""
-    var amzDateText = ""
-    var amzDate: AmzDate
-    var expires: Int64 = 0
-    var signedHeadersText = ""
-    var signedHeaders: [String] = []
-    var signatureHex = ""
+    let canonicalQuery: Range<Int>
+    /// The decoded values of X-Amz-Credential, X-Amz-Date, X-Amz-SignedHeaders and X-Amz-Signature
+    /// (the last 64 lowercase hex digits, the signed header names checked as described below).
+    let credential: Range<Int>
+    let amzDateText: Range<Int>
+    let signedHeadersText: Range<Int>
+    let signatureHex: Range<Int>
+    let decodedPath: String
+    let amzDate: AmzDate
+    let expires: Int64
 
     /// The auth parameters, in the order a missing one is reported.
     private enum AuthParameter: Int, CaseIterable {
@@ -61,161 +64,275 @@ struct ParsedPresignedURL {
         }
     }
 
-    init(_ url: String) throws(Rejection) {
-        let bytes = Array(url.utf8)
-        guard !bytes.contains(UInt8(ascii: "#")) else { throw .malformed("URL has a fragment") }
-        var targetStart = 0
-        if let schemeEnd = Self.schemeEnd(bytes) {
-            let authorityEnd =
-                bytes[schemeEnd...].firstIndex { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") } ?? bytes.endIndex
-            guard authorityEnd != schemeEnd else { throw .malformed("URL has no host") }
-            targetStart = authorityEnd
-        } else {
-            guard bytes.first == UInt8(ascii: "/") else {
-                throw .malformed("URL must be absolute http(s) or start with '/'")
-            }
-        }
-        guard let question = bytes[targetStart...].firstIndex(of: UInt8(ascii: "?")) else {
-            throw .malformed("URL has no query string")
-        }
-        // An absolute URL with nothing between host and query (`http://h?…`) has the path `/`.
-        let path = question == targetStart ? Self.root[...] : bytes[targetStart..<question]
+    /// Where each auth parameter's decoded value was written, once found (by `rawValue`).
+    private struct AuthValues {
+        private var ranges = InlineArray<7, Range<Int>?>(repeating: nil)
 
-        // Path: each segment decoded and re-encoded; a `/` inside a segment (from %2F) stays encoded.
-        var decodedPath: [UInt8] = []
-        decodedPath.reserveCapacity(path.count)
-        canonicalURI.reserveCapacity(3 * path.count)
-        var index = path.startIndex
-        while index < path.endIndex {
-            if path[index] == UInt8(ascii: "/") {
-                decodedPath.append(UInt8(ascii: "/"))
-                canonicalURI.append(UInt8(ascii: "/"))
-                index += 1
-                continue
-            }
-            guard let byte = URIEncoding.decodedByte(path, at: &index) else {
-                throw .malformed("invalid percent escape in the path")
-            }
-            decodedPath.append(byte)
-            URIEncoding.append(byte, keepSlash: false, to: &canonicalURI)
-        }
-        guard let decoded = String(validating: decodedPath, as: UTF8.self) else {
-            throw .malformed("path is not valid UTF-8")
-        }
-        self.decodedPath = decoded
-
-        // Query: the encoded names and values of the signed parameters go into one buffer, sorted
-        // by their ranges; the auth parameters' decoded values are kept by kind. Decoding never
-        // lengthens and encoding at most triples, which sizes both buffers.
-        let queryLength = bytes.count - question
-        var decodedPiece = [UInt8](repeating: 0, count: queryLength)
-        var encoded = [UInt8](repeating: 0, count: 3 * queryLength)
-        var encodedCount = 0
-        var pairs: [Pair] = []
-        var auth = [String?](repeating: nil, count: AuthParameter.allCases.count)
-        try decodedPiece.withUnsafeMutableBufferPointer { piece throws(Rejection) in
-            try encoded.withUnsafeMutableBufferPointer { out throws(Rejection) in
-                var writer = ByteWriter(out)
-                var start = question + 1
-                while true {
-                    let end = bytes[start...].firstIndex(of: UInt8(ascii: "&")) ?? bytes.endIndex
-                    guard start < end else { throw .malformed("empty query parameter") }
-                    let equals = bytes[start..<end].firstIndex(of: UInt8(ascii: "=")) ?? end
-                    guard let nameCount = URIEncoding.decode(bytes[start..<equals], into: piece, at: 0),
-                        let valueCount = URIEncoding.decode(bytes[min(equals + 1, end)..<end], into: piece, at: nameCount)
-                    else { throw .malformed("invalid percent escape in the query") }
-                    let name = UnsafeBufferPointer(rebasing: piece[0..<nameCount])
-                    let value = UnsafeBufferPointer(rebasing: piece[nameCount..<nameCount + valueCount])
-                    let parameter = AuthParameter(decodedName: name)
-                    if let parameter {
-                        guard auth[parameter.rawValue] == nil else { throw .malformed("duplicate \(parameter.name)") }
-                        guard let text = String(validating: value, as: UTF8.self) else {
-                            throw .malformed("\(parameter.name) is not valid UTF-8")
-                        }
-                        auth[parameter.rawValue] = text
-                    }
-                    // Every parameter but the signature is signed.
-                    if parameter != .signature {
-                        let nameStart = writer.count
-                        writer.appendEncoded(name, keepSlash: false)
-                        let valueStart = writer.count
-                        writer.appendEncoded(value, keepSlash: false)
-                        pairs.append(Pair(name: nameStart..<valueStart, value: valueStart..<writer.count))
-                    }
-                    if end == bytes.endIndex { break }
-                    start = end + 1
-                }
-                encodedCount = writer.count
-            }
-        }
-        for parameter in AuthParameter.allCases where parameter.isRequired && auth[parameter.rawValue] == nil {
-            throw .malformed("missing \(parameter.name)")
-        }
-
-        guard auth[AuthParameter.algorithm.rawValue] == "AWS4-HMAC-SHA256" else {
-            throw .malformed("X-Amz-Algorithm is not AWS4-HMAC-SHA256")
-        }
-        amzDateText = auth[AuthParameter.date.rawValue]!
-        guard let date = AmzDate(amzDateText) else { throw .malformed("X-Amz-Date is not yyyyMMddTHHmmssZ") }
-        amzDate = date
-        let expiresText = auth[AuthParameter.expires.rawValue]!
-        guard (1...7).contains(expiresText.utf8.count), expiresText.utf8.allSatisfy({ (48...57).contains($0) }),
-            let expires = Int64(expiresText), (1...604_800).contains(expires)
-        else { throw .malformed("X-Amz-Expires is not an integer in 1..604800") }
-        self.expires = expires
-        credential = auth[AuthParameter.credential.rawValue]!
-        signatureHex = auth[AuthParameter.signature.rawValue]!
-        guard
-            signatureHex.utf8.withContiguousBytes({ hex in
-                hex.count == 64 && hex.allSatisfy { Hex.value(of: $0) != nil && !(65...70).contains($0) }
-            })
-        else { throw .malformed("X-Amz-Signature is not 64 lowercase hex characters") }
-
-        signedHeadersText = auth[AuthParameter.signedHeaders.rawValue]!
-        // Split on the bytes: the names must be non-empty lowercase tokens in strictly increasing
-        // byte order, one of them host.
-        let names = signedHeadersText.utf8.withContiguousBytes { text -> [String]? in
-            let names = text.split(separator: UInt8(ascii: ";"), omittingEmptySubsequences: false)
-            guard
-                names.allSatisfy({ name in
-                    !name.isEmpty && name.allSatisfy { CanonicalHeaders.isTokenByte($0) && !(65...90).contains($0) }
-                }),
-                zip(names, names.dropFirst()).allSatisfy({ $0.lexicographicallyPrecedes($1) }),
-                names.contains(where: { $0.elementsEqual("host".utf8) })
-            else { return nil }
-            return names.map { String(decoding: $0, as: UTF8.self) }
-        }
-        guard let names else {
-            throw .malformed("X-Amz-SignedHeaders is not a sorted list of lowercase names including host")
-        }
-        signedHeaders = names
-
-        pairs.sort { a, b in
-            let nameA = encoded[a.name]
-            let nameB = encoded[b.name]
-            if nameA.elementsEqual(nameB) { return encoded[a.value].lexicographicallyPrecedes(encoded[b.value]) }
-            return nameA.lexicographicallyPrecedes(nameB)
-        }
-        canonicalQuery.reserveCapacity(encodedCount + 2 * pairs.count)
-        for (index, pair) in pairs.enumerated() {
-            if index > 0 { canonicalQuery.append(UInt8(ascii: "&")) }
-            canonicalQuery += encoded[pair.name]
-            canonicalQuery.append(UInt8(ascii: "="))
-            canonicalQuery += encoded[pair.value]
+        subscript(_ parameter: AuthParameter) -> Range<Int>? {
+            get { ranges[parameter.rawValue] }
+            set { ranges[parameter.rawValue] = newValue }
         }
     }
 
-    /// A query parameter's encoded name and value, by their ranges in one buffer. (A struct, not a
-    /// tuple: arrays of tuples look their type up at run time on every allocation.)
+    /// A query parameter's encoded name and value, by their ranges in the scratch buffer.
     private struct Pair {
         let name: Range<Int>
         let value: Range<Int>
     }
 
-    private static let root: [UInt8] = [UInt8(ascii: "/")]
+    init(_ url: String) throws(Rejection) {
+        let parsed = url.utf8.withContiguousBytes { bytes in
+            Result { () throws(Rejection) in try ParsedPresignedURL(bytes: bytes) }
+        }
+        self = try parsed.get()
+    }
+
+    private init(bytes: UnsafeBufferPointer<UInt8>) throws(Rejection) {
+        guard let base = bytes.baseAddress, !bytes.isEmpty else {
+            throw .malformed("URL must be absolute http(s) or start with '/'")
+        }
+        guard memchr(base, Int32(UInt8(ascii: "#")), bytes.count) == nil else { throw .malformed("URL has a fragment") }
+        var targetStart = 0
+        if let schemeEnd = Self.schemeEnd(bytes) {
+            var authorityEnd = schemeEnd
+            while authorityEnd < bytes.count && bytes[authorityEnd] != UInt8(ascii: "/")
+                && bytes[authorityEnd] != UInt8(ascii: "?")
+            {
+                authorityEnd += 1
+            }
+            guard authorityEnd != schemeEnd else { throw .malformed("URL has no host") }
+            targetStart = authorityEnd
+        } else {
+            guard bytes[0] == UInt8(ascii: "/") else {
+                throw .malformed("URL must be absolute http(s) or start with '/'")
+            }
+        }
+        guard let question = Self.index(of: UInt8(ascii: "?"), in: bytes, from: targetStart) else {
+            throw .malformed("URL has no query string")
+        }
+        // An absolute URL with nothing between host and query (`http://h?…`) has the path `/`.
+        let root: StaticString = "/"
+        let path =
+            question == targetStart
+            ? UnsafeBufferPointer(start: root.utf8Start, count: 1)
+            : UnsafeBufferPointer(rebasing: bytes[targetStart..<question])
+        let query = UnsafeBufferPointer(rebasing: bytes[(question + 1)...])
+
+        // Decoding never lengthens and encoding at most triples: the canonical URI takes at most
+        // 3 bytes a path byte, the auth values and the canonical query together 4 a query byte and
+        // one (ByteWriter traps rather than overrun, should this bound ever be wrong).
+        let capacity = 3 * path.count + 4 * query.count + 8
+        var parts = (canonicalURI: 0..<0, auth: AuthValues(), canonicalQuery: 0..<0, path: "")
+        let text = try [UInt8](unsafeUninitializedCapacity: capacity) { (buffer, count) throws(Rejection) in
+            var out = ByteWriter(buffer)
+            // What was written stays initialised, even when a throw cuts it short.
+            defer { count = out.count }
+            parts.path = try Self.canonicalizePath(path, to: &out)
+            parts.canonicalURI = 0..<out.count
+            try Self.canonicalizeQuery(query, to: &out, auth: &parts.auth, canonicalQuery: &parts.canonicalQuery)
+        }
+        self.text = text
+        decodedPath = parts.path
+        canonicalURI = parts.canonicalURI
+        canonicalQuery = parts.canonicalQuery
+
+        let auth = parts.auth
+        for parameter in AuthParameter.allCases where parameter.isRequired && auth[parameter] == nil {
+            throw .malformed("missing \(parameter.name)")
+        }
+        amzDateText = auth[.date]!
+        credential = auth[.credential]!
+        signatureHex = auth[.signature]!
+        signedHeadersText = auth[.signedHeaders]!
+        (amzDate, expires) = try text.withUnsafeBufferPointer { (text) throws(Rejection) -> (AmzDate, Int64) in
+            func value(_ parameter: AuthParameter) -> UnsafeBufferPointer<UInt8> {
+                UnsafeBufferPointer(rebasing: text[auth[parameter]!])
+            }
+            guard value(.algorithm).equals("AWS4-HMAC-SHA256") else {
+                throw .malformed("X-Amz-Algorithm is not AWS4-HMAC-SHA256")
+            }
+            guard let date = AmzDate(bytes: value(.date)) else {
+                throw .malformed("X-Amz-Date is not yyyyMMddTHHmmssZ")
+            }
+            let expiresText = value(.expires)
+            guard (1...7).contains(expiresText.count), expiresText.allSatisfy({ (48...57).contains($0) }),
+                case let expires = expiresText.reduce(0, { $0 * 10 + Int64($1 - 48) }), (1...604_800).contains(expires)
+            else { throw .malformed("X-Amz-Expires is not an integer in 1..604800") }
+            let signature = value(.signature)
+            guard signature.count == 64, signature.allSatisfy({ Hex.value(of: $0) != nil && !(65...70).contains($0) })
+            else { throw .malformed("X-Amz-Signature is not 64 lowercase hex characters") }
+            guard Self.isSignedHeaderList(value(.signedHeaders)) else {
+                throw .malformed("X-Amz-SignedHeaders is not a sorted list of lowercase names including host")
+            }
+            return (date, expires)
+        }
+    }
+
+    /// Decodes and re-encodes each path segment into `out` and returns the decoded path; a `/`
+    /// inside a segment (from %2F) stays encoded. A path without `%` is its own decoding.
+    private static func canonicalizePath(_ path: UnsafeBufferPointer<UInt8>, to out: inout ByteWriter) throws(Rejection)
+        -> String
+    {
+        if memchr(path.baseAddress!, Int32(UInt8(ascii: "%")), path.count) == nil {
+            guard let decoded = Self.string(validating: path) else { throw .malformed("path is not valid UTF-8") }
+            out.appendEncoded(path, keepSlash: true)
+            return decoded
+        }
+        return try withUnsafeTemporaryAllocation(of: UInt8.self, capacity: path.count) {
+            (decoded) throws(Rejection) -> String in
+            var decodedCount = 0
+            var segmentStart = 0
+            func endSegment() {
+                out.appendEncoded(UnsafeBufferPointer(rebasing: decoded[segmentStart..<decodedCount]), keepSlash: false)
+            }
+            var index = 0
+            while index < path.count {
+                if path[index] == UInt8(ascii: "/") {
+                    endSegment()
+                    out.append(UInt8(ascii: "/"))
+                    decoded[decodedCount] = UInt8(ascii: "/")
+                    decodedCount += 1
+                    segmentStart = decodedCount
+                    index += 1
+                    continue
+                }
+                guard let byte = URIEncoding.decodedByte(path, at: &index) else {
+                    throw .malformed("invalid percent escape in the path")
+                }
+                decoded[decodedCount] = byte
+                decodedCount += 1
+            }
+            endSegment()
+            guard let text = Self.string(validating: UnsafeBufferPointer(rebasing: decoded[..<decodedCount])) else {
+                throw .malformed("path is not valid UTF-8")
+            }
+            return text
+        }
+    }
+
+    /// Reads the query's parameters in order: each auth parameter's decoded value is appended to
+    /// `out` and its range kept in `auth`; then the encoded names and values of every parameter
+    /// but the signature, sorted, are appended as the canonical query.
+    private static func canonicalizeQuery(
+        _ query: UnsafeBufferPointer<UInt8>, to out: inout ByteWriter, auth: inout AuthValues,
+        canonicalQuery: inout Range<Int>
+    ) throws(Rejection) {
+        // Each parameter takes at least one byte and a separator.
+        let maxPairs = query.count / 2 + 1
+        try withUnsafeTemporaryAllocation(of: Pair.self, capacity: maxPairs) { (pairs) throws(Rejection) in
+            try withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 4 * query.count) {
+                (scratch) throws(Rejection) in
+                // The decoded parameter at the start of the scratch, encoded ones after it.
+                let piece = UnsafeMutableBufferPointer(rebasing: scratch[..<query.count])
+                var encoded = ByteWriter(UnsafeMutableBufferPointer(rebasing: scratch[query.count...]))
+                var pairCount = 0
+                var start = 0
+                while true {
+                    let end = Self.index(of: UInt8(ascii: "&"), in: query, from: start) ?? query.count
+                    guard start < end else { throw .malformed("empty query parameter") }
+                    let equals = Self.index(of: UInt8(ascii: "="), in: query, from: start, to: end) ?? end
+                    let rawName = UnsafeBufferPointer(rebasing: query[start..<equals])
+                    let rawValue = UnsafeBufferPointer(rebasing: query[min(equals + 1, end)..<end])
+                    guard let nameCount = URIEncoding.decode(rawName, into: piece, at: 0),
+                        let valueCount = URIEncoding.decode(rawValue, into: piece, at: nameCount)
+                    else { throw .malformed("invalid percent escape in the query") }
+                    let name = UnsafeBufferPointer(rebasing: piece[0..<nameCount])
+                    let value = UnsafeBufferPointer(rebasing: piece[nameCount..<nameCount + valueCount])
+                    let parameter = AuthParameter(decodedName: name)
+                    if let parameter {
+                        guard auth[parameter] == nil else { throw .malformed("duplicate \(parameter.name)") }
+                        guard Self.isASCII(value) || Self.string(validating: value) != nil else {
+                            throw .malformed("\(parameter.name) is not valid UTF-8")
+                        }
+                        let valueStart = out.count
+                        out.append(value)
+                        auth[parameter] = valueStart..<out.count
+                    }
+                    // Every parameter but the signature is signed.
+                    if parameter != .signature {
+                        let nameStart = encoded.count
+                        encoded.appendEncoded(name, keepSlash: false)
+                        let valueStart = encoded.count
+                        encoded.appendEncoded(value, keepSlash: false)
+                        pairs[pairCount] = Pair(name: nameStart..<valueStart, value: valueStart..<encoded.count)
+                        pairCount += 1
+                    }
+                    if end == query.count { break }
+                    start = end + 1
+                }
+
+                let written = encoded.written
+                func bytes(_ range: Range<Int>) -> UnsafeBufferPointer<UInt8> {
+                    UnsafeBufferPointer(rebasing: written[range])
+                }
+                var signed = UnsafeMutableBufferPointer(rebasing: pairs[..<pairCount])
+                signed.sort { a, b in
+                    let nameOrder = Self.compare(bytes(a.name), bytes(b.name))
+                    return nameOrder != 0 ? nameOrder < 0 : Self.compare(bytes(a.value), bytes(b.value)) < 0
+                }
+                let queryStart = out.count
+                for (index, pair) in signed.enumerated() {
+                    if index > 0 { out.append(UInt8(ascii: "&")) }
+                    out.append(bytes(pair.name))
+                    out.append(UInt8(ascii: "="))
+                    out.append(bytes(pair.value))
+                }
+                canonicalQuery = queryStart..<out.count
+            }
+        }
+    }
+
+    /// The first index of `byte` in `bytes[start..<end]`.
+    private static func index(
+        of byte: UInt8, in bytes: UnsafeBufferPointer<UInt8>, from start: Int, to end: Int? = nil
+    ) -> Int? {
+        let end = end ?? bytes.count
+        guard start < end, let found = memchr(bytes.baseAddress! + start, Int32(byte), end - start) else { return nil }
+        return UnsafePointer<UInt8>(found.assumingMemoryBound(to: UInt8.self)) - bytes.baseAddress!
+    }
+
+    /// Byte-wise order: negative, zero or positive as `a` sorts before, with or after `b`.
+    private static func compare(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Int {
+        let common = min(a.count, b.count)
+        if common > 0 {
+            let order = memcmp(a.baseAddress!, b.baseAddress!, common)
+            if order != 0 { return Int(order) }
+        }
+        return a.count - b.count
+    }
+
+    /// Whether every byte is ASCII (eight at a time).
+    private static func isASCII(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        ByteLanes.all(bytes) { ByteLanes.allASCII($0) ? ByteLanes.high : 0 } ?? bytes.allSatisfy { $0 < 0x80 }
+    }
+
+    /// The String of `bytes`, or nil when they are not UTF-8. ASCII, the usual case, needs no
+    /// further check (`String(validating:)` is not specialised: it looks types up at run time).
+    private static func string(validating bytes: UnsafeBufferPointer<UInt8>) -> String? {
+        isASCII(bytes) ? String(decoding: bytes, as: UTF8.self) : String(validating: bytes, as: UTF8.self)
+    }
+
+    /// Whether `list` is `;`-joined non-empty lowercase tokens in strictly increasing byte order,
+    /// one of them `host`.
+    private static func isSignedHeaderList(_ list: UnsafeBufferPointer<UInt8>) -> Bool {
+        var previous: UnsafeBufferPointer<UInt8>?
+        var hasHost = false
+        var start = 0
+        while start <= list.count {
+            let end = index(of: UInt8(ascii: ";"), in: list, from: start) ?? list.count
+            let name = UnsafeBufferPointer(rebasing: list[start..<end])
+            guard !name.isEmpty, name.allSatisfy({ CanonicalHeaders.isTokenByte($0) && !(65...90).contains($0) }),
+                previous.map({ compare($0, name) < 0 }) ?? true
+            else { return false }
+            hasHost = hasHost || name.equals("host")
+            previous = name
+            start = end + 1
+        }
+        return hasHost
+    }
 
     /// Where the authority starts when `bytes` begins with `http://` or `https://` (any case).
-    private static func schemeEnd(_ bytes: [UInt8]) -> Int? {
+    private static func schemeEnd(_ bytes: UnsafeBufferPointer<UInt8>) -> Int? {
         for scheme in ["http://", "https://"] as [StaticString] {
             let count = scheme.utf8CodeUnitCount
             guard bytes.count >= count else { continue }

@@ -58,90 +58,161 @@ package final class PresignVerifier: Sendable {
         guard S3Method(rawValue: method) != nil else {
             throw .malformed("method is not GET, PUT, HEAD or DELETE")
         }
-        // The credential scope: key/date/region/s3/aws4_request, taken apart on its bytes.
-        let dateText = url.amzDateText
-        let scope = url.credential.utf8.withContiguousBytes { credential -> Result<(String, AccessKeySecret), Rejection> in
-            let parts = credential.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false)
-            guard parts.count == 5 else {
-                return .failure(.malformed("X-Amz-Credential is not key/date/region/s3/aws4_request"))
-            }
-            guard dateText.utf8.withContiguousBytes({ parts[1].elementsEqual($0.prefix(8)) }) else {
-                return .failure(.malformed("credential scope date differs from X-Amz-Date"))
-            }
-            guard parts[3].elementsEqual("s3".utf8) else { return .failure(.malformed("credential scope service is not s3")) }
-            guard parts[4].elementsEqual("aws4_request".utf8) else {
-                return .failure(.malformed("credential scope does not end in aws4_request"))
-            }
-            let accessKeyId = String(decoding: parts[0], as: UTF8.self)
-            guard let secret = secrets(accessKeyId) else { return .failure(.malformed("unknown access key")) }
-            guard secret.region.utf8.withContiguousBytes({ parts[2].elementsEqual($0) }) else {
-                return .failure(.malformed("credential scope region is not the access key's region"))
-            }
-            return .success((accessKeyId, secret))
-        }
-        let (accessKeyId, secret) = try scope.get()
+        return try url.text.withUnsafeBufferPointer { (text) throws(Rejection) -> Verdict in
+            func part(_ range: Range<Int>) -> UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(rebasing: text[range]) }
+            let dateText = part(url.amzDateText)
+            let (accessKeyId, secret) = try scope(of: part(url.credential), date: dateText)
+            let signedHeaders = part(url.signedHeadersText)
+            let requestHash = try Self.canonicalRequestHash(
+                method: method, uri: part(url.canonicalURI), query: part(url.canonicalQuery),
+                signedHeaders: signedHeaders, signedHost: signedHost, headers: headers)
 
-        // SPEC §2.4: each signed header's canonical line; host comes from configuration.
-        var canonicalHeaders: [UInt8] = []
-        for name in url.signedHeaders {
-            let value: [UInt8]
-            if name == "host" {
-                value = Array(CanonicalHeaders.lowercased(signedHost).utf8)
-            } else {
-                guard let given = headers(name) else { throw .badSignature("signed header \(name) was not provided") }
-                value = CanonicalHeaders.canonicalValue(given)
+            // SPEC §2.8. The scope's date and region were checked to be these, the URL's own.
+            let key = keys.key(secret: secret.secretAccessKey, date: url.amzDate, region: secret.region)
+            let toSignCapacity = 128 + secret.region.utf8.count
+            let expected = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: toSignCapacity) { buffer in
+                var toSign = ByteWriter(buffer)
+                toSign.append("AWS4-HMAC-SHA256\n")
+                toSign.append(dateText)
+                toSign.append(UInt8(ascii: "\n"))
+                toSign.append(UnsafeBufferPointer(rebasing: dateText.prefix(8)))
+                toSign.append(UInt8(ascii: "/"))
+                secret.region.utf8.withContiguousBytes { toSign.append($0) }
+                toSign.append("/s3/aws4_request\n")
+                toSign.appendHex(requestHash)
+                return key.mac.authenticate(UnsafeRawBufferPointer(toSign.written))
             }
-            canonicalHeaders += name.utf8
-            canonicalHeaders.append(UInt8(ascii: ":"))
-            canonicalHeaders += value
-            canonicalHeaders.append(UInt8(ascii: "\n"))
-        }
+            let signature = part(url.signatureHex)
+            let matches = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 64) { expectedHex in
+                expected.withUnsafeBytes { Hex.write($0, to: expectedHex.baseAddress!) }
+                return Crypto.constantTimeEqual(UnsafeRawBufferPointer(expectedHex), UnsafeRawBufferPointer(signature))
+            }
+            guard matches else { throw .badSignature("signature does not match") }
 
-        var canonical: [UInt8] = []
-        canonical.reserveCapacity(url.canonicalURI.count + url.canonicalQuery.count + canonicalHeaders.count + 128)
-        canonical += method.utf8
-        canonical.append(UInt8(ascii: "\n"))
-        canonical += url.canonicalURI
-        canonical.append(UInt8(ascii: "\n"))
-        canonical += url.canonicalQuery
-        canonical.append(UInt8(ascii: "\n"))
-        canonical += canonicalHeaders
-        canonical.append(UInt8(ascii: "\n"))
-        canonical += url.signedHeadersText.utf8
-        canonical += "\nUNSIGNED-PAYLOAD".utf8
-        let requestHash = canonical.withUnsafeBytes { Crypto.sha256($0) }
-
-        // SPEC §2.8. The scope's date and region were checked above to be these, the URL's own.
-        var toSign: [UInt8] = []
-        toSign.reserveCapacity(160 + secret.region.utf8.count)
-        toSign += "AWS4-HMAC-SHA256\n".utf8
-        toSign += dateText.utf8
-        toSign.append(UInt8(ascii: "\n"))
-        toSign += dateText.utf8.prefix(8)
-        toSign.append(UInt8(ascii: "/"))
-        toSign += secret.region.utf8
-        toSign += "/s3/aws4_request\n".utf8
-        requestHash.appendHex(to: &toSign)
-        let key = keys.key(secret: secret.secretAccessKey, date: url.amzDate, region: secret.region)
-        let expected = toSign.withUnsafeBytes { key.mac.authenticate($0) }
-        var expectedHex: [UInt8] = []
-        expected.appendHex(to: &expectedHex)
-        var givenHex = url.signatureHex
-        let matches = expectedHex.withUnsafeBytes { a in
-            givenHex.withUTF8 { b in Crypto.constantTimeEqual(a, UnsafeRawBufferPointer(b)) }
+            let verified = VerifiedURL(
+                tokenId: tokenId(hexBytes: UnsafeRawBufferPointer(signature)), accessKeyId: accessKeyId,
+                region: secret.region, amzDate: url.amzDate, expiresAt: url.amzDate.unixSeconds + url.expires,
+                signedHeaders: Self.names(signedHeaders), path: url.decodedPath)
+            // Checked after the signature, so that `.expired` always means "genuine, but too late".
+            if url.amzDate.unixSeconds - now > Self.maxClockSkew {
+                throw .badSignature("X-Amz-Date is more than 15 minutes in the future")
+            }
+            return now <= verified.expiresAt ? .valid(verified) : .expired(verified)
         }
-        guard matches else { throw .badSignature("signature does not match") }
-
-        let verified = VerifiedURL(
-            tokenId: tokenId(signatureHex: url.signatureHex), accessKeyId: accessKeyId, region: secret.region,
-            amzDate: url.amzDate, expiresAt: url.amzDate.unixSeconds + url.expires,
-            signedHeaders: url.signedHeaders, path: url.decodedPath)
-        // Checked after the signature, so that `.expired` always means "genuine, but too late".
-        if url.amzDate.unixSeconds - now > Self.maxClockSkew {
-            throw .badSignature("X-Amz-Date is more than 15 minutes in the future")
-        }
-        return now <= verified.expiresAt ? .valid(verified) : .expired(verified)
     }
+
+    /// The access key and its secret from X-Amz-Credential's `key/date/region/s3/aws4_request`,
+    /// whose date must be X-Amz-Date's and whose region the key's.
+    private func scope(of credential: UnsafeBufferPointer<UInt8>, date: UnsafeBufferPointer<UInt8>) throws(Rejection)
+        -> (accessKeyId: String, secret: AccessKeySecret)
+    {
+        var start = 0
+        func nextPart() -> UnsafeBufferPointer<UInt8>? {
+            guard start <= credential.count else { return nil }
+            let end = credential[start...].firstIndex(of: UInt8(ascii: "/")) ?? credential.count
+            defer { start = end + 1 }
+            return UnsafeBufferPointer(rebasing: credential[start..<end])
+        }
+        // Exactly five parts: the fifth ends the text.
+        guard let key = nextPart(), let scopeDate = nextPart(), let region = nextPart(), let service = nextPart(),
+            let terminal = nextPart(), start > credential.count
+        else { throw .malformed("X-Amz-Credential is not key/date/region/s3/aws4_request") }
+        guard scopeDate.elementsEqual(date.prefix(8)) else {
+            throw .malformed("credential scope date differs from X-Amz-Date")
+        }
+        guard service.equals("s3") else { throw .malformed("credential scope service is not s3") }
+        guard terminal.equals("aws4_request") else {
+            throw .malformed("credential scope does not end in aws4_request")
+        }
+        let accessKeyId = String(decoding: key, as: UTF8.self)
+        guard let secret = secrets(accessKeyId) else { throw .malformed("unknown access key") }
+        guard secret.region.utf8.withContiguousBytes({ region.elementsEqual($0) }) else {
+            throw .malformed("credential scope region is not the access key's region")
+        }
+        return (accessKeyId, secret)
+    }
+
+    /// SHA-256 of the canonical request (SPEC §2.7): the method, the URL's canonical URI and
+    /// query, each signed header's line (host from configuration, the others from `headers`,
+    /// SPEC §2.4), the signed names and the payload line.
+    private static func canonicalRequestHash(
+        method: String, uri: UnsafeBufferPointer<UInt8>, query: UnsafeBufferPointer<UInt8>,
+        signedHeaders: UnsafeBufferPointer<UInt8>, signedHost: String, headers: (String) -> String?
+    ) throws(Rejection) -> Digest {
+        let host = CanonicalHeaders.lowercased(signedHost)
+        // The values of the signed headers other than host, in name order (most URLs sign host alone).
+        var values: [String] = []
+        var headerLines = 0
+        var missing: String?
+        forEachName(in: signedHeaders) { name in
+            headerLines += name.count + 2
+            if isHost(name) {
+                headerLines += host.utf8.count
+            } else if missing == nil {
+                let text = String(decoding: name, as: UTF8.self)
+                guard let value = headers(text) else {
+                    missing = text
+                    return
+                }
+                values.append(value)
+                headerLines += value.utf8.count
+            }
+        }
+        if let missing { throw .badSignature("signed header \(missing) was not provided") }
+
+        let capacity =
+            method.utf8.count + uri.count + query.count + headerLines + signedHeaders.count + 24
+            + Crypto.paddingCapacity
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) { buffer in
+            var canonical = ByteWriter(buffer)
+            method.utf8.withContiguousBytes { canonical.append($0) }
+            canonical.append(UInt8(ascii: "\n"))
+            canonical.append(uri)
+            canonical.append(UInt8(ascii: "\n"))
+            canonical.append(query)
+            canonical.append(UInt8(ascii: "\n"))
+            var nextValue = 0
+            forEachName(in: signedHeaders) { name in
+                canonical.append(name)
+                canonical.append(UInt8(ascii: ":"))
+                if isHost(name) {
+                    host.utf8.withContiguousBytes { canonical.append($0) }
+                } else {
+                    values[nextValue].utf8.withContiguousBytes { canonical.appendCanonicalHeaderValue($0) }
+                    nextValue += 1
+                }
+                canonical.append(UInt8(ascii: "\n"))
+            }
+            canonical.append(UInt8(ascii: "\n"))
+            canonical.append(signedHeaders)
+            canonical.append("\nUNSIGNED-PAYLOAD")
+            return canonical.hashPaddingInPlace()
+        }
+    }
+
+    /// Calls `body` with each name of a `;`-joined list.
+    private static func forEachName(
+        in list: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>) -> Void
+    ) {
+        var start = 0
+        while start <= list.count {
+            let end = list[start...].firstIndex(of: UInt8(ascii: ";")) ?? list.count
+            body(UnsafeBufferPointer(rebasing: list[start..<end]))
+            start = end + 1
+        }
+    }
+
+    private static func isHost(_ name: UnsafeBufferPointer<UInt8>) -> Bool { name.equals("host") }
+
+    /// The signed header names as Strings (most lists are `host` alone: one shared array).
+    private static func names(_ list: UnsafeBufferPointer<UInt8>) -> [String] {
+        if isHost(list) { return hostOnly }
+        var names: [String] = []
+        forEachName(in: list) { names.append(String(decoding: $0, as: UTF8.self)) }
+        return names
+    }
+
+    private static let hostOnly = ["host"]
 }
 
 /// A refusal found while parsing or checking, turned into a `Verdict` at the end.

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// The byte-wise URI encoding of SPEC §2.2 and its inverse, used by both the signer and the
 /// verifier. Never Foundation's percent-encoding sets: they keep `+ ! $ & ' ( ) * , ; = : @`.
 enum URIEncoding {
@@ -37,7 +43,8 @@ enum URIEncoding {
 
     /// Writes `UriEncode(bytes, keepSlash)` at `out`, which must have room for `3 * bytes.count`;
     /// returns how many bytes it wrote.
-    static func encode(_ bytes: UnsafeBufferPointer<UInt8>, keepSlash: Bool, to out: UnsafeMutablePointer<UInt8>) -> Int {
+    static func encode(_ bytes: UnsafeBufferPointer<UInt8>, keepSlash: Bool, to out: UnsafeMutablePointer<UInt8>) -> Int
+    {
         guard let source = bytes.baseAddress else { return 0 }
         // Eight bytes at a time while all of them are kept, as in most keys; the rest byte by byte.
         var read = 0
@@ -57,7 +64,8 @@ enum URIEncoding {
                 return bytes.count
             }
         }
-        return read &+ encodeBytewise(UnsafeBufferPointer(rebasing: bytes[read...]), keepSlash: keepSlash, to: out + read)
+        return read
+            &+ encodeBytewise(UnsafeBufferPointer(rebasing: bytes[read...]), keepSlash: keepSlash, to: out + read)
     }
 
     /// Whether `UriEncode` keeps all eight bytes of `chunk` as they are.
@@ -125,13 +133,13 @@ enum URIEncoding {
     /// when a `%` is not followed by two hex digits. `+` stays `+`: SigV4 never writes `+` for a
     /// space, so a literal `+` means itself.
     @inline(__always)
-    static func decodedByte(_ bytes: ArraySlice<UInt8>, at index: inout Int) -> UInt8? {
+    static func decodedByte(_ bytes: UnsafeBufferPointer<UInt8>, at index: inout Int) -> UInt8? {
         let byte = bytes[index]
         guard byte == UInt8(ascii: "%") else {
             index += 1
             return byte
         }
-        guard index + 2 < bytes.endIndex, let high = Hex.value(of: bytes[index + 1]),
+        guard index + 2 < bytes.count, let high = Hex.value(of: bytes[index + 1]),
             let low = Hex.value(of: bytes[index + 2])
         else { return nil }
         index += 3
@@ -140,13 +148,25 @@ enum URIEncoding {
 
     /// Percent-decodes `bytes` into `out` from `offset` on and returns how many bytes it wrote; nil
     /// on an invalid escape. `out` must have room for `bytes.count` (decoding never lengthens).
-    static func decode(_ bytes: ArraySlice<UInt8>, into out: UnsafeMutableBufferPointer<UInt8>, at offset: Int) -> Int? {
+    static func decode(_ bytes: UnsafeBufferPointer<UInt8>, into out: UnsafeMutableBufferPointer<UInt8>, at offset: Int)
+        -> Int?
+    {
         precondition(bytes.count <= out.count - offset)
-        var index = bytes.startIndex
+        guard let source = bytes.baseAddress, let target = out.baseAddress else { return 0 }
+        var index = 0
         var count = offset
-        while index < bytes.endIndex {
+        while index < bytes.count {
+            // The run up to the next `%` as it is, then the escape.
+            let run =
+                memchr(source + index, Int32(UInt8(ascii: "%")), bytes.count - index).map {
+                    UnsafePointer<UInt8>($0.assumingMemoryBound(to: UInt8.self)) - source
+                } ?? bytes.count
+            (target + count).update(from: source + index, count: run - index)
+            count += run - index
+            index = run
+            if index == bytes.count { break }
             guard let byte = decodedByte(bytes, at: &index) else { return nil }
-            out[count] = byte
+            target[count] = byte
             count += 1
         }
         return count - offset
@@ -155,7 +175,10 @@ enum URIEncoding {
     /// Percent-decodes `bytes` into a new array; nil on an invalid escape.
     static func decode(_ bytes: [UInt8]) -> [UInt8]? {
         var out = [UInt8](repeating: 0, count: bytes.count)
-        guard let count = out.withUnsafeMutableBufferPointer({ decode(bytes[...], into: $0, at: 0) }) else { return nil }
+        let count = bytes.withUnsafeBufferPointer { bytes in
+            out.withUnsafeMutableBufferPointer { decode(bytes, into: $0, at: 0) }
+        }
+        guard let count else { return nil }
         return Array(out[..<count])
     }
 }

@@ -341,6 +341,17 @@ import Testing
         ("query escape", aws.expected.url + "&a=%4", "invalid percent escape in the query"),
         ("empty parameter", aws.expected.url.replacing("&X-Amz-Date", with: "&&X-Amz-Date"), "empty query parameter"),
         ("no query", split(aws.expected.url).0, "URL has no query string"),
+        ("empty query", split(aws.expected.url).0 + "?", "empty query parameter"),
+        ("empty URL", "", "URL must be absolute http(s) or start with '/'"),
+        (
+            "short auth value not UTF-8", replacing("X-Amz-Expires", in: aws.expected.url, with: "%FF"),
+            "X-Amz-Expires is not valid UTF-8"
+        ),
+        (
+            "long auth value not UTF-8",
+            replacing("X-Amz-Credential", in: aws.expected.url, with: "AKIAIOSFODNN7EXAMPLE%2F20130524%C3%28"),
+            "X-Amz-Credential is not valid UTF-8"
+        ),
         ("fragment", aws.expected.url + "#x", "URL has a fragment"),
         ("relative", "test.txt?X-Amz-Date=1", "URL must be absolute http(s) or start with '/'"),
         ("other scheme", "ftp://h/test.txt?X-Amz-Date=1", "URL must be absolute http(s) or start with '/'"),
