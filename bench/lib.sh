@@ -115,9 +115,17 @@ EOF
 
 # rb <port> [redis-benchmark arguments...]: one --csv result line without quotes:
 # test,rps,avg_ms,min_ms,p50_ms,p95_ms,p99_ms,max_ms
+# redis-benchmark stops at the first error reply; then its own message (never the arguments,
+# which may hold a client secret) goes to stderr and rb fails.
 rb() {
-    local port="$1"; shift
-    redis-benchmark -h 127.0.0.1 -p "$port" --csv "$@" 2>/dev/null | tail -1 | tr -d '"'
+    local port="$1" out status=0
+    shift
+    out="$(redis-benchmark -h 127.0.0.1 -p "$port" --csv "$@" 2>"$work/rb.stderr")" || status=$?
+    if [ "$status" -ne 0 ] || [ -z "$out" ]; then
+        echo "redis-benchmark on port $port failed (exit $status): $(tail -c 400 "$work/rb.stderr")" >&2
+        return 1
+    fi
+    tail -1 <<<"$out" | tr -d '"'
 }
 field() { cut -d, -f"$1" <<<"$2"; }
 
