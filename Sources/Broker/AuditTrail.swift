@@ -1,4 +1,5 @@
 import Logging
+import Tokens
 
 /// The audit trail: one structured log line per decision that changes or tries to change a
 /// URL's state (ISSUE, CONSUME, RESERVE, COMMIT, RELEASE, REVOKE), allowed or denied, from the
@@ -62,8 +63,12 @@ package struct AuditTrail: Sendable {
         logger.log(level: level, "audit", metadata: metadata)
     }
 
-    /// A denial's line.
-    func record(_ action: Action, client: String?, token: String? = nil, denied error: BrokerError) {
-        record(action, client: client, token: token, outcome: error.code.rawValue, reason: error.message)
+    /// A denial's line, with the object asked for where it is known (a URL names it).
+    func record(
+        _ action: Action, client: String?, token: String? = nil, object: TokenObject? = nil, denied error: BrokerError
+    ) {
+        record(
+            action, client: client, token: token, bucket: object?.bucket, key: object?.key,
+            outcome: error.code.rawValue, reason: error.message)
     }
 }

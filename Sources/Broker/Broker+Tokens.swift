@@ -56,8 +56,8 @@ extension Broker {
 
     /// Spends one use of a resolved target for `client`; the future holds the uses left.
     func spend(_ resolved: ResolvedTarget, client: String, on eventLoop: any EventLoop) -> EventLoopFuture<Int> {
-        decided(store.consume(id: resolved.id, method: resolved.method, on: eventLoop), .consume, id: resolved.id, client: client) {
-            [audit] spent in
+        let spent = store.consume(id: resolved.id, method: resolved.method, on: eventLoop)
+        return decided(spent, .consume, resolved, client: client) { [audit] spent in
             audit.record(
                 .consume, client: client, token: resolved.id, bucket: spent.object.bucket, key: spent.object.key,
                 outcome: "OK", extra: ["uses.left": "\(spent.usesLeft)"])
@@ -70,7 +70,7 @@ extension Broker {
         -> EventLoopFuture<String>
     {
         let held = store.reserve(id: resolved.id, method: resolved.method, leaseMillis: Int64(leaseMillis), on: eventLoop)
-        return decided(held, .reserve, id: resolved.id, client: client) { [audit] held in
+        return decided(held, .reserve, resolved, client: client) { [audit] held in
             audit.record(
                 .reserve, client: client, token: resolved.id, bucket: held.object.bucket, key: held.object.key,
                 outcome: "OK", extra: ["lease.ms": "\(leaseMillis)"])
@@ -83,18 +83,18 @@ extension Broker {
         // A lease is `<token id>.<nonce>`: only the id part is logged, the nonce is the secret.
         let id = Self.leaseTokenID(lease)
         let action: AuditTrail.Action = commit ? .commit : .release
-        return decided(store.settle(lease: lease, commit: commit, on: eventLoop), action, id: id, client: client) {
-            [audit] object in
+        let settled = store.settle(lease: lease, commit: commit, on: eventLoop)
+        return decided(settled, action, id.map { ResolvedTarget(id: $0) }, client: client) { [audit] object in
             audit.record(action, client: client, token: id, bucket: object.bucket, key: object.key, outcome: "OK")
         }
     }
 
-    /// A store decision as the broker answers it: `allowed` (which writes its audit line) makes the
-    /// value of a success; a failure becomes the denial's `BrokerError`, audited. One promise,
-    /// completed from one callback.
+    /// A store decision about `target` as the broker answers it: `allowed` (which writes its audit
+    /// line) makes the value of a success; a failure becomes the denial's `BrokerError`, audited
+    /// with the token and, for a URL, the object it names. One promise, completed from one callback.
     private func decided<Decision: Sendable, Value: Sendable>(
-        _ decision: EventLoopFuture<Decision>, _ action: AuditTrail.Action, id: String?, client: String,
-        allowed: @escaping @Sendable (Decision) -> Value
+        _ decision: EventLoopFuture<Decision>, _ action: AuditTrail.Action, _ target: ResolvedTarget?,
+        client: String, allowed: @escaping @Sendable (Decision) -> Value
     ) -> EventLoopFuture<Value> {
         let promise = decision.eventLoop.makePromise(of: Value.self)
         decision.whenComplete { [self] result in
@@ -102,7 +102,7 @@ extension Broker {
             case .success(let decision):
                 promise.succeed(allowed(decision))
             case .failure(let error):
-                promise.fail(denial(TokenError(storeFailure: error), action, id: id, client: client))
+                promise.fail(denial(TokenError(storeFailure: error), action, target, client: client))
             }
         }
         return promise.futureResult
@@ -147,17 +147,27 @@ extension Broker {
 
     /// A denial from the store, written to the audit trail (where a second use of a spent or
     /// revoked URL is a tripwire warning).
-    func denial(_ error: TokenError, _ action: AuditTrail.Action, id: String?, client: String) -> BrokerError {
+    func denial(_ error: TokenError, _ action: AuditTrail.Action, _ target: ResolvedTarget?, client: String)
+        -> BrokerError
+    {
         let converted = BrokerError(tokenError: error)
-        audit.record(action, client: client, token: id, denied: converted)
+        audit.record(action, client: client, token: target?.id, object: target?.object, denied: converted)
         return converted
     }
 }
 
-/// A target resolved to a token id, with the method the URL was verified for.
+/// A target resolved to a token id, with the method the URL was verified for and, for a URL, the
+/// object its path names (so that a denial's audit line says which object was asked for).
 struct ResolvedTarget: Sendable {
     var id: String
     var method: String?
+    var object: TokenObject?
+
+    init(id: String, method: String? = nil, object: TokenObject? = nil) {
+        self.id = id
+        self.method = method
+        self.object = object
+    }
 }
 
 extension Broker {
@@ -172,7 +182,7 @@ extension Broker {
             return ResolvedTarget(id: id, method: method)
         case .url(let url):
             let verified = try verify(url, method: method, settings: settings, allowExpired: allowExpired, headers: headers)
-            return ResolvedTarget(id: verified.id, method: verified.method)
+            return ResolvedTarget(id: verified.id, method: verified.method, object: verified.object)
         }
     }
 
@@ -180,7 +190,7 @@ extension Broker {
     /// URL is tried as each S3 method (the method is signed, so at most one can verify).
     func verify(
         _ url: String, method: String?, settings: BrokerSettings, allowExpired: Bool, headers: (String) -> String?
-    ) throws(BrokerError) -> (id: String, method: String) {
+    ) throws(BrokerError) -> (id: String, method: String, object: TokenObject?) {
         guard let accessKey = Self.accessKeyId(in: url) else {
             throw BrokerError(.badSignature, "the URL names no access key: not a presigned URL")
         }
@@ -197,9 +207,9 @@ extension Broker {
                 method: candidate, url: parsed, signedHost: profile.signedHost, headers: headers, now: now)
             {
             case .valid(let verified):
-                return (verified.tokenId, candidate)
+                return (verified.tokenId, candidate, profile.object(atPath: verified.path))
             case .expired(let verified):
-                if allowExpired { return (verified.tokenId, candidate) }
+                if allowExpired { return (verified.tokenId, candidate, profile.object(atPath: verified.path)) }
                 throw BrokerError(.expired, "the URL expired")
             case .badSignature(let reason):
                 firstProblem = reason

@@ -1,4 +1,5 @@
 import SigV4
+import Tokens
 
 /// One S3 account, region and endpoint that URLs are signed for, and the gateway origin that
 /// issued URLs point to.
@@ -17,6 +18,25 @@ package struct Profile: Sendable {
 
     /// The host value the profile's URLs are signed for (path-style), used when verifying.
     package var signedHost: String { signer.endpoint.hostHeader }
+
+    /// The object a verified URL of this profile names, from its decoded path: the endpoint's
+    /// base path, then `/<bucket>/<key>` (path style, as the profile signs). Nil when the path is
+    /// not shaped so, or when the base path holds escapes (the decoded path no longer shows it).
+    package func object(atPath path: String) -> TokenObject? {
+        let base = signer.endpoint.basePath
+        let bytes = path.utf8
+        guard !base.utf8.contains(UInt8(ascii: "%")), bytes.starts(with: base.utf8),
+            let afterBase = bytes.index(bytes.startIndex, offsetBy: base.utf8.count, limitedBy: bytes.endIndex),
+            afterBase < bytes.endIndex, bytes[afterBase] == UInt8(ascii: "/")
+        else { return nil }
+        let bucketStart = bytes.index(after: afterBase)
+        guard let slash = bytes[bucketStart...].firstIndex(of: UInt8(ascii: "/")), slash > bucketStart else {
+            return nil
+        }
+        let keyStart = bytes.index(after: slash)
+        guard keyStart < bytes.endIndex else { return nil }
+        return TokenObject(bucket: String(path[bucketStart..<slash]), key: String(path[keyStart...]))
+    }
 
     /// The URL handed to the client: the signed URL with its origin replaced by the gateway's,
     /// path and query unchanged (the gateway forwards them byte for byte).

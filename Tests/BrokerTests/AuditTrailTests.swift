@@ -67,12 +67,13 @@ struct AuditTrailTests {
             #expect(line.fields["token.id"] == id, "line \(index)")
         }
         #expect(lines[0].fields["bucket"] == "bkt" && lines[0].fields["key"] == key && lines[0].fields["uses"] == "2")
-        // Allowed decisions name the object, as the token's record holds it; denials only the token.
-        for (index, line) in lines.enumerated() where (1...5).contains(index) {
+        // Allowed decisions name the object, as the token's record holds it; so does a denial of a
+        // URL that verified (its path names it), not one refused before that (the tampered URL).
+        for (index, line) in lines.enumerated() where (1...6).contains(index) {
             #expect(line.fields["bucket"] == "bkt" && line.fields["key"] == key, "line \(index)")
         }
         #expect(lines[1].fields["uses.left"] == "1")
-        #expect(lines[6].fields["bucket"] == nil && lines[7].fields["bucket"] == nil)
+        #expect(lines[7].fields["bucket"] == nil && lines[7].fields["key"] == nil)
         #expect(lines[6].fields["reason"] == "no uses left")
         #expect(lines[8].fields["tag"] == "t1" && lines[8].fields["revoked.count"] == "0" && lines[8].fields["reason"] == "leak\r\nx")
         #expect(lines[9].fields["key"] == key)
@@ -113,6 +114,7 @@ struct AuditTrailTests {
         #expect(lines[1].fields["revoked.count"] == "1")
         #expect(lines[2].level == .warning && lines[2].fields["tripwire"] == "reused-url")
         #expect(lines[2].fields["client.id"] == "http:10.0.0.7" && lines[2].fields["token.id"] == id)
+        #expect(lines[2].fields["bucket"] == "bkt" && lines[2].fields["key"] == "k")
         await fixture.stop()
     }
 

@@ -69,6 +69,8 @@ def test_text_format(redis_server):
     assert f"key={escaped}" in allowed
     assert " warning " in reused and "tripwire=reused-url" in reused and "outcome=USED" in reused
     assert "client.id=svc" in reused and f"token.id={token_id}" in reused
+    # The denial names the object too: the URL verified, and its path says which.
+    assert f"key={escaped}" in reused and "bucket=bkt" in reused
     assert f"key={escaped}" in revoke and "revoked.count=0" in revoke
     # Every line is one event: the key's newline never started a line of its own.
     assert all(line[:4].isdigit() and line[10] == "T" for line in lines if line)
@@ -88,7 +90,7 @@ def test_json_format(redis_server):
     assert [(e["audit"], e["outcome"], e["level"]) for e in audit] == [
         ("issue", "OK", "info"), ("consume", "OK", "info"), ("consume", "USED", "warning"), ("revoke", "OK", "info")]
     assert audit[0]["key"] == KEY and audit[0]["token.id"] == token_id
-    assert audit[1]["key"] == KEY and "key" not in audit[2]
+    assert audit[1]["key"] == KEY and audit[2]["key"] == KEY and audit[2]["bucket"] == "bkt"
     assert audit[2]["tripwire"] == "reused-url"
     assert "\u202e" not in log and "\\u202e" in log
 
