@@ -57,6 +57,19 @@ def test_redis_cli_issue_consume_consume_check(daemon):
     assert fields["state"] == "spent" and fields["uses_left"] == "0" and fields["issuer"] == "uploader"
 
 
+def test_aws_endpoint_with_a_gateway_signs_path_style(redis_server):
+    """A profile on AWS's default endpoint (where `auto` addressing means virtual-hosted) with a
+    gateway: its URLs keep the bucket in the path, and they verify."""
+    profile = {k: v for k, v in PROFILE.items() if k != "endpoint"}
+    d = Presignd(redis_server, {"uploader": CLIENTS["uploader"], "gateway": CLIENTS["gateway"]}, profile)
+    try:
+        url = issue(d, "GET", "bucket-a", "reports/q3.pdf")["url"].decode()
+        assert url.startswith("http://127.0.0.1:8080/bucket-a/reports/q3.pdf?X-Amz-Algorithm=")
+        assert d.client("gateway").execute_command("CONSUME", url) == 0
+    finally:
+        d.stop()
+
+
 def test_python_client_by_url_origin_form_and_method(daemon):
     record = issue(daemon, "PUT", "bucket-a", "dir/a b.txt", "USES", "2")
     url = record["url"].decode()

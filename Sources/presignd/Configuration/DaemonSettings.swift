@@ -159,9 +159,13 @@ struct DaemonSettings: Sendable {
             guard !entry.name.isEmpty, !profiles.contains(where: { $0.name == entry.name }) else {
                 throw ConfigurationError(key: "\(key).name", problem: "must be non-empty and unique")
             }
-            guard let addressing = S3Endpoint.Addressing(rawValue: entry.addressing) else {
+            guard var addressing = S3Endpoint.Addressing(rawValue: entry.addressing) else {
                 throw ConfigurationError(key: "\(key).addressing", problem: "must be auto, path or virtual")
             }
+            // A gateway forwards the path it is given, so its URLs must carry the bucket there: with
+            // public_base_url, `auto` is path style (on AWS it would otherwise be virtual-hosted,
+            // and the bucket would be lost with the host the gateway's origin replaces).
+            if entry.publicBaseURL != nil && addressing == .auto { addressing = .path }
             var expiresAt: Int64?
             if let text = entry.credentialsExpireAt {
                 guard let date = ISO8601DateFormatter().date(from: text) else {
