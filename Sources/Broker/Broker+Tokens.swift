@@ -198,18 +198,24 @@ extension Broker {
             throw BrokerError(.badSignature, "the URL's access key belongs to no configured profile")
         }
         let now = clock() / 1000
+        let (signedHost, virtualBucket) = profile.signedHost(of: url)
         let candidates = method.map { [$0] } ?? S3Method.allCases.map(\.rawValue)
         // Parsed once, however many methods it is tried as.
         let parsed = PresignVerifier.Parsed(url)
         var firstProblem = "signature does not match"
         for candidate in candidates {
             switch settings.verifier.verify(
-                method: candidate, url: parsed, signedHost: profile.signedHost, headers: headers, now: now)
+                method: candidate, url: parsed, signedHost: signedHost, headers: headers, now: now)
             {
             case .valid(let verified):
-                return (verified.tokenId, candidate, profile.object(atPath: verified.path))
+                let object = profile.object(atPath: verified.path, virtualBucket: virtualBucket)
+                return (verified.tokenId, candidate, object)
             case .expired(let verified):
-                if allowExpired { return (verified.tokenId, candidate, profile.object(atPath: verified.path)) }
+                if allowExpired {
+                    return (
+                        verified.tokenId, candidate, profile.object(atPath: verified.path, virtualBucket: virtualBucket)
+                    )
+                }
                 throw BrokerError(.expired, "the URL expired")
             case .badSignature(let reason):
                 firstProblem = reason
@@ -221,7 +227,7 @@ extension Broker {
             // The signature is over the method: if it verifies for another one, say so.
             for other in S3Method.allCases.map(\.rawValue) where other != method {
                 if case .valid = settings.verifier.verify(
-                    method: other, url: parsed, signedHost: profile.signedHost, headers: headers, now: now)
+                    method: other, url: parsed, signedHost: signedHost, headers: headers, now: now)
                 {
                     throw BrokerError(.mismatch, "the URL was issued for \(other), not \(method)")
                 }

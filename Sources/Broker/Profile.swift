@@ -19,10 +19,38 @@ package struct Profile: Sendable {
     /// The host value the profile's URLs are signed for (path-style), used when verifying.
     package var signedHost: String { signer.endpoint.hostHeader }
 
+    /// The host `url` was signed for, and its bucket when that is in the host: an absolute URL
+    /// whose host is `<bucket>.<endpoint host>`, for a bucket this profile's endpoint puts in the
+    /// host (virtual-hosted style), was signed for that host; any other URL, origin-form ones as
+    /// gateways present them included, for the endpoint's host (path style). The signature covers
+    /// the host, so a URL verifies only for the host it was really signed for.
+    package func signedHost(of url: String) -> (host: String, virtualBucket: String?) {
+        // On the URL's bytes: gateways present every URL here (in origin form, `/…`).
+        let bytes = url.utf8
+        guard bytes.first != UInt8(ascii: "/"), let colon = bytes.firstIndex(of: UInt8(ascii: ":")),
+            bytes[colon...].starts(with: "://".utf8)
+        else { return (signedHost, nil) }
+        let authorityStart = bytes.index(colon, offsetBy: 3)
+        let authorityEnd =
+            bytes[authorityStart...].firstIndex { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") } ?? bytes.endIndex
+        let authority = url[authorityStart..<authorityEnd].lowercased()
+        let endpoint = signer.endpoint
+        for suffix in [endpoint.hostHeader, endpoint.urlAuthority.lowercased()] {
+            guard authority.hasSuffix("." + suffix) else { continue }
+            let bucket = String(authority.dropLast(suffix.count + 1))
+            guard (try? BucketName.validate(bucket)) != nil, endpoint.usesVirtualHosting(bucket: bucket) else {
+                continue
+            }
+            return (bucket + "." + endpoint.hostHeader, bucket)
+        }
+        return (signedHost, nil)
+    }
+
     /// The object a verified URL of this profile names, from its decoded path: the endpoint's
-    /// base path, then `/<bucket>/<key>` (path style, as the profile signs). Nil when the path is
-    /// not shaped so, or when the base path holds escapes (the decoded path no longer shows it).
-    package func object(atPath path: String) -> TokenObject? {
+    /// base path, then `/<bucket>/<key>` (path style), or `/<key>` when the bucket was in the host
+    /// (`virtualBucket`). Nil when the path is not shaped so, or when the base path holds escapes
+    /// (the decoded path no longer shows it).
+    package func object(atPath path: String, virtualBucket: String? = nil) -> TokenObject? {
         let base = signer.endpoint.basePath
         let bytes = path.utf8
         guard !base.utf8.contains(UInt8(ascii: "%")), bytes.starts(with: base.utf8),
@@ -30,6 +58,10 @@ package struct Profile: Sendable {
             afterBase < bytes.endIndex, bytes[afterBase] == UInt8(ascii: "/")
         else { return nil }
         let bucketStart = bytes.index(after: afterBase)
+        if let virtualBucket {
+            guard bucketStart < bytes.endIndex else { return nil }
+            return TokenObject(bucket: virtualBucket, key: String(path[bucketStart...]))
+        }
         guard let slash = bytes[bucketStart...].firstIndex(of: UInt8(ascii: "/")), slash > bucketStart else {
             return nil
         }

@@ -5,11 +5,11 @@
 #endif
 
 /// S3 bucket naming rules, checked over the UTF-8 bytes in one pass (this runs on every presign).
-enum BucketName {
+package enum BucketName {
     /// Checks S3's rules for new buckets (general purpose buckets): 3..63 characters of lowercase
     /// letters, digits, dots and hyphens; starts and ends with a letter or digit; no `..`; not
     /// shaped like an IPv4 address; none of the prefixes and suffixes S3 reserves.
-    static func validate(_ name: String) throws(SigV4Error) {
+    package static func validate(_ name: String) throws(SigV4Error) {
         if let reason = name.utf8.withContiguousBytes(problem) {
             throw SigV4Error(.invalidBucket, "bucket name \(reason)")
         }

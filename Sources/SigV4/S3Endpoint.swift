@@ -119,7 +119,7 @@ package struct S3Endpoint: Sendable, Equatable {
     }
 
     /// The host and port as they appear in URLs (an explicit default port is kept, like botocore).
-    var urlAuthority: String {
+    package var urlAuthority: String {
         guard let port else { return host }
         return "\(host):\(port)"
     }

@@ -70,6 +70,23 @@ def test_aws_endpoint_with_a_gateway_signs_path_style(redis_server):
         d.stop()
 
 
+def test_aws_endpoint_without_a_gateway_url_targets_work(redis_server):
+    """Without a gateway, a profile on AWS's endpoint signs virtual-hosted URLs (the bucket in the
+    host); CHECK and CONSUME by such a URL verify it for that host."""
+    profile = {k: v for k, v in PROFILE.items() if k not in ("endpoint", "public_base_url")}
+    d = Presignd(redis_server, {"uploader": CLIENTS["uploader"], "gateway": CLIENTS["gateway"]}, profile)
+    try:
+        url = issue(d, "GET", "bucket-a", "reports/q3.pdf", "USES", "2")["url"].decode()
+        assert url.startswith("https://bucket-a.s3.amazonaws.com/reports/q3.pdf?X-Amz-Algorithm=")
+        gateway = d.client("gateway")
+        assert as_record(gateway.execute_command("CHECK", url))["uses_left"] == 2
+        assert gateway.execute_command("CONSUME", url) == 1
+        with pytest.raises(redis.ResponseError, match="BADSIG"):
+            gateway.execute_command("CONSUME", url.replace("bucket-a.", "bucket-b.", 1))
+    finally:
+        d.stop()
+
+
 def test_python_client_by_url_origin_form_and_method(daemon):
     record = issue(daemon, "PUT", "bucket-a", "dir/a b.txt", "USES", "2")
     url = record["url"].decode()
