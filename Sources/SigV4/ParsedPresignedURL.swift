@@ -88,10 +88,10 @@ struct ParsedPresignedURL {
     }
 
     private init(bytes: UnsafeBufferPointer<UInt8>) throws(Rejection) {
-        guard let base = bytes.baseAddress, !bytes.isEmpty else {
+        guard !bytes.isEmpty else {
             throw .malformed("URL must be absolute http(s) or start with '/'")
         }
-        guard memchr(base, Int32(UInt8(ascii: "#")), bytes.count) == nil else { throw .malformed("URL has a fragment") }
+        guard bytes.index(of: UInt8(ascii: "#"), from: 0) == nil else { throw .malformed("URL has a fragment") }
         var targetStart = 0
         if let schemeEnd = Self.schemeEnd(bytes) {
             var authorityEnd = schemeEnd
@@ -107,7 +107,7 @@ struct ParsedPresignedURL {
                 throw .malformed("URL must be absolute http(s) or start with '/'")
             }
         }
-        guard let question = Self.index(of: UInt8(ascii: "?"), in: bytes, from: targetStart) else {
+        guard let question = bytes.index(of: UInt8(ascii: "?"), from: targetStart) else {
             throw .malformed("URL has no query string")
         }
         // An absolute URL with nothing between host and query (`http://h?…`) has the path `/`.
@@ -173,7 +173,7 @@ struct ParsedPresignedURL {
     private static func canonicalizePath(_ path: UnsafeBufferPointer<UInt8>, to out: inout ByteWriter) throws(Rejection)
         -> String
     {
-        if memchr(path.baseAddress!, Int32(UInt8(ascii: "%")), path.count) == nil {
+        if path.index(of: UInt8(ascii: "%"), from: 0) == nil {
             guard let decoded = Self.string(validating: path) else { throw .malformed("path is not valid UTF-8") }
             out.appendEncoded(path, keepSlash: true)
             return decoded
@@ -228,9 +228,9 @@ struct ParsedPresignedURL {
                 var pairCount = 0
                 var start = 0
                 while true {
-                    let end = Self.index(of: UInt8(ascii: "&"), in: query, from: start) ?? query.count
+                    let end = query.index(of: UInt8(ascii: "&"), from: start) ?? query.count
                     guard start < end else { throw .malformed("empty query parameter") }
-                    let equals = Self.index(of: UInt8(ascii: "="), in: query, from: start, to: end) ?? end
+                    let equals = query.index(of: UInt8(ascii: "="), from: start, to: end) ?? end
                     let rawName = UnsafeBufferPointer(rebasing: query[start..<equals])
                     let rawValue = UnsafeBufferPointer(rebasing: query[min(equals + 1, end)..<end])
                     guard let nameCount = URIEncoding.decode(rawName, into: piece, at: 0),
@@ -282,15 +282,6 @@ struct ParsedPresignedURL {
         }
     }
 
-    /// The first index of `byte` in `bytes[start..<end]`.
-    private static func index(
-        of byte: UInt8, in bytes: UnsafeBufferPointer<UInt8>, from start: Int, to end: Int? = nil
-    ) -> Int? {
-        let end = end ?? bytes.count
-        guard start < end, let found = memchr(bytes.baseAddress! + start, Int32(byte), end - start) else { return nil }
-        return UnsafePointer<UInt8>(found.assumingMemoryBound(to: UInt8.self)) - bytes.baseAddress!
-    }
-
     /// Byte-wise order: negative, zero or positive as `a` sorts before, with or after `b`.
     private static func compare(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Int {
         let common = min(a.count, b.count)
@@ -317,18 +308,15 @@ struct ParsedPresignedURL {
     private static func isSignedHeaderList(_ list: UnsafeBufferPointer<UInt8>) -> Bool {
         var previous: UnsafeBufferPointer<UInt8>?
         var hasHost = false
-        var start = 0
-        while start <= list.count {
-            let end = index(of: UInt8(ascii: ";"), in: list, from: start) ?? list.count
-            let name = UnsafeBufferPointer(rebasing: list[start..<end])
+        let wellFormed = list.forEachPart(separatedBy: UInt8(ascii: ";")) { name in
             guard !name.isEmpty, name.allSatisfy({ CanonicalHeaders.isTokenByte($0) && !(65...90).contains($0) }),
                 previous.map({ compare($0, name) < 0 }) ?? true
             else { return false }
             hasHost = hasHost || name.equals("host")
             previous = name
-            start = end + 1
+            return true
         }
-        return hasHost
+        return wellFormed && hasHost
     }
 
     /// Where the authority starts when `bytes` begins with `http://` or `https://` (any case).

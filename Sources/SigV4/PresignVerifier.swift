@@ -109,7 +109,7 @@ package final class PresignVerifier: Sendable {
         var start = 0
         func nextPart() -> UnsafeBufferPointer<UInt8>? {
             guard start <= credential.count else { return nil }
-            let end = credential[start...].firstIndex(of: UInt8(ascii: "/")) ?? credential.count
+            let end = credential.index(of: UInt8(ascii: "/"), from: start) ?? credential.count
             defer { start = end + 1 }
             return UnsafeBufferPointer(rebasing: credential[start..<end])
         }
@@ -191,14 +191,10 @@ package final class PresignVerifier: Sendable {
     }
 
     /// Calls `body` with each name of a `;`-joined list.
-    private static func forEachName(
-        in list: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>) -> Void
-    ) {
-        var start = 0
-        while start <= list.count {
-            let end = list[start...].firstIndex(of: UInt8(ascii: ";")) ?? list.count
-            body(UnsafeBufferPointer(rebasing: list[start..<end]))
-            start = end + 1
+    private static func forEachName(in list: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
+        list.forEachPart(separatedBy: UInt8(ascii: ";")) { name in
+            body(name)
+            return true
         }
     }
 

@@ -20,4 +20,28 @@ extension UnsafeBufferPointer<UInt8> {
     func equals(_ text: StaticString) -> Bool {
         count == text.utf8CodeUnitCount && (count == 0 || memcmp(baseAddress!, text.utf8Start, count) == 0)
     }
+
+    /// The index of the first `byte` in `self[start..<end]` (`end` defaults to the end), by
+    /// `memchr`: the URL parsers look for separators this way.
+    func index(of byte: UInt8, from start: Int, to end: Int? = nil) -> Int? {
+        let end = end ?? count
+        guard start < end, let base = baseAddress, let found = memchr(base + start, Int32(byte), end - start) else {
+            return nil
+        }
+        return UnsafePointer<UInt8>(found.assumingMemoryBound(to: UInt8.self)) - base
+    }
+
+    /// Calls `body` with each part of these bytes between `separator`s, in order (no separator:
+    /// one part, the whole; empty parts included), until `body` returns false. Returns whether it
+    /// went through every part.
+    @discardableResult
+    func forEachPart(separatedBy separator: UInt8, _ body: (UnsafeBufferPointer<UInt8>) -> Bool) -> Bool {
+        var start = 0
+        while start <= count {
+            let end = index(of: separator, from: start) ?? count
+            guard body(UnsafeBufferPointer(rebasing: self[start..<end])) else { return false }
+            start = end + 1
+        }
+        return true
+    }
 }

@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
-
 /// The byte-wise URI encoding of SPEC §2.2 and its inverse, used by both the signer and the
 /// verifier. Never Foundation's percent-encoding sets: they keep `+ ! $ & ' ( ) * , ; = : @`.
 enum URIEncoding {
@@ -157,10 +151,7 @@ enum URIEncoding {
         var count = offset
         while index < bytes.count {
             // The run up to the next `%` as it is, then the escape.
-            let run =
-                memchr(source + index, Int32(UInt8(ascii: "%")), bytes.count - index).map {
-                    UnsafePointer<UInt8>($0.assumingMemoryBound(to: UInt8.self)) - source
-                } ?? bytes.count
+            let run = bytes.index(of: UInt8(ascii: "%"), from: index) ?? bytes.count
             (target + count).update(from: source + index, count: run - index)
             count += run - index
             index = run
