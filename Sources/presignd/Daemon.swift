@@ -173,35 +173,3 @@ struct Daemon {
         }
     }
 }
-
-/// Signals as an async sequence, delivered through Dispatch so no handler runs in signal context.
-struct SignalStream: AsyncSequence {
-    typealias Element = Int32
-    let stream: AsyncStream<Int32>
-
-    init(_ signals: [Int32]) {
-        var continuation: AsyncStream<Int32>.Continuation!
-        stream = AsyncStream(bufferingPolicy: .bufferingNewest(8)) { continuation = $0 }
-        let sink = continuation!
-        var sources: [any DispatchSourceSignal] = []
-        for number in signals {
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { sink.yield(number) }
-            source.resume()
-            sources.append(source)
-        }
-        let kept = SignalSources(sources)
-        sink.onTermination = { _ in kept.cancel() }
-    }
-
-    func makeAsyncIterator() -> AsyncStream<Int32>.Iterator { stream.makeAsyncIterator() }
-}
-
-/// Keeps the signal sources alive for as long as the stream is. Dispatch sources are
-/// thread-safe; `cancel` is the only call made on them after setup.
-private final class SignalSources: @unchecked Sendable {
-    let sources: [any DispatchSourceSignal]
-    init(_ sources: [any DispatchSourceSignal]) { self.sources = sources }
-    func cancel() { sources.forEach { $0.cancel() } }
-}

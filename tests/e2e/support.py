@@ -277,7 +277,7 @@ class Presignd:
     def __init__(self, redis: RedisProc, clients: dict, profile: dict, limits: dict | None = None,
                  listen: dict | None = None, extra_yaml: str = "", http: bool = False,
                  redis_config: dict | None = None, env: dict | None = None, args: list | None = None,
-                 output: int | None = None):
+                 output: int | None = None, wait: bool = True):
         import yaml  # PyYAML comes with the test requirements
         self.dir = Path(tempfile.mkdtemp(prefix="presignd."))
         self.port = free_port()
@@ -309,10 +309,11 @@ class Presignd:
         # args adds options to `presignd serve` (e.g. --log-format json).
         self.output, self.env, self.args = output, env, args
         self.log = open(self.dir / "presignd.log", "ab")
-        self.start()
+        self.start(wait)
 
-    def start(self):
-        """Starts presignd (again) with the same configuration and ports, and waits until it listens."""
+    def start(self, wait: bool = True):
+        """Starts presignd (again) with the same configuration and ports and, unless told not to,
+        waits until it listens."""
         self.proc = subprocess.Popen([presignd_binary(), "serve", "--config", str(self.config_path), *(self.args or [])],
                                      stdout=self.log if self.output is None else self.output,
                                      stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
@@ -328,7 +329,8 @@ class Presignd:
                     pass
             return True
 
-        wait_for(ready, 20, "presignd")
+        if wait:
+            wait_for(ready, 20, "presignd")
 
     def kill9(self):
         """Kills presignd as a crash would and reaps it."""

@@ -8,6 +8,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -50,6 +51,19 @@ def receive(sock) -> dict:
     return dict(line.split("=", 1) for line in message.splitlines() if "=" in line)
 
 
+def reload_and_stop(daemon: Presignd, sock):
+    """READY=1; SIGHUP as soon as it arrives, then RELOADING=1 and READY=1; SIGTERM, then
+    STOPPING=1 and a clean exit."""
+    assert receive(sock).get("READY") == "1"
+    daemon.proc.send_signal(1)  # SIGHUP
+    reloading = receive(sock)
+    assert reloading.get("RELOADING") == "1" and reloading.get("MONOTONIC_USEC", "").isdigit()
+    assert receive(sock).get("READY") == "1"
+    daemon.proc.terminate()
+    assert receive(sock).get("STOPPING") == "1"
+    assert daemon.proc.wait(timeout=20) == 0
+
+
 @pytest.mark.parametrize("abstract", [False, True], ids=["path", "abstract"])
 def test_notify_ready_reloading_stopping(redis_server, abstract, tmp_path):
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -63,17 +77,34 @@ def test_notify_ready_reloading_stopping(redis_server, abstract, tmp_path):
         sock.bind(address)
     daemon = Presignd(redis_server, CLIENTS, PROFILE, env={"NOTIFY_SOCKET": address})
     try:
-        assert receive(sock).get("READY") == "1"
-        daemon.proc.send_signal(1)  # SIGHUP
-        reloading = receive(sock)
-        assert reloading.get("RELOADING") == "1" and reloading.get("MONOTONIC_USEC", "").isdigit()
-        assert receive(sock).get("READY") == "1"
-        daemon.proc.terminate()
-        assert receive(sock).get("STOPPING") == "1"
-        assert daemon.proc.wait(timeout=20) == 0
+        reload_and_stop(daemon, sock)
     finally:
         daemon.stop()
         sock.close()
+
+
+def test_sighup_the_moment_ready_arrives_is_a_reload(redis_server, tmp_path):
+    """systemctl reload may follow READY=1 at once: the signal must find presignd's handler, not
+    the default action (exit) nor a gap while the handler is being set up. The gap is narrow: it
+    showed when every core was busy, so the daemon runs beside one busy loop per core, is started
+    several times, and is signalled as soon as READY arrives."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.settimeout(20)
+    address = str(tmp_path / "notify.sock")
+    sock.bind(address)
+    busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(os.cpu_count() or 2)]
+    daemon = Presignd(redis_server, CLIENTS, PROFILE, env={"NOTIFY_SOCKET": address}, wait=False)
+    try:
+        for round in range(12):
+            if round:
+                daemon.start(wait=False)
+            reload_and_stop(daemon, sock)
+    finally:
+        daemon.stop()
+        sock.close()
+        for loop in busy:
+            loop.kill()
+            loop.wait()
 
 
 def test_secrets_from_credentials_directory(tmp_path):
