@@ -63,10 +63,14 @@ package struct AuditTrail: Sendable {
         logger.log(level: level, "audit", metadata: metadata)
     }
 
-    /// A denial's line, with the object asked for where it is known (a URL names it).
+    /// A denial's line, with the token and object asked for where they are known: those given
+    /// (the target Redis refused), or those of a genuine URL refused before Redis (EXPIRED,
+    /// MISMATCH). A URL whose signature did not verify names none: its contents are anyone's.
     func record(
         _ action: Action, client: String?, token: String? = nil, object: TokenObject? = nil, denied error: BrokerError
     ) {
+        let token = token ?? error.subject?.id
+        let object = object ?? error.subject?.object
         record(
             action, client: client, token: token, bucket: object?.bucket, key: object?.key,
             outcome: error.code.rawValue, reason: error.message)

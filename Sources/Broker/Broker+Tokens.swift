@@ -158,7 +158,7 @@ extension Broker {
 
 /// A target resolved to a token id, with the method the URL was verified for and, for a URL, the
 /// object its path names (so that a denial's audit line says which object was asked for).
-struct ResolvedTarget: Sendable {
+struct ResolvedTarget: Sendable, Equatable {
     var id: String
     var method: String?
     var object: TokenObject?
@@ -211,12 +211,12 @@ extension Broker {
                 let object = profile.object(atPath: verified.path, virtualBucket: virtualBucket)
                 return (verified.tokenId, candidate, object)
             case .expired(let verified):
-                if allowExpired {
-                    return (
-                        verified.tokenId, candidate, profile.object(atPath: verified.path, virtualBucket: virtualBucket)
-                    )
-                }
-                throw BrokerError(.expired, "the URL expired")
+                let object = profile.object(atPath: verified.path, virtualBucket: virtualBucket)
+                if allowExpired { return (verified.tokenId, candidate, object) }
+                // Genuine but late: the audit line says which token and object were asked for.
+                throw BrokerError(
+                    .expired, "the URL expired",
+                    subject: ResolvedTarget(id: verified.tokenId, method: candidate, object: object))
             case .badSignature(let reason):
                 firstProblem = reason
             case .malformed(let reason):
@@ -226,10 +226,13 @@ extension Broker {
         if let method {
             // The signature is over the method: if it verifies for another one, say so.
             for other in S3Method.allCases.map(\.rawValue) where other != method {
-                if case .valid = settings.verifier.verify(
+                if case .valid(let verified) = settings.verifier.verify(
                     method: other, url: parsed, signedHost: signedHost, headers: headers, now: now)
                 {
-                    throw BrokerError(.mismatch, "the URL was issued for \(other), not \(method)")
+                    let object = profile.object(atPath: verified.path, virtualBucket: virtualBucket)
+                    throw BrokerError(
+                        .mismatch, "the URL was issued for \(other), not \(method)",
+                        subject: ResolvedTarget(id: verified.tokenId, method: other, object: object))
                 }
             }
         }

@@ -25,10 +25,18 @@ package struct BrokerError: Error, Sendable, Equatable, CustomStringConvertible 
 
     package var code: Code
     package var message: String
+    /// The token and object of a URL whose signature verified but that is refused anyway
+    /// (EXPIRED, MISMATCH), for the audit line; never part of the reply.
+    var subject: ResolvedTarget?
 
     package init(_ code: Code, _ message: String) {
         self.code = code
         self.message = message
+    }
+
+    init(_ code: Code, _ message: String, subject: ResolvedTarget) {
+        self.init(code, message)
+        self.subject = subject
     }
 
     package var description: String { "\(code.rawValue) \(message)" }

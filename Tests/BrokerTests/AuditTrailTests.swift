@@ -118,6 +118,50 @@ struct AuditTrailTests {
         await fixture.stop()
     }
 
+    @Test("a genuine URL refused before Redis (EXPIRED, MISMATCH) names its token and object; a forged one does not")
+    func genuineRefusalsNameTheirObject() async throws {
+        let recorder = LogRecorder(label: "audit-test")
+        let fixture = try await BrokerFixture(logger: recorder.logger)
+        var session = Session(client: .open(id: "svc"))
+        let issued = try await fixture.run("ISSUE", "GET", "bkt", "a/b.txt", "TTL", "60", session: &session)
+        let id = try #require(Self.bulk(issued, "id"))
+        let url = try #require(Self.bulk(issued, "url"))
+        guard case .error("MISMATCH", _) = try await fixture.run("CONSUME", url, "METHOD", "PUT", session: &session)
+        else {
+            Issue.record("a GET URL was accepted for PUT")
+            return
+        }
+        fixture.clock.advance(by: 61_000)
+        guard case .error("EXPIRED", _) = try await fixture.run("CONSUME", url, session: &session) else {
+            Issue.record("an expired URL was accepted")
+            return
+        }
+        let origin = String(url.dropFirst("https://files.example.com".count))
+        let result = try await fixture.broker.authorize(
+            AuthorizeRequest(method: "GET", uri: origin, client: "http:10.0.0.7"), on: fixture.loop
+        ).get()
+        guard case .denied(let error) = result, error.code == .expired else { Issue.record("\(result)"); return }
+        // The same expired URL with its key changed: the signature no longer covers it.
+        let forged = origin.replacingOccurrences(of: "a/b.txt", with: "a/c.txt")
+        let forgedResult = try await fixture.broker.authorize(
+            AuthorizeRequest(method: "GET", uri: forged, client: "http:10.0.0.7"), on: fixture.loop
+        ).get()
+        guard case .denied(let forgedError) = forgedResult, forgedError.code == .badSignature else {
+            Issue.record("\(forgedResult)")
+            return
+        }
+
+        let lines = recorder.audit.filter { $0.fields["audit"] != "issue" }
+        #expect(lines.map { $0.fields["outcome"] ?? "-" } == ["MISMATCH", "EXPIRED", "EXPIRED", "BADSIG"])
+        for line in lines.prefix(3) {
+            #expect(line.fields["token.id"] == id && line.fields["bucket"] == "bkt" && line.fields["key"] == "a/b.txt")
+        }
+        #expect(lines[3].fields["token.id"] == nil && lines[3].fields["bucket"] == nil && lines[3].fields["key"] == nil)
+        // The reply says only what was wrong.
+        #expect(error.reply == .error(code: "EXPIRED", message: "the URL expired"))
+        await fixture.stop()
+    }
+
     @Test("CHECK is not audited")
     func checkIsNotAudited() async throws {
         let recorder = LogRecorder(label: "audit-test")
