@@ -191,17 +191,17 @@ extension Broker {
     func verify(
         _ url: String, method: String?, settings: BrokerSettings, allowExpired: Bool, headers: (String) -> String?
     ) throws(BrokerError) -> (id: String, method: String, object: TokenObject?) {
-        guard let accessKey = Self.accessKeyId(in: url) else {
-            throw BrokerError(.badSignature, "the URL names no access key: not a presigned URL")
+        // Parsed once, however many methods it is tried as.
+        let parsed = PresignVerifier.Parsed(url)
+        guard let accessKey = parsed.accessKeyId else {
+            throw BrokerError(.badSignature, parsed.problem ?? "not a presigned URL")
         }
         guard let profile = settings.profilesByAccessKey[accessKey] else {
             throw BrokerError(.badSignature, "the URL's access key belongs to no configured profile")
         }
         let now = clock() / 1000
-        let (signedHost, virtualBucket) = profile.signedHost(of: url)
+        let (signedHost, virtualBucket) = profile.signedHost(authority: parsed.authority)
         let candidates = method.map { [$0] } ?? S3Method.allCases.map(\.rawValue)
-        // Parsed once, however many methods it is tried as.
-        let parsed = PresignVerifier.Parsed(url)
         var firstProblem = "signature does not match"
         for candidate in candidates {
             switch settings.verifier.verify(
@@ -237,35 +237,5 @@ extension Broker {
             }
         }
         throw BrokerError(.badSignature, firstProblem)
-    }
-
-    /// The access key id of X-Amz-Credential, used only to pick the profile that verifies: the
-    /// value of the first `X-Amz-Credential=` parameter up to its first slash, plain or encoded
-    /// (`%2F`). Read over the URL's bytes: this runs for every URL a gateway presents.
-    static func accessKeyId(in url: String) -> String? {
-        var url = url
-        return url.withUTF8 { bytes -> String? in
-            guard var start = bytes.firstIndex(of: UInt8(ascii: "?")).map({ $0 + 1 }) else { return nil }
-            let name: StaticString = "X-Amz-Credential="
-            let nameBytes = UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount)
-            while start < bytes.count {
-                let end = bytes[start...].firstIndex(of: UInt8(ascii: "&")) ?? bytes.count
-                let pair = bytes[start..<end]
-                start = end + 1
-                guard pair.starts(with: nameBytes) else { continue }
-                let value = pair.dropFirst(nameBytes.count)
-                var index = value.startIndex
-                while index < value.endIndex {
-                    let slash =
-                        value[index] == UInt8(ascii: "/")
-                        || (value[index] == UInt8(ascii: "%") && index + 2 < value.endIndex
-                            && value[index + 1] == UInt8(ascii: "2") && value[index + 2] | 0x20 == UInt8(ascii: "f"))
-                    if slash { return String(decoding: value[value.startIndex..<index], as: UTF8.self) }
-                    index += 1
-                }
-                return nil
-            }
-            return nil
-        }
     }
 }

@@ -19,21 +19,14 @@ package struct Profile: Sendable {
     /// The host value the profile's URLs are signed for (path-style), used when verifying.
     package var signedHost: String { signer.endpoint.hostHeader }
 
-    /// The host `url` was signed for, and its bucket when that is in the host: an absolute URL
-    /// whose host is `<bucket>.<endpoint host>`, for a bucket this profile's endpoint puts in the
-    /// host (virtual-hosted style), was signed for that host; any other URL, origin-form ones as
-    /// gateways present them included, for the endpoint's host (path style). The signature covers
-    /// the host, so a URL verifies only for the host it was really signed for.
-    package func signedHost(of url: String) -> (host: String, virtualBucket: String?) {
-        // On the URL's bytes: gateways present every URL here (in origin form, `/…`).
-        let bytes = url.utf8
-        guard bytes.first != UInt8(ascii: "/"), let colon = bytes.firstIndex(of: UInt8(ascii: ":")),
-            bytes[colon...].starts(with: "://".utf8)
-        else { return (signedHost, nil) }
-        let authorityStart = bytes.index(colon, offsetBy: 3)
-        let authorityEnd =
-            bytes[authorityStart...].firstIndex { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") } ?? bytes.endIndex
-        let authority = url[authorityStart..<authorityEnd].lowercased()
+    /// The host a URL with `authority` (`host[:port]` of an absolute URL; nil in origin form) was
+    /// signed for, and its bucket when that is in the host: an authority `<bucket>.<endpoint
+    /// host>`, for a bucket this profile's endpoint puts in the host (virtual-hosted style), was
+    /// signed for that host; any other URL, origin-form ones as gateways present them included, for
+    /// the endpoint's host (path style). The signature covers the host, so a URL verifies only for
+    /// the host it was really signed for.
+    package func signedHost(authority: String?) -> (host: String, virtualBucket: String?) {
+        guard let authority = authority?.lowercased() else { return (signedHost, nil) }
         let endpoint = signer.endpoint
         for suffix in [endpoint.hostHeader, endpoint.urlAuthority.lowercased()] {
             guard authority.hasSuffix("." + suffix) else { continue }

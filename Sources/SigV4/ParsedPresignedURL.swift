@@ -28,6 +28,14 @@ struct ParsedPresignedURL {
     let decodedPath: String
     let amzDate: AmzDate
     let expires: Int64
+    /// `host[:port]` as the URL writes it, for an absolute URL; nil in origin form (`/…`).
+    let authority: String?
+
+    /// The access key id: X-Amz-Credential's decoded value up to its first `/`.
+    var accessKeyId: String {
+        let value = text[credential]
+        return String(decoding: value.prefix { $0 != UInt8(ascii: "/") }, as: UTF8.self)
+    }
 
     /// The auth parameters, in the order a missing one is reported.
     private enum AuthParameter: Int, CaseIterable {
@@ -93,6 +101,7 @@ struct ParsedPresignedURL {
         }
         guard bytes.index(of: UInt8(ascii: "#"), from: 0) == nil else { throw .malformed("URL has a fragment") }
         var targetStart = 0
+        var authority: String? = nil
         if let schemeEnd = Self.schemeEnd(bytes) {
             var authorityEnd = schemeEnd
             while authorityEnd < bytes.count && bytes[authorityEnd] != UInt8(ascii: "/")
@@ -101,6 +110,7 @@ struct ParsedPresignedURL {
                 authorityEnd += 1
             }
             guard authorityEnd != schemeEnd else { throw .malformed("URL has no host") }
+            authority = String(decoding: bytes[schemeEnd..<authorityEnd], as: UTF8.self)
             targetStart = authorityEnd
         } else {
             guard bytes[0] == UInt8(ascii: "/") else {
@@ -132,6 +142,7 @@ struct ParsedPresignedURL {
             try Self.canonicalizeQuery(query, to: &out, auth: &parts.auth, canonicalQuery: &parts.canonicalQuery)
         }
         self.text = text
+        self.authority = authority
         decodedPath = parts.path
         canonicalURI = parts.canonicalURI
         canonicalQuery = parts.canonicalQuery

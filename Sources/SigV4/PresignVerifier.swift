@@ -39,6 +39,21 @@ package final class PresignVerifier: Sendable {
                 self.url = .failure(error)
             }
         }
+
+        /// The access key id X-Amz-Credential names (which picks the secret, and a caller's
+        /// profile); nil when the URL is malformed.
+        package var accessKeyId: String? { try? url.get().accessKeyId }
+
+        /// `host[:port]` of an absolute URL as written; nil in origin form, or when malformed.
+        package var authority: String? { try? url.get().authority }
+
+        /// Why the URL could not be taken apart; nil when it was.
+        package var problem: String? {
+            switch url {
+            case .success: nil
+            case .failure(.malformed(let reason)), .failure(.badSignature(let reason)): reason
+            }
+        }
     }
 
     /// `verify(method:url:…)` of an already parsed URL.

@@ -108,12 +108,17 @@ struct BrokerTests {
             (["ISSUE", "GET", "b", "k", "COLOUR", "red"], "unknown ISSUE option 'COLOUR'"),
             (["ISSUE", "GET", "b", "k", "PARAM", "X-Amz-Date", "1"], "PARAM name must be non-empty and must not start with X-Amz-"),
             (["CONSUME", "not-an-id"], "target must be a token id (22 base64url characters) or a URL"),
+            (["CONSUME", "http://127.0.0.1:9000/b/k?X-Amz-Signature=abc"], "missing X-Amz-Algorithm"),
             (
-                ["CONSUME", "http://127.0.0.1:9000/b/k?X-Amz-Signature=abc"],
-                "the URL names no access key: not a presigned URL"
+                [
+                    "CONSUME",
+                    "http://127.0.0.1:9000/b/k?X-Amz-Algorithm=AWS4-HMAC-SHA256"
+                        + "&X-Amz-Credential=AKIAUNKNOWN%2F20261129%2Fus-east-1%2Fs3%2Faws4_request"
+                        + "&X-Amz-Date=20261129T000000Z&X-Amz-Expires=60&X-Amz-SignedHeaders=host"
+                        + "&X-Amz-Signature=" + String(repeating: "0", count: 64),
+                ],
+                "the URL's access key belongs to no configured profile"
             ),
-            (["CONSUME", "http://127.0.0.1:9000/b/k?X-Amz-Credential=AKIAUNKNOWN%2F20261129%2Fus-east-1%2Fs3%2Faws4_request"],
-             "the URL's access key belongs to no configured profile"),
             (["RESERVE", "AAAAAAAAAAAAAAAAAAAAAA", "LEASE", "-1"], "LEASE must be an integer from 1 to 604800000"),
             (["FLUSHALL"], "unknown command 'FLUSHALL'"),
         ])

@@ -24,20 +24,20 @@ struct ProfileTests {
     @Test func virtualHostedURLsAreVerifiedForTheirBucketsHost() throws {
         let profile = try Self.aws()
         let host = "s3.eu-west-1.amazonaws.com"
-        let virtual = profile.signedHost(of: "https://my-bucket.\(host)/reports/q3.pdf?X-Amz-Date=1")
+        let virtual = profile.signedHost(authority: "my-bucket.\(host)")
         #expect(virtual.host == "my-bucket.\(host)" && virtual.virtualBucket == "my-bucket")
-        let upper = profile.signedHost(of: "https://My-Bucket.S3.EU-WEST-1.amazonaws.com/k?x=1")
+        let upper = profile.signedHost(authority: "My-Bucket.S3.EU-WEST-1.amazonaws.com")
         #expect(upper.host == "my-bucket.\(host)" && upper.virtualBucket == "my-bucket")
-        // Path style, origin form, a dotted bucket (never virtual-hosted) and other hosts: the endpoint's host.
-        for url in [
-            "https://\(host)/my-bucket/k?x=1", "/my-bucket/k?x=1", "https://my.bucket.\(host)/k?x=1",
-            "https://evil.example.com/k?x=1", "https://\(host).evil.example.com/k?x=1", "https://.\(host)/k?x=1",
-        ] {
-            let signed = profile.signedHost(of: url)
-            #expect(signed.host == host && signed.virtualBucket == nil, "\(url)")
+        // Path style, origin form (no authority), a dotted bucket (never virtual-hosted) and other
+        // hosts: the endpoint's host.
+        for authority in [
+            host, nil, "my.bucket.\(host)", "evil.example.com", "\(host).evil.example.com", ".\(host)",
+        ] as [String?] {
+            let signed = profile.signedHost(authority: authority)
+            #expect(signed.host == host && signed.virtualBucket == nil, "\(authority ?? "origin form")")
         }
         // A path-style profile never reads a bucket from the host.
-        let path = try Self.profile(basePath: "").signedHost(of: "http://bkt.127.0.0.1:9000/k?x=1")
+        let path = try Self.profile(basePath: "").signedHost(authority: "bkt.127.0.0.1:9000")
         #expect(path.host == "127.0.0.1:9000" && path.virtualBucket == nil)
         #expect(
             profile.object(atPath: "/reports/q3.pdf", virtualBucket: "my-bucket")

@@ -367,6 +367,36 @@ import Testing
     func rejectsMalformed(_ index: Int) {
         let (_, url, reason) = Self.malformed[index]
         #expect(Self.verify(Self.aws, url: url) == .malformed(reason))
+        // Taken apart alone, a URL of the wrong shape gives a caller nothing to act on, and the
+        // same reason; the credential's scope is checked later, against the verifier's keys.
+        let parsed = PresignVerifier.Parsed(url)
+        let scopeProblem =
+            reason == "unknown access key" || reason.hasPrefix("credential scope")
+            || reason.hasPrefix("X-Amz-Credential is not key/")
+        if !scopeProblem {
+            #expect(parsed.accessKeyId == nil && parsed.authority == nil && parsed.problem == reason)
+        }
+    }
+
+    /// What picks a caller's profile before verification: the access key id (the credential's
+    /// decoded value up to its first `/`, however the slash is spelled) and an absolute URL's
+    /// authority as written.
+    @Test(arguments: vectors)
+    func parsedURLNamesAccessKeyAndAuthority(_ vector: Vector) throws {
+        let url = vector.expected.url
+        let afterScheme = try #require(url.firstRange(of: "://")).upperBound
+        let pathStart = try #require(url[afterScheme...].firstIndex(of: "/"))
+        let absolute = PresignVerifier.Parsed(url)
+        #expect(absolute.accessKeyId == vector.input.accessKey && absolute.problem == nil)
+        #expect(absolute.authority == String(url[afterScheme..<pathStart]))
+        let origin = PresignVerifier.Parsed(String(url[pathStart...]))
+        #expect(origin.accessKeyId == vector.input.accessKey && origin.authority == nil)
+        let credential = try #require(Self.rawValue("X-Amz-Credential", in: url))
+        for slash in ["/", "%2f"] {
+            let respelled = Self.replacing(
+                "X-Amz-Credential", in: url, with: credential.replacingOccurrences(of: "%2F", with: slash))
+            #expect(PresignVerifier.Parsed(respelled).accessKeyId == vector.input.accessKey, "\(slash)")
+        }
     }
 
     @Test func rejectsUnpresignableMethod() {
