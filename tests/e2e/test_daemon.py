@@ -364,11 +364,20 @@ def test_sighup_reload_keeps_connections_and_sigterm_drains(redis_server):
 def test_connection_limit_and_idle_timeout(redis_server):
     d = Presignd(redis_server, dict(CLIENTS), PROFILE, limits={"max_connections": 3, "idle_timeout_s": 1})
     try:
-        time.sleep(0.5)  # let presignd see the readiness probe's connection close
-        held = [socket.create_connection(("127.0.0.1", d.port)) for _ in range(3)]
-        for s in held:
-            s.sendall(b"PING\r\n")
-            assert read_reply(s) == b"+PONG\r\n"
+        # The start-up probe's connection counts until presignd has seen it close: take the three
+        # slots once they are all free.
+        deadline = time.monotonic() + 10
+        while True:
+            held = [socket.create_connection(("127.0.0.1", d.port)) for _ in range(3)]
+            for s in held:
+                s.sendall(b"PING\r\n")
+            replies = [read_reply(s) for s in held]
+            if all(reply == b"+PONG\r\n" for reply in replies):
+                break
+            for s in held:
+                s.close()
+            assert time.monotonic() < deadline, f"three connections were never served: {replies}"
+            time.sleep(0.1)
         extra = socket.create_connection(("127.0.0.1", d.port))
         assert read_reply(extra).startswith(b"-ERR max number of clients reached")
         assert closed(extra)
