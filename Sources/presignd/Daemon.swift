@@ -1,5 +1,4 @@
 import Broker
-import Dispatch
 import Logging
 import NIOCore
 import NIOPosix
