@@ -1,15 +1,18 @@
 """presignd serve through the clients users have: redis-cli, the Python Redis client and raw
 sockets. Each test talks to a real daemon on a real redis-server."""
 
+import os
+import signal
 import socket
 import subprocess
 import threading
 import time
+from pathlib import Path
 
 import pytest
 import redis
 
-from support import Presignd, RedisProc, presignd_binary
+from support import Presignd, RedisProc, free_port, presignd_binary, stop_process, wait_for
 
 PROFILE = {
     "name": "main", "region": "us-east-1", "endpoint": "http://127.0.0.1:9000",
@@ -423,3 +426,37 @@ def test_redis_cli_interactive_session(daemon):
         cli.expect(pexpect.EOF)
     finally:
         cli.close(force=True)
+
+
+def test_dev_mode_stops_on_ctrl_c_and_takes_its_redis_with_it(tmp_path):
+    """Ctrl-C (SIGINT) ends `presignd dev` cleanly: exit status 0, its private redis-server
+    stopped and its temporary directory removed, so nothing is left running."""
+    port = free_port()
+    log = open(tmp_path / "dev.log", "wb")
+    proc = subprocess.Popen([presignd_binary(), "dev", "--port", str(port)], stdout=log, stderr=subprocess.STDOUT,
+                            stdin=subprocess.DEVNULL)
+    redis_pids = []
+    try:
+        wait_for(lambda: redis.Redis(port=port).ping(), 30, "presignd dev")
+        # Children are listed by the thread that started them: look at every thread.
+        children = [pid for task in Path(f"/proc/{proc.pid}/task").iterdir()
+                    for pid in (task / "children").read_text().split()]
+        redis_pids += [int(pid) for pid in children
+                       if b"redis-server" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+        assert len(redis_pids) == 1, f"children: {children}"
+        # redis-server works in the temporary directory (its `dir`).
+        directory = Path(f"/proc/{redis_pids[0]}/cwd").resolve()
+        assert directory.name == f"presignd-dev-{proc.pid}" and (directory / "redis.sock").exists()
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=20) == 0
+        wait_for(lambda: not Path(f"/proc/{redis_pids[0]}").exists()
+                 or "Z" in Path(f"/proc/{redis_pids[0]}/stat").read_text().split()[2], 10, "redis-server stopped")
+        assert not directory.exists()
+    finally:
+        stop_process(proc)
+        for pid in redis_pids:  # never leave a Redis behind, even when the test failed
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        log.close()
