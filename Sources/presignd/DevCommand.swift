@@ -14,7 +14,8 @@ struct DevCommand: AsyncParsableCommand {
             Starts redis-server (from PATH) on a Unix socket in a temporary directory, and presignd \
             on 127.0.0.1 with no AUTH. URLs are signed for --s3-endpoint with the credentials in \
             AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, or with built-in dev credentials. Everything \
-            is gone when presignd stops. Not for production: anyone on this machine can use it.
+            is gone when presignd stops; what a killed dev mode left running is removed by the next \
+            one. Not for production: anyone on this machine can use it.
             """)
 
     @Option(help: "TCP port of the line protocol on 127.0.0.1.")
@@ -39,7 +40,8 @@ struct DevCommand: AsyncParsableCommand {
         let logger = makeLogger(level: logLevel)
         defer { LogLineHandler.flush() }
         let environment = ProcessInfo.processInfo.environment
-        let directory = NSTemporaryDirectory() + "presignd-dev-\(getpid())"
+        Self.removeLeftovers(logger: logger)
+        let directory = NSTemporaryDirectory() + Self.directoryPrefix + "\(getpid())"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let socket = directory + "/redis.sock"
@@ -91,6 +93,36 @@ struct DevCommand: AsyncParsableCommand {
             fflush(nil)
         }
         try await daemon.run()
+    }
+
+    /// A dev-mode directory's name: this prefix and the pid of the presignd that made it.
+    static let directoryPrefix = "presignd-dev-"
+
+    /// Stops and removes what a dev-mode presignd that did not stop cleanly (killed, crashed)
+    /// left behind: its private redis-server, told to shut down through the socket in its
+    /// directory, and the directory. Only directories of this user whose presignd is gone are
+    /// touched; a pid that was reused keeps its directory, which is the safe side.
+    static func removeLeftovers(logger: Logger) {
+        let temporary = NSTemporaryDirectory()
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: temporary)) ?? []
+        for name in names where name.hasPrefix(directoryPrefix) {
+            guard let pid = Int32(name.dropFirst(directoryPrefix.count)), pid > 0, pid != getpid(),
+                kill(pid, 0) == -1, errno == ESRCH
+            else { continue }
+            let directory = temporary + name
+            var info = stat()
+            guard lstat(directory, &info) == 0, info.st_uid == getuid(), (info.st_mode & S_IFMT) == S_IFDIR else {
+                continue
+            }
+            let socket = directory + "/redis.sock"
+            if FileManager.default.fileExists(atPath: socket), let cli = ChildProcess.find("redis-cli") {
+                // NOSAVE: dev mode keeps nothing. A Redis already gone makes redis-cli fail: fine.
+                _ = try? ChildProcess.run(cli, ["-s", socket, "SHUTDOWN", "NOSAVE"])
+            }
+            try? FileManager.default.removeItem(atPath: directory)
+            logger.info(
+                "removed what an earlier dev-mode presignd left running", metadata: ["directory": "\(directory)"])
+        }
     }
 
     private func startRedis(directory: String, socket: String) throws -> ChildProcess {

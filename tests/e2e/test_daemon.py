@@ -2,6 +2,7 @@
 sockets. Each test talks to a real daemon on a real redis-server."""
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -428,35 +429,87 @@ def test_redis_cli_interactive_session(daemon):
         cli.close(force=True)
 
 
+def start_dev(port: int, log) -> subprocess.Popen:
+    """`presignd dev` on `port`, once it answers."""
+    proc = subprocess.Popen([presignd_binary(), "dev", "--port", str(port)], stdout=log, stderr=subprocess.STDOUT,
+                            stdin=subprocess.DEVNULL)
+    wait_for(lambda: redis.Redis(port=port).ping(), 30, "presignd dev")
+    return proc
+
+
+def dev_redis(proc: subprocess.Popen) -> tuple[int, Path]:
+    """The pid of dev mode's private redis-server, and its temporary directory (the Redis's `dir`)."""
+    # Children are listed by the thread that started them: look at every thread.
+    children = [pid for task in Path(f"/proc/{proc.pid}/task").iterdir()
+                for pid in (task / "children").read_text().split()]
+    pids = [int(pid) for pid in children if b"redis-server" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+    assert len(pids) == 1, f"children: {children}"
+    directory = Path(f"/proc/{pids[0]}/cwd").resolve()
+    assert directory.name == f"presignd-dev-{proc.pid}" and (directory / "redis.sock").exists()
+    return pids[0], directory
+
+
+def ended(pid: int) -> bool:
+    """Whether process `pid` has exited (gone, or a zombie nobody reaped yet)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+def kill_if_running(pids):
+    for pid in pids:  # never leave a Redis behind, even when a test failed
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
 def test_dev_mode_stops_on_ctrl_c_and_takes_its_redis_with_it(tmp_path):
     """Ctrl-C (SIGINT) ends `presignd dev` cleanly: exit status 0, its private redis-server
     stopped and its temporary directory removed, so nothing is left running."""
-    port = free_port()
     log = open(tmp_path / "dev.log", "wb")
-    proc = subprocess.Popen([presignd_binary(), "dev", "--port", str(port)], stdout=log, stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL)
+    proc = start_dev(free_port(), log)
     redis_pids = []
     try:
-        wait_for(lambda: redis.Redis(port=port).ping(), 30, "presignd dev")
-        # Children are listed by the thread that started them: look at every thread.
-        children = [pid for task in Path(f"/proc/{proc.pid}/task").iterdir()
-                    for pid in (task / "children").read_text().split()]
-        redis_pids += [int(pid) for pid in children
-                       if b"redis-server" in Path(f"/proc/{pid}/cmdline").read_bytes()]
-        assert len(redis_pids) == 1, f"children: {children}"
-        # redis-server works in the temporary directory (its `dir`).
-        directory = Path(f"/proc/{redis_pids[0]}/cwd").resolve()
-        assert directory.name == f"presignd-dev-{proc.pid}" and (directory / "redis.sock").exists()
+        redis_pid, directory = dev_redis(proc)
+        redis_pids.append(redis_pid)
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=20) == 0
-        wait_for(lambda: not Path(f"/proc/{redis_pids[0]}").exists()
-                 or "Z" in Path(f"/proc/{redis_pids[0]}/stat").read_text().split()[2], 10, "redis-server stopped")
+        wait_for(lambda: ended(redis_pid), 10, "redis-server stopped")
         assert not directory.exists()
     finally:
         stop_process(proc)
-        for pid in redis_pids:  # never leave a Redis behind, even when the test failed
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        kill_if_running(redis_pids)
+        log.close()
+
+
+def test_dev_mode_removes_what_a_killed_dev_mode_left_running(tmp_path):
+    """A dev-mode presignd killed with SIGKILL cannot stop its Redis; the next `presignd dev`
+    finds the directory of a presignd that is gone, shuts that Redis down and removes it."""
+    log = open(tmp_path / "dev.log", "wb")
+    first = start_dev(free_port(), log)
+    redis_pids = []
+    second = None
+    directory = None
+    try:
+        orphan, directory = dev_redis(first)
+        redis_pids.append(orphan)
+        first.kill()
+        first.wait()
+        time.sleep(0.2)
+        assert not ended(orphan), "the killed presignd's Redis should still be running (the case under test)"
+        second = start_dev(free_port(), log)
+        redis_pids.append(dev_redis(second)[0])
+        wait_for(lambda: ended(orphan), 10, "the orphaned redis-server stopped")
+        assert not directory.exists()
+        second.send_signal(signal.SIGINT)
+        assert second.wait(timeout=20) == 0
+    finally:
+        stop_process(first)
+        if second:
+            stop_process(second)
+        kill_if_running(redis_pids)
+        if directory:
+            shutil.rmtree(directory, ignore_errors=True)
         log.close()
