@@ -181,8 +181,7 @@ extension Broker {
         case .id(let id):
             return ResolvedTarget(id: id, method: method)
         case .url(let url):
-            let verified = try verify(url, method: method, settings: settings, allowExpired: allowExpired, headers: headers)
-            return ResolvedTarget(id: verified.id, method: verified.method, object: verified.object)
+            return try verify(url, method: method, settings: settings, allowExpired: allowExpired, headers: headers)
         }
     }
 
@@ -190,7 +189,7 @@ extension Broker {
     /// URL is tried as each S3 method (the method is signed, so at most one can verify).
     func verify(
         _ url: String, method: String?, settings: BrokerSettings, allowExpired: Bool, headers: (String) -> String?
-    ) throws(BrokerError) -> (id: String, method: String, object: TokenObject?) {
+    ) throws(BrokerError) -> ResolvedTarget {
         // Parsed once, however many methods it is tried as.
         let parsed = PresignVerifier.Parsed(url)
         guard let accessKey = parsed.accessKeyId else {
@@ -201,6 +200,12 @@ extension Broker {
         }
         let now = clock() / 1000
         let (signedHost, virtualBucket) = profile.signedHost(authority: parsed.authority)
+        // A genuine URL as a target: its token, the method it verified for, and the object it names.
+        func target(_ verified: VerifiedURL, _ method: String) -> ResolvedTarget {
+            ResolvedTarget(
+                id: verified.tokenId, method: method,
+                object: profile.object(atPath: verified.path, virtualBucket: virtualBucket))
+        }
         let candidates = method.map { [$0] } ?? S3Method.allCases.map(\.rawValue)
         var firstProblem = "signature does not match"
         for candidate in candidates {
@@ -208,15 +213,11 @@ extension Broker {
                 method: candidate, url: parsed, signedHost: signedHost, headers: headers, now: now)
             {
             case .valid(let verified):
-                let object = profile.object(atPath: verified.path, virtualBucket: virtualBucket)
-                return (verified.tokenId, candidate, object)
+                return target(verified, candidate)
             case .expired(let verified):
-                let object = profile.object(atPath: verified.path, virtualBucket: virtualBucket)
-                if allowExpired { return (verified.tokenId, candidate, object) }
+                if allowExpired { return target(verified, candidate) }
                 // Genuine but late: the audit line says which token and object were asked for.
-                throw BrokerError(
-                    .expired, "the URL expired",
-                    subject: ResolvedTarget(id: verified.tokenId, method: candidate, object: object))
+                throw BrokerError(.expired, "the URL expired", subject: target(verified, candidate))
             case .badSignature(let reason):
                 firstProblem = reason
             case .malformed(let reason):
@@ -229,10 +230,8 @@ extension Broker {
                 if case .valid(let verified) = settings.verifier.verify(
                     method: other, url: parsed, signedHost: signedHost, headers: headers, now: now)
                 {
-                    let object = profile.object(atPath: verified.path, virtualBucket: virtualBucket)
                     throw BrokerError(
-                        .mismatch, "the URL was issued for \(other), not \(method)",
-                        subject: ResolvedTarget(id: verified.tokenId, method: other, object: object))
+                        .mismatch, "the URL was issued for \(other), not \(method)", subject: target(verified, other))
                 }
             }
         }

@@ -121,17 +121,19 @@ package final class PresignVerifier: Sendable {
     private func scope(of credential: UnsafeBufferPointer<UInt8>, date: UnsafeBufferPointer<UInt8>) throws(Rejection)
         -> (accessKeyId: String, secret: AccessKeySecret)
     {
-        var start = 0
-        func nextPart() -> UnsafeBufferPointer<UInt8>? {
-            guard start <= credential.count else { return nil }
-            let end = credential.index(of: UInt8(ascii: "/"), from: start) ?? credential.count
-            defer { start = end + 1 }
-            return UnsafeBufferPointer(rebasing: credential[start..<end])
+        // Exactly five parts.
+        var parts = InlineArray<5, UnsafeBufferPointer<UInt8>>(repeating: UnsafeBufferPointer(start: nil, count: 0))
+        var count = 0
+        let atMostFive = credential.forEachPart(separatedBy: UInt8(ascii: "/")) { part in
+            guard count < 5 else { return false }
+            parts[count] = part
+            count += 1
+            return true
         }
-        // Exactly five parts: the fifth ends the text.
-        guard let key = nextPart(), let scopeDate = nextPart(), let region = nextPart(), let service = nextPart(),
-            let terminal = nextPart(), start > credential.count
-        else { throw .malformed("X-Amz-Credential is not key/date/region/s3/aws4_request") }
+        guard atMostFive, count == 5 else {
+            throw .malformed("X-Amz-Credential is not key/date/region/s3/aws4_request")
+        }
+        let (key, scopeDate, region, service, terminal) = (parts[0], parts[1], parts[2], parts[3], parts[4])
         guard scopeDate.elementsEqual(date.prefix(8)) else {
             throw .malformed("credential scope date differs from X-Amz-Date")
         }
