@@ -143,14 +143,16 @@ struct RedisClientTests {
 
     @Test("past maxInFlight requests on one connection, the next fails fast with .overloaded")
     func inFlightCap() async throws {
-        let harness = try RedisTestHarness.start {
+        // One loop, so the connection lives on the loop that queues the requests: all eleven are
+        // queued in one task there, and no reply can be read in between.
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let harness = try RedisTestHarness.start(eventLoopGroup: group) {
             $0.connectionCount = 1
             $0.maxInFlight = 10
         }
         try await harness.client.waitUntilConnected()
         let client = harness.client
-        let loop = MultiThreadedEventLoopGroup.singleton.next()
-        // All eleven are queued in one loop tick, before any reply can arrive.
+        let loop = group.next()
         let results = try await loop.submit {
             (0..<11).map { _ in client.send(["PING"], on: loop) }
         }.get()
@@ -161,6 +163,7 @@ struct RedisClientTests {
         #expect(codes.prefix(10).allSatisfy { $0 == nil })
         #expect(codes.last == .overloaded)
         await harness.stop()
+        try await group.shutdownGracefully()
     }
 
     @Test("a reply over maxReplyBytes closes the connection with .protocolError, then the client recovers")

@@ -12,9 +12,10 @@ struct RedisTestHarness {
     let logs: LogRecorder
 
     /// Starts a server and a client over TCP (or the server's Unix socket), after `configure`
-    /// adjusted the client configuration.
+    /// adjusted the client configuration. The client's connections live on `eventLoopGroup`.
     static func start(
         serverConfig: [String] = [], unixSocket: Bool = false,
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         configure: (inout RedisConfiguration) -> Void = { _ in }
     ) throws -> RedisTestHarness {
         let server = try RedisServer.start(config: serverConfig, unixSocket: unixSocket)
@@ -27,7 +28,7 @@ struct RedisTestHarness {
         configure(&configuration)
         let logs = LogRecorder()
         let client = RedisClient(
-            configuration: configuration, eventLoopGroup: MultiThreadedEventLoopGroup.singleton, logger: logs.logger)
+            configuration: configuration, eventLoopGroup: eventLoopGroup, logger: logs.logger)
         return RedisTestHarness(server: server, client: client, logs: logs)
     }
 
