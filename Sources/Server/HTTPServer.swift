@@ -81,4 +81,10 @@ package final class HTTPServer: Sendable {
         await listeners.drainConnections(timeout: timeout)
         logger.info("http endpoint stopped")
     }
+
+    /// Closes every connection now, without waiting for requests in flight: a `shutdown` under
+    /// way returns as soon as they are closed.
+    package func closeConnections() {
+        listeners.closeConnections()
+    }
 }

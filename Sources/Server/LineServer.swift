@@ -78,6 +78,12 @@ package final class LineServer: Sendable {
         await listeners.drainConnections(timeout: timeout)
         logger.info("line protocol stopped")
     }
+
+    /// Closes every connection now, without waiting for requests in flight: a `shutdown` under
+    /// way returns as soon as they are closed.
+    package func closeConnections() {
+        listeners.closeConnections()
+    }
 }
 
 extension TimeAmount {

@@ -9,6 +9,8 @@ final class ListenerSet: Sendable {
 
     private let listeners = Mutex<[any Channel]>([])
     private let connections = Mutex<[ObjectIdentifier: any Channel]>([:])
+    /// Set by `closeConnections`: a drain starting later does not wait either.
+    private let closingNow = Atomic<Bool>(false)
 
     func add(listener: any Channel) {
         listeners.withLock { $0.append(listener) }
@@ -49,13 +51,25 @@ final class ListenerSet: Sendable {
         let deadline = ContinuousClock.now + timeout
         for channel in open {
             let remaining = deadline - ContinuousClock.now
-            if remaining <= .zero { break }
+            if remaining <= .zero || closingNow.load(ordering: .relaxed) { break }
             let timer = channel.eventLoop.scheduleTask(in: TimeAmount(remaining)) { channel.close(promise: nil) }
             try? await channel.closeFuture.get()
             timer.cancel()
         }
-        for channel in connections.withLock({ Array($0.values) }) {
-            try? await channel.close()
+        for channel in closeConnections() {
+            try? await channel.closeFuture.get()
         }
+    }
+
+    /// Starts closing every open connection, requests in flight or not, and returns them; a drain
+    /// under way then ends as soon as they are closed.
+    @discardableResult
+    func closeConnections() -> [any Channel] {
+        closingNow.store(true, ordering: .relaxed)
+        let open = connections.withLock { Array($0.values) }
+        for channel in open {
+            channel.close(promise: nil)
+        }
+        return open
     }
 }

@@ -74,7 +74,9 @@ struct Daemon {
         logger.info("presignd ready")
         notifier.ready(status: "serving")
 
-        for await signal in signals {
+        // One iterator for the daemon's life: an AsyncStream ends when its iterator goes away.
+        var received = signals.makeAsyncIterator()
+        while let signal = await received.next() {
             if signal == SIGHUP {
                 notifier.reloading()
                 reload(into: broker)
@@ -85,10 +87,26 @@ struct Daemon {
             notifier.stopping()
             break
         }
-        // Both listeners drain at once: each lets its requests in flight finish.
-        async let lineStopped: Void = server.shutdown()
-        async let httpStopped: Void? = http?.shutdown()
-        _ = await (lineStopped, httpStopped)
+        // Both listeners drain at once: each lets its requests in flight finish. A second SIGTERM
+        // or SIGINT meanwhile closes the connections without waiting any longer.
+        let drain = Task { [http] in
+            async let lineStopped: Void = server.shutdown()
+            async let httpStopped: Void? = http?.shutdown()
+            _ = await (lineStopped, httpStopped)
+            signals.finish()
+        }
+        while let signal = await received.next() {
+            if signal == SIGHUP {
+                logger.info("SIGHUP ignored: presignd is stopping")
+                continue
+            }
+            logger.warning(
+                "closing every connection now, without waiting for requests in flight",
+                metadata: ["signal": "\(signal)"])
+            server.closeConnections()
+            http?.closeConnections()
+        }
+        await drain.value
         await hub.stop()
         await redis.shutdown()
         logger.info("presignd stopped")

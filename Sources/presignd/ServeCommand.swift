@@ -11,7 +11,7 @@ struct ServeCommand: AsyncParsableCommand {
         discussion: """
             Reads the YAML configuration (see the README for every key), connects to Redis, loads \
             the token Function library and listens. SIGTERM or SIGINT: stop accepting, finish what \
-            is in flight, exit. SIGHUP: reload clients, profiles and limits without dropping \
+            is in flight (up to 10 s), exit; a second one closes the connections at once. SIGHUP: reload clients, profiles and limits without dropping \
             connections.
             """)
 

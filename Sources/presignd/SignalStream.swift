@@ -14,11 +14,13 @@ import Dispatch
 struct SignalStream: AsyncSequence {
     typealias Element = Int32
     let stream: AsyncStream<Int32>
+    private let sink: AsyncStream<Int32>.Continuation
 
     init(_ signals: [Int32]) {
         var continuation: AsyncStream<Int32>.Continuation!
         stream = AsyncStream(bufferingPolicy: .bufferingNewest(8)) { continuation = $0 }
         let sink = continuation!
+        self.sink = sink
         let readEnd = SignalPipe.open()
         for number in signals {
             precondition((1...255).contains(number), "a signal number travels the pipe as one byte")
@@ -39,6 +41,11 @@ struct SignalStream: AsyncSequence {
         source.resume()
         let kept = ReadSource(source)
         sink.onTermination = { _ in kept.cancel() }
+    }
+
+    /// Ends the sequence: a loop over it ends once it has taken the signals already received.
+    func finish() {
+        sink.finish()
     }
 
     func makeAsyncIterator() -> AsyncStream<Int32>.Iterator { stream.makeAsyncIterator() }

@@ -365,6 +365,27 @@ def test_sighup_reload_keeps_connections_and_sigterm_drains(redis_server):
         d.stop()
 
 
+def test_a_second_sigterm_ends_the_drain_at_once(redis_server):
+    d = Presignd(redis_server, dict(CLIENTS), PROFILE, http=True)
+    try:
+        # A request whose body is still coming: the drain waits for it (up to 10 s).
+        slow = socket.create_connection(("127.0.0.1", d.http_port), timeout=5)
+        slow.sendall(b"POST /v1/authorize HTTP/1.1\r\nHost: gw\r\nContent-Length: 100\r\n\r\n0123456789")
+        time.sleep(0.5)  # for the daemon to read it
+        first = time.monotonic()
+        d.proc.send_signal(signal.SIGTERM)
+        wait_for(lambda: "shutting down" in d.log_text(), 5, "the first SIGTERM")
+        time.sleep(1)
+        assert d.proc.poll() is None, "presignd stopped without waiting for the request in flight"
+        d.proc.send_signal(signal.SIGTERM)
+        assert d.proc.wait(timeout=5) == 0
+        assert time.monotonic() - first < 8
+        assert closed(slow)
+        assert "closing every connection now" in d.log_text()
+    finally:
+        d.stop()
+
+
 def test_connection_limit_and_idle_timeout(redis_server):
     d = Presignd(redis_server, dict(CLIENTS), PROFILE, limits={"max_connections": 3, "idle_timeout_s": 1})
     try:
