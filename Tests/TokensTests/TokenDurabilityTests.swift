@@ -7,7 +7,11 @@ import Tokens
 struct TokenDurabilityTests {
     @Test("with appendfsync always, every acknowledged consume survives kill -9, and so does the library")
     func survivesKill9() async throws {
-        try await TokenFixture.with(serverConfig: ["appendonly yes", "appendfsync always"]) { fixture in
+        // Durability is under test, not speed: an fsync per write can stall past the usual 1 s
+        // command timeout on a busy disk.
+        try await TokenFixture.with(
+            serverConfig: ["appendonly yes", "appendfsync always"], commandTimeout: .seconds(10)
+        ) { fixture in
             var consumed: [String] = []
             var untouched: [String] = []
             for index in 0..<2000 {

@@ -15,10 +15,11 @@ struct TokenFixture {
     static let clockKey = "test:clock"
 
     static func start(
-        serverConfig: [String] = [], library: FunctionLibrary = .standard, prefix: String = "test:"
+        serverConfig: [String] = [], library: FunctionLibrary = .standard, prefix: String = "test:",
+        commandTimeout: Duration = .seconds(1)
     ) async throws -> TokenFixture {
         let server = try RedisServer.start(config: serverConfig)
-        let client = makeClient(port: server.port)
+        let client = makeClient(port: server.port, commandTimeout: commandTimeout)
         let store = RedisTokenStore(
             client: client, keyspace: try TokenKeyspace(prefix: prefix), library: library,
             logger: quietLogger)
@@ -30,9 +31,10 @@ struct TokenFixture {
     /// Runs `body` with a fresh fixture and stops it afterwards, also when `body` throws.
     static func with(
         serverConfig: [String] = [], library: FunctionLibrary = .standard, prefix: String = "test:",
-        _ body: (TokenFixture) async throws -> Void
+        commandTimeout: Duration = .seconds(1), _ body: (TokenFixture) async throws -> Void
     ) async throws {
-        let fixture = try await start(serverConfig: serverConfig, library: library, prefix: prefix)
+        let fixture = try await start(
+            serverConfig: serverConfig, library: library, prefix: prefix, commandTimeout: commandTimeout)
         do {
             try await body(fixture)
         } catch {
