@@ -52,9 +52,6 @@ extension Broker {
 
     /// `AUTH <client-id> <secret>`.
     func auth(_ arguments: inout CommandArguments, session: inout Session) throws(BrokerError) -> Reply {
-        guard arguments.remaining == 2 else {
-            throw BrokerError(.err, "AUTH takes a client id and a secret: AUTH <client-id> <secret>")
-        }
         let id = try arguments.string("client id")
         let secret = try arguments.string("secret")
         session.client = try authenticate(id: id, secret: secret)
@@ -84,11 +81,29 @@ extension Broker {
         return client
     }
 
-    /// redis-cli asks `COMMAND DOCS` when it starts, for hints; presignd has none to give.
-    func command(_ arguments: inout CommandArguments) -> Reply {
-        let sub = (try? arguments.string("subcommand"))?.uppercased()
-        if sub == "COUNT" { return .integer(0) }
-        return .array([])
+    /// `COMMAND [COUNT | LIST | INFO [name ...] | DOCS [name ...]]`, as Redis answers them, about
+    /// presignd's own commands. redis-cli asks `COMMAND DOCS` when it starts, for its help and hints.
+    func command(_ arguments: inout CommandArguments) throws(BrokerError) -> Reply {
+        let all = CommandSpec.all
+        guard !arguments.isAtEnd else { return .array(all.map(\.info)) }
+        let subcommand = try arguments.string("subcommand").uppercased()
+        var names: [String] = []
+        while !arguments.isAtEnd { names.append(try arguments.string("command name").lowercased()) }
+        switch subcommand {
+        case "COUNT": return .integer(all.count)  // COUNT and LIST take no names: checkArity
+        case "LIST": return .array(all.map { .bulk($0.name) })
+        case "INFO":
+            if names.isEmpty { return .array(all.map(\.info)) }
+            return .array(names.map { name in all.first { $0.name == name }?.info ?? .null })
+        case "DOCS":
+            let chosen = names.isEmpty ? all : all.filter { names.contains($0.name) }
+            return .map(chosen.map { (key: .bulk($0.name), value: $0.docs) })
+        case "GETKEYS", "GETKEYSANDFLAGS":
+            throw BrokerError(.err, "The command has no key arguments")
+        default:
+            throw BrokerError(
+                .err, "unknown subcommand '\(Self.printable(subcommand, limit: 32))' of COMMAND: COUNT, LIST, INFO or DOCS")
+        }
     }
 
     /// Client libraries name themselves on connect (`CLIENT SETNAME`, `CLIENT SETINFO`, as

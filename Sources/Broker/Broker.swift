@@ -96,6 +96,7 @@ package final class Broker: Sendable {
         name: String, _ arguments: CommandArguments, session: inout Session, on eventLoop: any EventLoop
     ) throws(BrokerError) -> Outcome {
         var arguments = arguments
+        try CommandSpec.byName[name]?.checkArity(arguments)
         if session.subscribed && session.protocolVersion == .resp2,
             let reply = try subscribedModeReply(name: name, &arguments)
         {
@@ -108,7 +109,7 @@ package final class Broker: Sendable {
         case "QUIT":
             session.closeAfterReply = true
             return .now(.simple("OK"))
-        case "COMMAND": return .now(command(&arguments))
+        case "COMMAND": return .now(try command(&arguments))
         case "CLIENT": return .now(try clientCommand(&arguments))
         default: break
         }

@@ -15,6 +15,13 @@ struct CommandArguments {
 
     var isAtEnd: Bool { index >= arguments.count }
     var remaining: Int { arguments.count - index }
+    /// Words in the request, the name included.
+    var count: Int { arguments.count }
+
+    /// The next argument as a string, left to be read.
+    func peek() -> String? {
+        index < arguments.count ? String(buffer: arguments[index]) : nil
+    }
 
     /// The next argument as a string (arguments are UTF-8; invalid bytes become U+FFFD, which
     /// then fails validation wherever it matters).

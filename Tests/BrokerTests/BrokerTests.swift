@@ -37,6 +37,10 @@ final class BrokerFixture: Sendable {
     }
 
     func run(_ words: String..., session: inout Session) async throws -> Reply {
+        try await run(words, session: &session)
+    }
+
+    func run(_ words: [String], session: inout Session) async throws -> Reply {
         let arguments = words.map { ByteBuffer(string: $0) }
         switch broker.dispatch(arguments, session: &session, on: loop) {
         case .now(let reply): return reply

@@ -2,6 +2,7 @@
 sockets. Each test talks to a real daemon on a real redis-server."""
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -108,6 +109,18 @@ def test_python_client_by_url_origin_form_and_method(daemon):
     assert gw.execute_command("CHECK", "AAAAAAAAAAAAAAAAAAAAAA") is None
     with pytest.raises(redis.ResponseError, match="^UNKNOWN"):
         gw.execute_command("CONSUME", "AAAAAAAAAAAAAAAAAAAAAA")
+
+
+def test_python_client_reads_the_command_table(daemon):
+    gw = daemon.client("gateway")
+    table = gw.command()
+    assert gw.command_count() == len(table) == 17
+    assert table["consume"]["arity"] == -2 and table["commit"]["arity"] == 2
+    assert table["auth"]["flags"] == ["no_auth"] and table["issue"]["flags"] == []
+    # The roles that may run CHECK, as ACL categories (redis-py's parser leaves them out).
+    assert daemon.cli("gateway", "COMMAND", "INFO", "check").split("\n")[6:8] == ["@gateway", "@admin"]
+    with pytest.raises(redis.ResponseError, match="^wrong number of arguments for 'commit' command$"):
+        gw.execute_command("COMMIT", "lease", "extra")
 
 
 def test_roles_and_scopes(daemon):
@@ -427,7 +440,8 @@ def test_unix_socket_open_listener(redis_server, tmp_path):
 
 
 def test_redis_cli_interactive_session(daemon):
-    """An interactive redis-cli (it asks COMMAND DOCS at start) works against presignd."""
+    """An interactive redis-cli works against presignd; its help and typing hints come from
+    presignd's answer to COMMAND DOCS (asked at start)."""
     import pexpect
 
     from support import find
@@ -438,6 +452,18 @@ def test_redis_cli_interactive_session(daemon):
         cli.expect(r"127\.0\.0\.1:\d+> ")
         cli.send("PING\r")  # Enter is CR in the line editor
         cli.expect("PONG")
+        cli.send("help ISSUE\r")
+        cli.expect(re.escape("ISSUE\x1b[0m \x1b[90mGET|PUT|HEAD|DELETE bucket key [TTL seconds] [USES count] "
+                             "[CONTENT-TYPE value] [CONTENT-LENGTH bytes] [TAG tag [TAG tag ...]] "
+                             "[PARAM name value [PARAM name value ...]] [PROFILE name]"))
+        cli.expect("summary:.*Signs a presigned URL")
+        cli.send("help @presignd\r")
+        for line in ("CHECK\x1b[0m \x1b[90mtarget", "CONSUME\x1b[0m \x1b[90mtarget [METHOD method]",
+                     "REVOKE\x1b[0m \x1b[90mtarget|OBJECT bucket key|TAG tag"):
+            cli.expect(re.escape(line))
+        cli.send("RESERVE ")  # the hint follows what is typed, in grey
+        cli.expect(re.escape("target [METHOD method] [LEASE milliseconds]"))
+        cli.send("\x15")  # Ctrl-U: clear the line
         cli.send("CHECK AAAAAAAAAAAAAAAAAAAAAA\r")
         cli.expect(r"\(nil\)")
         cli.send("REVOKE TAG nothing-tagged\r")
