@@ -145,7 +145,7 @@ package final class Broker: Sendable {
             return later(on: eventLoop, command: name, try revoke(&arguments, client: client, settings: settings))
         case "INFO":
             try require(.admin, of: client, for: name)
-            return .now(info(settings: settings))
+            return .now(try info(&arguments, settings: settings))
         case "SUBSCRIBE":
             try require(.admin, of: client, for: name)
             return .replies(try subscribe(&arguments, session: &session))

@@ -221,7 +221,8 @@ extension CommandSpec {
                 roles: [.admin], arguments: [.string("event-id"), .option("COUNT", .integer("count"))]),
             CommandSpec(
                 name: "info", arity: -1, group: "server",
-                summary: "Settings and counts as field:value lines in sections, like Redis's INFO.", roles: [.admin]),
+                summary: "Settings and counts as field:value lines in sections (server, configuration, invalidations, commands).",
+                roles: [.admin], arguments: [A.string("section").optional(repeated: true)]),
         ]
     }()
 }

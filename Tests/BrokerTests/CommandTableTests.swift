@@ -156,3 +156,27 @@ extension CommandTableTests {
 struct CommandTableError: Error {
     let message: String
 }
+
+@Suite("INFO: sections as Redis gives them")
+struct InfoTests {
+    static func sections(_ reply: Reply) -> [String] {
+        guard case .verbatim(let text) = reply else { return ["not text: \(reply)"] }
+        return text.split(separator: "\r\n").filter { $0.hasPrefix("# ") }.map { String($0.dropFirst(2)) }
+    }
+
+    @Test("no section, all, everything or default: every section; named ones in any case; unknown ones add nothing")
+    func sectionsChosen() async throws {
+        let fixture = try await BrokerFixture()
+        var session = Session(client: .open(id: "dev"))
+        let every = ["Server", "Configuration", "Invalidations", "Commands"]
+        for words in [["INFO"], ["INFO", "all"], ["INFO", "EVERYTHING"], ["INFO", "default"], ["INFO", "server", "all"]] {
+            #expect(Self.sections(try await fixture.run(words, session: &session)) == every, "\(words)")
+        }
+        #expect(Self.sections(try await fixture.run("INFO", "commands", "SERVER", session: &session)) == ["Server", "Commands"])
+        #expect(Self.sections(try await fixture.run("INFO", "Configuration", session: &session)) == ["Configuration"])
+        #expect(try await fixture.run("INFO", "keyspace", session: &session) == .verbatim(""))
+        _ = try await fixture.run("ISSUE", "GET", session: &session)
+        #expect(try await fixture.run("INFO", "commands", session: &session) == .verbatim("# Commands\r\nissue:ERR:1\r\n"))
+        await fixture.stop()
+    }
+}
