@@ -58,14 +58,14 @@ let package = Package(
         .executableTarget(
             name: "presignd",
             dependencies: [
-                "SigV4", "Redis", "Tokens", "Broker", "Server", "Subprocesses", log, "Yams",
+                "SigV4", "Redis", "Tokens", "Broker", "Server", "Subprocesses", "Wire", log, "Yams",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ] + nio,
             swiftSettings: strict),
         // presignctl's commands, requests and output, in a library so tests can reach them.
         .target(
             name: "AdminClient",
-            dependencies: ["Redis", log, .product(name: "ArgumentParser", package: "swift-argument-parser")] + nio,
+            dependencies: ["Redis", "Wire", log, .product(name: "ArgumentParser", package: "swift-argument-parser")] + nio,
             swiftSettings: strict),
         .executableTarget(name: "presignctl", dependencies: ["AdminClient"], swiftSettings: strict),
         // libFuzzer harnesses for the request decoder and the URL verifier (scripts/fuzz).

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Wire
 
 /// `presignctl`: the admin CLI of presignd.
 package struct Presignctl: AsyncParsableCommand {
@@ -30,6 +31,7 @@ package struct Presignctl: AsyncParsableCommand {
               PRESIGND_CLIENT_ID=ops PRESIGND_SECRET=... \\
                 presignctl revoke --tag customer-42
             """,
+        version: Release.version,
         subcommands: [
             IssueCommand.self, ConsumeCommand.self, CheckCommand.self, RevokeCommand.self, WatchCommand.self,
             StatsCommand.self,

@@ -43,7 +43,7 @@ package final class Broker: Sendable {
     let events: EventStream?
 
     package init(
-        settings: BrokerSettings, store: any TokenStore, logger: Logger, version: String = "0.1.0",
+        settings: BrokerSettings, store: any TokenStore, logger: Logger, version: String = Release.version,
         invalidations: InvalidationHub? = nil, events: EventStream? = nil, audit: AuditTrail.Mode = .all,
         clock: @escaping @Sendable () -> Int64 = Broker.systemClock
     ) {

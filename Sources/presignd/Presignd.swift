@@ -3,12 +3,14 @@ import Dispatch
 import Foundation
 import NIOCore
 import NIOPosix
+import Wire
 
 /// The presignd command. Subcommands only configure and call into the modules.
 struct Presignd: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "presignd",
         abstract: "Single-use, N-use and revocable presigned S3 URLs.",
+        version: Release.version,
         subcommands: [
             ServeCommand.self, DevCommand.self, CheckConfigCommand.self, HashSecretCommand.self, PresignCommand.self,
             VerifyCommand.self, FunctionLibraryCommand.self,

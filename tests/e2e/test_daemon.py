@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 import redis
 
-from support import Presignd, RedisProc, free_port, presignd_binary, stop_process, wait_for
+from support import (Presignd, RedisProc, free_port, presignctl_binary, presignd_binary, stop_process,
+                     wait_for)
 
 PROFILE = {
     "name": "main", "region": "us-east-1", "endpoint": "http://127.0.0.1:9000",
@@ -121,6 +122,17 @@ def test_python_client_reads_the_command_table(daemon):
     assert daemon.cli("gateway", "COMMAND", "INFO", "check").split("\n")[6:8] == ["@gateway", "@admin"]
     with pytest.raises(redis.ResponseError, match="^wrong number of arguments for 'commit' command$"):
         gw.execute_command("COMMIT", "lease", "extra")
+
+
+def test_one_version_everywhere(daemon):
+    version = subprocess.run([presignd_binary(), "--version"], capture_output=True, text=True,
+                             check=True).stdout.strip()
+    assert re.fullmatch(r"\d+\.\d+\.\d+", version)
+    assert subprocess.run([presignctl_binary(), "--version"], capture_output=True, text=True,
+                          check=True).stdout.strip() == version
+    assert daemon.cli("admin", "INFO", "server").split("\n")[1] == f"presignd_version:{version}"
+    hello = daemon.client("admin").execute_command("HELLO", "2")
+    assert hello[hello.index(b"version") + 1].decode() == version
 
 
 def test_roles_and_scopes(daemon):
