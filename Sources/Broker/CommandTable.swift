@@ -39,6 +39,20 @@ struct CommandSpec: Sendable {
             option(token, Argument(name: token.lowercased(), kind: .block, arguments: values), repeated: repeated)
         }
 
+        /// As redis-cli's help writes it: `[TAG tag [TAG tag ...]]`.
+        var usage: String {
+            var part =
+                switch kind {
+                case .pureToken: token ?? name
+                case .oneof: arguments.map(\.usage).joined(separator: "|")
+                case .block: arguments.map(\.usage).joined(separator: " ")
+                case .string, .integer: name
+                }
+            if kind != .pureToken, let token { part = token + " " + part }
+            if repeated { part += " [" + part + " ...]" }
+            return optional ? "[" + part + "]" : part
+        }
+
         var docs: Reply {
             var fields: [(key: Reply, value: Reply)] = [
                 (.bulk("name"), .bulk(name)), (.bulk("type"), .bulk(kind.rawValue)),
@@ -75,6 +89,11 @@ struct CommandSpec: Sendable {
             .bulk(name), .integer(arity), .array(flags), .integer(0), .integer(0), .integer(0),
             .array(roles.map { .simple("@" + $0.rawValue) }), .array([]), .array([]), .array(subcommands.map(\.info)),
         ])
+    }
+
+    /// The command and its arguments as redis-cli's help writes them: `CONSUME target [METHOD method]`.
+    var usage: String {
+        (name.split(separator: "|").map { $0.uppercased() } + arguments.map(\.usage)).joined(separator: " ")
     }
 
     /// The `COMMAND DOCS` entry.
@@ -221,7 +240,8 @@ extension CommandSpec {
                 roles: [.admin], arguments: [.string("event-id"), .option("COUNT", .integer("count"))]),
             CommandSpec(
                 name: "info", arity: -1, group: "server",
-                summary: "Settings and counts as field:value lines in sections (server, configuration, invalidations, commands).",
+                summary:
+                    "Settings and counts as field:value lines in sections (server, configuration, invalidations, commands).",
                 roles: [.admin], arguments: [A.string("section").optional(repeated: true)]),
         ]
     }()
@@ -231,8 +251,9 @@ extension CommandSpec {
     /// The commands by upper-case name, for the arity check every request passes.
     static let byName: [String: CommandSpec] = Dictionary(uniqueKeysWithValues: all.map { ($0.name.uppercased(), $0) })
 
-    /// Fails, as Redis words it, when the request has a number of words its command's arity (or
-    /// its subcommand's, when it names one) does not allow. Checked before anything else.
+    /// Fails, as Redis words it and followed by the usage, when the request has a number of words
+    /// its command's arity (or its subcommand's, when it names one) does not allow. Checked before
+    /// anything else.
     func checkArity(_ arguments: CommandArguments) throws(BrokerError) {
         var spec = self
         if !subcommands.isEmpty, let word = arguments.peek(),
@@ -242,7 +263,7 @@ extension CommandSpec {
         }
         let words = arguments.count
         guard spec.arity >= 0 ? words == spec.arity : words >= -spec.arity else {
-            throw BrokerError(.err, "wrong number of arguments for '\(spec.name)' command")
+            throw BrokerError(.err, "wrong number of arguments for '\(spec.name)' command: \(spec.usage)")
         }
     }
 }

@@ -62,19 +62,22 @@ struct CommandTableTests {
                 continue
             }
             let arity = try Self.info(one[0]).arity
-            let wrongCount = Reply.error(code: "ERR", message: "wrong number of arguments for '\(name)' command")
+            func isWrongCount(_ reply: Reply) -> Bool {
+                guard case .error("ERR", let message) = reply else { return false }
+                return message.hasPrefix("wrong number of arguments for '\(name)' command: \(name.uppercased())")
+            }
             // The fewest words the arity allows reach the command, which needs no more.
             let fewest = Self.words(name, arity: arity)
             let reply = try await fixture.run(fewest, session: &session)
-            #expect(reply != wrongCount, "\(fewest) answered \(reply)")
+            #expect(!isWrongCount(reply), "\(fewest) answered \(reply)")
             if case .error(_, let message) = reply {
                 #expect(!message.contains("missing"), "\(fewest) answered \(reply)")
             }
             if abs(arity) > 1 {
-                #expect(try await fixture.run(Array(fewest.dropLast()), session: &session) == wrongCount)
+                #expect(isWrongCount(try await fixture.run(Array(fewest.dropLast()), session: &session)))
             }
             if arity > 0 {
-                #expect(try await fixture.run(fewest + ["x"], session: &session) == wrongCount)
+                #expect(isWrongCount(try await fixture.run(fewest + ["x"], session: &session)))
             }
         }
         await fixture.stop()
@@ -82,6 +85,32 @@ struct CommandTableTests {
 }
 
 extension CommandTableTests {
+    @Test(
+        "a wrong number of words is answered with the command's usage, as redis-cli's help shows it",
+        arguments: [
+            (
+                ["ISSUE", "GET", "bucket"],
+                "ISSUE GET|PUT|HEAD|DELETE bucket key [TTL seconds] [USES count] [CONTENT-TYPE value] "
+                    + "[CONTENT-LENGTH bytes] [TAG tag [TAG tag ...]] [PARAM name value [PARAM name value ...]] "
+                    + "[PROFILE name]"
+            ),
+            (["AUTH", "only-a-password"], "AUTH id secret"),
+            (["REVOKE"], "REVOKE target|OBJECT bucket key|TAG tag [REASON text]"),
+            (["RESERVE"], "RESERVE target [METHOD method] [LEASE milliseconds]"),
+            (["SUBSCRIBE"], "SUBSCRIBE channel [channel ...]"),
+            (["CLIENT", "SETINFO", "LIB-NAME"], "CLIENT SETINFO LIB-NAME libname|LIB-VER libver"),
+        ])
+    func usage(words: [String], usage: String) async throws {
+        let fixture = try await BrokerFixture()
+        var session = Session()
+        let name = ([words[0]] + (words.count > 1 && words[0] == "CLIENT" ? [words[1]] : [])).joined(separator: "|")
+        #expect(
+            try await fixture.run(words, session: &session)
+                == .error(
+                    code: "ERR", message: "wrong number of arguments for '\(name.lowercased())' command: \(usage)"))
+        await fixture.stop()
+    }
+
     @Test("the roles COMMAND INFO names are the ones the broker asks for; no_auth commands run before AUTH")
     func rolesHold() async throws {
         let fixture = try await BrokerFixture()
@@ -141,10 +170,12 @@ extension CommandTableTests {
                 == .error(code: "ERR", message: "The command has no key arguments"))
         #expect(
             try await fixture.run("COMMAND", "COUNT", "extra", session: &session)
-                == .error(code: "ERR", message: "wrong number of arguments for 'command|count' command"))
+                == .error(code: "ERR", message: "wrong number of arguments for 'command|count' command: COMMAND COUNT"))
         #expect(
             try await fixture.run("CLIENT", "SETNAME", session: &session)
-                == .error(code: "ERR", message: "wrong number of arguments for 'client|setname' command"))
+                == .error(
+                    code: "ERR", message: "wrong number of arguments for 'client|setname' command: CLIENT SETNAME name")
+        )
         #expect(try await fixture.run("CLIENT", "setname", "worker-7", session: &session) == .simple("OK"))
         #expect(
             try await fixture.run("COMMAND", "HELP", session: &session)
@@ -169,14 +200,20 @@ struct InfoTests {
         let fixture = try await BrokerFixture()
         var session = Session(client: .open(id: "dev"))
         let every = ["Server", "Configuration", "Invalidations", "Commands"]
-        for words in [["INFO"], ["INFO", "all"], ["INFO", "EVERYTHING"], ["INFO", "default"], ["INFO", "server", "all"]] {
+        for words in [
+            ["INFO"], ["INFO", "all"], ["INFO", "EVERYTHING"], ["INFO", "default"], ["INFO", "server", "all"],
+        ] {
             #expect(Self.sections(try await fixture.run(words, session: &session)) == every, "\(words)")
         }
-        #expect(Self.sections(try await fixture.run("INFO", "commands", "SERVER", session: &session)) == ["Server", "Commands"])
+        #expect(
+            Self.sections(try await fixture.run("INFO", "commands", "SERVER", session: &session)) == [
+                "Server", "Commands",
+            ])
         #expect(Self.sections(try await fixture.run("INFO", "Configuration", session: &session)) == ["Configuration"])
         #expect(try await fixture.run("INFO", "keyspace", session: &session) == .verbatim(""))
         _ = try await fixture.run("ISSUE", "GET", session: &session)
-        #expect(try await fixture.run("INFO", "commands", session: &session) == .verbatim("# Commands\r\nissue:ERR:1\r\n"))
+        #expect(
+            try await fixture.run("INFO", "commands", session: &session) == .verbatim("# Commands\r\nissue:ERR:1\r\n"))
         await fixture.stop()
     }
 }

@@ -120,7 +120,7 @@ def test_python_client_reads_the_command_table(daemon):
     assert table["auth"]["flags"] == ["no_auth"] and table["issue"]["flags"] == []
     # The roles that may run CHECK, as ACL categories (redis-py's parser leaves them out).
     assert daemon.cli("gateway", "COMMAND", "INFO", "check").split("\n")[6:8] == ["@gateway", "@admin"]
-    with pytest.raises(redis.ResponseError, match="^wrong number of arguments for 'commit' command$"):
+    with pytest.raises(redis.ResponseError, match="^wrong number of arguments for 'commit' command: COMMIT lease$"):
         gw.execute_command("COMMIT", "lease", "extra")
 
 
