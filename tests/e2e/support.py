@@ -70,6 +70,15 @@ def wait_for(predicate, timeout: float, what: str):
     raise RuntimeError(f"{what} was not ready within {timeout} s")
 
 
+def start_dev(port: int, log) -> subprocess.Popen:
+    """`presignd dev` on `port`, once it answers; its output goes to `log`."""
+    import redis
+    proc = subprocess.Popen([presignd_binary(), "dev", "--port", str(port)], stdout=log, stderr=subprocess.STDOUT,
+                            stdin=subprocess.DEVNULL)
+    wait_for(lambda: redis.Redis(port=port).ping(), 30, "presignd dev")
+    return proc
+
+
 def stop_process(proc: subprocess.Popen, timeout: float = 10):
     """SIGTERM, then SIGKILL if it does not exit in time."""
     if proc.poll() is None:

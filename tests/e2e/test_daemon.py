@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import redis
 
-from support import (Presignd, RedisProc, free_port, presignctl_binary, presignd_binary, stop_process,
-                     wait_for)
+from support import (Presignd, RedisProc, free_port, presignctl_binary, presignd_binary, start_dev,
+                     stop_process, wait_for)
 
 PROFILE = {
     "name": "main", "region": "us-east-1", "endpoint": "http://127.0.0.1:9000",
@@ -486,14 +486,6 @@ def test_redis_cli_interactive_session(daemon):
         cli.expect(pexpect.EOF)
     finally:
         cli.close(force=True)
-
-
-def start_dev(port: int, log) -> subprocess.Popen:
-    """`presignd dev` on `port`, once it answers."""
-    proc = subprocess.Popen([presignd_binary(), "dev", "--port", str(port)], stdout=log, stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL)
-    wait_for(lambda: redis.Redis(port=port).ping(), 30, "presignd dev")
-    return proc
 
 
 def dev_redis(proc: subprocess.Popen) -> tuple[int, Path]:

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from support import Presignd, RedisProc, free_port, presignctl_binary, presignd_binary, stop_process, wait_for
+from support import Presignd, RedisProc, free_port, presignctl_binary, start_dev, stop_process, wait_for
 
 PROFILE = {
     "name": "main", "region": "us-east-1", "endpoint": "http://127.0.0.1:9000",
@@ -166,8 +166,7 @@ def test_errors_exit_2():
 def test_dev_mode_needs_no_credentials(tmp_path):
     port = free_port()
     log = open(tmp_path / "dev.log", "wb")
-    proc = subprocess.Popen([presignd_binary(), "dev", "--port", str(port)], stdout=log, stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL)
+    proc = start_dev(port, log)
     try:
         env = {k: v for k, v in os.environ.items() if not k.startswith("PRESIGND_")}
 
@@ -175,7 +174,7 @@ def test_dev_mode_needs_no_credentials(tmp_path):
             return subprocess.run([presignctl_binary(), *args, "--port", str(port)], capture_output=True, text=True,
                                   env=env, timeout=30)
 
-        wait_for(lambda: run("stats").returncode == 0, 30, "presignd dev")
+        assert run("stats").returncode == 0
         record = json.loads(run("issue", "GET", "any-bucket", "dev/key", "--json").stdout)
         assert run("consume", record["id"]).returncode == 0
         assert run("consume", record["id"]).returncode == 1
