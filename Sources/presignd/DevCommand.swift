@@ -21,6 +21,12 @@ struct DevCommand: AsyncParsableCommand {
     @Option(help: "TCP port of the line protocol on 127.0.0.1.")
     var port: Int = 7379
 
+    @Option(
+        help: """
+            Also serve the HTTP authorize endpoint (what nginx auth_request, Envoy ext_authz and \
+            Traefik ForwardAuth call) on this port of 127.0.0.1 (default: off).
+            """)
+    var httpPort: Int?
     @Option(help: "The S3 endpoint URLs are signed for.")
     var s3Endpoint: String = "http://127.0.0.1:9000"
 
@@ -53,7 +59,7 @@ struct DevCommand: AsyncParsableCommand {
 
         var file = ConfigFile()
         file.listen.tcp = "127.0.0.1:\(port)"
-        file.listen.http = ""
+        file.listen.http = httpPort.map { "127.0.0.1:\($0)" } ?? ""
         file.listen.open = true
         file.redis.socket = socket
         let accessKey = environment["AWS_ACCESS_KEY_ID"] ?? Self.devAccessKey
@@ -71,13 +77,24 @@ struct DevCommand: AsyncParsableCommand {
         }
         let port = self.port
         let endpoint = s3Endpoint
+        // Lines for the HTTP endpoint, when it is on, each after a newline.
+        let httpLine = httpPort.map { "\n  HTTP authorize 127.0.0.1:\($0)/v1/authorize (200 allows, 403 denies)" } ?? ""
+        let httpExample =
+            httpPort.map {
+                """
+
+                  url=$(redis-cli -p \(port) ISSUE GET demo-bucket hello.txt | sed -n 4p)
+                  curl -i -H "X-Original-Method: GET" -H "X-Original-URI: /${url#*://*/}" \\
+                      http://127.0.0.1:\($0)/v1/authorize   # 200, then 403 USED
+                """
+            } ?? ""
         var daemon = Daemon(settings: settings, configurationPath: nil, logger: logger)
         daemon.onReady = { _ in
             print(
                 """
 
                 presignd dev mode is running. Not for production: no AUTH, dev credentials.
-                  line protocol  127.0.0.1:\(port) (open: every client has every role)
+                  line protocol  127.0.0.1:\(port) (open: every client has every role)\(httpLine)
                   Redis          private, \(socket) (removed on exit)
                   S3 profile     dev: signs for \(endpoint), access key \(accessKey)
 
@@ -86,7 +103,7 @@ struct DevCommand: AsyncParsableCommand {
                   id=$(redis-cli -p \(port) ISSUE GET demo-bucket hello.txt | sed -n 2p)
                   redis-cli -p \(port) CONSUME $id     # (integer) 0: allowed, no uses left
                   redis-cli -p \(port) CONSUME $id     # (error) USED: a second use is denied
-                  redis-cli -p \(port) CHECK $id
+                  redis-cli -p \(port) CHECK $id\(httpExample)
 
                 Stop with Ctrl-C.
                 """)

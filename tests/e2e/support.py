@@ -70,11 +70,11 @@ def wait_for(predicate, timeout: float, what: str):
     raise RuntimeError(f"{what} was not ready within {timeout} s")
 
 
-def start_dev(port: int, log) -> subprocess.Popen:
-    """`presignd dev` on `port`, once it answers; its output goes to `log`."""
+def start_dev(port: int, log, *args: str) -> subprocess.Popen:
+    """`presignd dev` on `port` (and `args`), once it answers; its output goes to `log`."""
     import redis
-    proc = subprocess.Popen([presignd_binary(), "dev", "--port", str(port)], stdout=log, stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL)
+    proc = subprocess.Popen([presignd_binary(), "dev", "--port", str(port), *args], stdout=log,
+                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     wait_for(lambda: redis.Redis(port=port).ping(), 30, "presignd dev")
     return proc
 

@@ -516,6 +516,28 @@ def kill_if_running(pids):
             pass
 
 
+def test_dev_mode_serves_the_http_authorize_endpoint_when_asked(tmp_path):
+    import urllib.error
+    import urllib.request
+    port, http_port = free_port(), free_port()
+    log = open(tmp_path / "dev.log", "wb")
+    proc = start_dev(port, log, "--http-port", str(http_port))
+    try:
+        url = as_record(redis.Redis(port=port).execute_command("ISSUE", "GET", "demo-bucket", "hello.txt"))["url"]
+        origin = "/" + url.decode().split("://", 1)[1].split("/", 1)[1]
+        request = urllib.request.Request(f"http://127.0.0.1:{http_port}/v1/authorize",
+                                         headers={"X-Original-Method": "GET", "X-Original-URI": origin})
+        with urllib.request.urlopen(request, timeout=5) as answer:
+            assert answer.status == 200
+        with pytest.raises(urllib.error.HTTPError) as denied:
+            urllib.request.urlopen(request, timeout=5)
+        assert denied.value.code == 403
+        assert f"HTTP authorize 127.0.0.1:{http_port}/v1/authorize" in (tmp_path / "dev.log").read_text()
+    finally:
+        stop_process(proc)
+        log.close()
+
+
 def test_dev_mode_stops_on_ctrl_c_and_takes_its_redis_with_it(tmp_path):
     """Ctrl-C (SIGINT) ends `presignd dev` cleanly: exit status 0, its private redis-server
     stopped and its temporary directory removed, so nothing is left running."""
