@@ -12,6 +12,7 @@ extension Broker {
                 "Server",
                 { [self] in ["presignd_version:\(version)", "uptime_in_seconds:\((clock() - startedAt) / 1000)"] }
             ),
+            ("Clients", { [self] in ["connected_clients:\(lineConnections.current)"] }),
             (
                 "Configuration",
                 {

@@ -241,7 +241,7 @@ extension CommandSpec {
             CommandSpec(
                 name: "info", arity: -1, group: "server",
                 summary:
-                    "Settings and counts as field:value lines in sections (server, configuration, invalidations, commands).",
+                    "Settings and counts as field:value lines in sections (server, clients, configuration, invalidations, commands).",
                 roles: [.admin], arguments: [A.string("section").optional(repeated: true)]),
         ]
     }()

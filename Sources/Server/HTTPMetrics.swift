@@ -1,3 +1,4 @@
+import Broker
 import Synchronization
 
 /// What the HTTP endpoint counts: requests by endpoint and outcome, latency histograms,

@@ -11,7 +11,8 @@ package final class LineServer: Sendable {
     private let configuration: LineServerConfiguration
     private let group: any EventLoopGroup
     private let logger: Logger
-    private let counter = ConnectionCounter()
+    /// The broker's count of line-protocol connections (INFO reports it), over every listener.
+    private var counter: ConnectionCounter { broker.lineConnections }
     private let listeners = ListenerSet()
 
     package init(broker: Broker, configuration: LineServerConfiguration, group: any EventLoopGroup, logger: Logger) {

@@ -199,7 +199,7 @@ struct InfoTests {
     func sectionsChosen() async throws {
         let fixture = try await BrokerFixture()
         var session = Session(client: .open(id: "dev"))
-        let every = ["Server", "Configuration", "Invalidations", "Commands"]
+        let every = ["Server", "Clients", "Configuration", "Invalidations", "Commands"]
         for words in [
             ["INFO"], ["INFO", "all"], ["INFO", "EVERYTHING"], ["INFO", "default"], ["INFO", "server", "all"],
         ] {

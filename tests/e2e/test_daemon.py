@@ -411,6 +411,22 @@ def test_a_second_sigterm_ends_the_drain_at_once(redis_server):
         d.stop()
 
 
+def test_info_counts_connected_clients(redis_server):
+    d = Presignd(redis_server, dict(CLIENTS), PROFILE)
+    try:
+        def connected(count):
+            return d.cli("admin", "INFO", "clients").split("\n")[1] == f"connected_clients:{count}"
+
+        wait_for(lambda: connected(1), 5, "only the asking connection")  # as Redis counts it
+        held = [socket.create_connection(("127.0.0.1", d.port)) for _ in range(3)]
+        wait_for(lambda: connected(4), 5, "three more connections counted")
+        for sock in held:
+            sock.close()
+        wait_for(lambda: connected(1), 5, "the three closed")
+    finally:
+        d.stop()
+
+
 def test_connection_limit_and_idle_timeout(redis_server):
     d = Presignd(redis_server, dict(CLIENTS), PROFILE, limits={"max_connections": 3, "idle_timeout_s": 1})
     try:

@@ -1,11 +1,14 @@
 import Synchronization
 
-/// Counts open connections across listeners, to enforce `maxConnections`.
-final class ConnectionCounter: Sendable {
+/// Counts open connections across listeners, to enforce `maxConnections` (and, for the line
+/// protocol, to report `connected_clients` in INFO).
+package final class ConnectionCounter: Sendable {
     private let count = Atomic<Int>(0)
 
     /// Takes a place; false when `limit` places are taken already (the caller must not release).
-    func acquire(limit: Int) -> Bool {
+    package init() {}
+
+    package func acquire(limit: Int) -> Bool {
         let now = count.wrappingAdd(1, ordering: .relaxed).newValue
         if now > limit {
             count.wrappingSubtract(1, ordering: .relaxed)
@@ -14,9 +17,9 @@ final class ConnectionCounter: Sendable {
         return true
     }
 
-    func release() {
+    package func release() {
         count.wrappingSubtract(1, ordering: .relaxed)
     }
 
-    var current: Int { count.load(ordering: .relaxed) }
+    package var current: Int { count.load(ordering: .relaxed) }
 }
