@@ -42,6 +42,15 @@ struct DevCommand: AsyncParsableCommand {
     static let devAccessKey = "AKIAPRESIGNDDEV00000"
     static let devSecret = "presignd-dev-secret-do-not-use-in-production"
 
+    func validate() throws {
+        let ports: [(option: String, value: Int?)] = [("--port", port), ("--http-port", httpPort)]
+        for (option, value) in ports {
+            guard let value, !(1...65535).contains(value) else { continue }
+            throw ValidationError("\(option) must be a TCP port, 1 to 65535 (got \(value))")
+        }
+        guard httpPort != port else { throw ValidationError("--http-port must differ from --port") }
+    }
+
     func run() async throws {
         let logger = makeLogger(level: logLevel)
         defer { LogLineHandler.flush() }

@@ -554,6 +554,17 @@ def test_dev_mode_serves_the_http_authorize_endpoint_when_asked(tmp_path):
         log.close()
 
 
+@pytest.mark.parametrize("args, problem", [
+    (["--http-port", "70000"], "--http-port must be a TCP port, 1 to 65535 (got 70000)"),
+    (["--port", "0"], "--port must be a TCP port, 1 to 65535 (got 0)"),
+    (["--port", "7391", "--http-port", "7391"], "--http-port must differ from --port"),
+])
+def test_dev_mode_refuses_bad_ports_before_starting_anything(args, problem):
+    out = subprocess.run([presignd_binary(), "dev", *args], capture_output=True, text=True, timeout=30)
+    assert out.returncode == 64 and problem in out.stderr
+    assert "redis" not in out.stdout + out.stderr.replace(problem, "")
+
+
 def test_dev_mode_stops_on_ctrl_c_and_takes_its_redis_with_it(tmp_path):
     """Ctrl-C (SIGINT) ends `presignd dev` cleanly: exit status 0, its private redis-server
     stopped and its temporary directory removed, so nothing is left running."""
