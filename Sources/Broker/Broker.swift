@@ -145,6 +145,8 @@ package final class Broker: Sendable {
         case "REVOKE":
             try require(.admin, of: client, for: name)
             return later(on: eventLoop, command: name, try revoke(&arguments, client: client, settings: settings))
+        case "ECHO":
+            return .now(.bulk(try arguments.string("message")))
         case "INFO":
             try require(.admin, of: client, for: name)
             return .now(try info(&arguments, settings: settings))

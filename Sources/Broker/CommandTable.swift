@@ -120,6 +120,9 @@ extension CommandSpec {
                 name: "ping", arity: -1, group: "connection", summary: "Answers PONG, or the message.",
                 beforeAuth: true, arguments: [A.string("message").optional()]),
             CommandSpec(
+                name: "echo", arity: 2, group: "connection", summary: "Answers the message (after AUTH).",
+                arguments: [.string("message")]),
+            CommandSpec(
                 name: "hello", arity: -1, group: "connection",
                 summary: "Chooses RESP2 or RESP3 and may authenticate; answers with the server and the connection.",
                 beforeAuth: true,

@@ -9,7 +9,7 @@ import Wire
 struct CommandTableTests {
     /// PROTOCOL.md's commands, and the two client libraries send on connect.
     static let protocolCommands: Set<String> = [
-        "ping", "hello", "auth", "quit", "client", "command", "issue", "consume", "reserve", "commit", "release",
+        "ping", "echo", "hello", "auth", "quit", "client", "command", "issue", "consume", "reserve", "commit", "release",
         "check", "revoke", "subscribe", "unsubscribe", "replay", "info",
     ]
 

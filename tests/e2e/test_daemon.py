@@ -115,11 +115,12 @@ def test_python_client_by_url_origin_form_and_method(daemon):
 def test_python_client_reads_the_command_table(daemon):
     gw = daemon.client("gateway")
     table = gw.command()
-    assert gw.command_count() == len(table) == 17
+    assert gw.command_count() == len(table) == 18
     assert table["consume"]["arity"] == -2 and table["commit"]["arity"] == 2
     assert table["auth"]["flags"] == ["no_auth"] and table["issue"]["flags"] == []
     # The roles that may run CHECK, as ACL categories (redis-py's parser leaves them out).
     assert daemon.cli("gateway", "COMMAND", "INFO", "check").split("\n")[6:8] == ["@gateway", "@admin"]
+    assert gw.echo("are you there?") == b"are you there?"  # some clients check a connection with ECHO
     with pytest.raises(redis.ResponseError, match="^wrong number of arguments for 'commit' command: COMMIT lease$"):
         gw.execute_command("COMMIT", "lease", "extra")
 
