@@ -94,7 +94,7 @@ extension Broker {
         case "LIST": return .array(all.map { .bulk($0.name) })
         case "INFO":
             if names.isEmpty { return .array(all.map(\.info)) }
-            return .array(names.map { name in all.first { $0.name == name }?.info ?? .null })
+            return .array(names.map { CommandSpec.byName[$0.uppercased()]?.info ?? .null })
         case "DOCS":
             let chosen = names.isEmpty ? all : all.filter { names.contains($0.name) }
             return .map(chosen.map { (key: .bulk($0.name), value: $0.docs) })

@@ -77,6 +77,8 @@ struct CommandSpec: Sendable {
     var beforeAuth = false
     /// The roles that may run it (reported as ACL categories, `@gateway`); none: any client.
     var roles: [Role] = []
+    /// Subscribes or unsubscribes (Redis's `pubsub` flag).
+    var pubsub = false
     var arguments: [Argument] = []
     var subcommands: [CommandSpec] = []
 
@@ -84,7 +86,7 @@ struct CommandSpec: Sendable {
     /// categories, tips, key specifications, subcommands. presignd's commands take no Redis keys.
     var info: Reply {
         var flags: [Reply] = beforeAuth ? [.simple("no_auth")] : []
-        if group == "pubsub" && name != "replay" { flags.append(.simple("pubsub")) }
+        if pubsub { flags.append(.simple("pubsub")) }
         return .array([
             .bulk(name), .integer(arity), .array(flags), .integer(0), .integer(0), .integer(0),
             .array(roles.map { .simple("@" + $0.rawValue) }), .array([]), .array([]), .array(subcommands.map(\.info)),
@@ -232,10 +234,10 @@ extension CommandSpec {
             CommandSpec(
                 name: "subscribe", arity: -2, group: "pubsub",
                 summary: "Receives revocation events; the one channel is 'invalidations'.", roles: [.admin],
-                arguments: [A.string("channel").oneOrMore()]),
+                pubsub: true, arguments: [A.string("channel").oneOrMore()]),
             CommandSpec(
                 name: "unsubscribe", arity: -1, group: "pubsub", summary: "Stops receiving revocation events.",
-                arguments: [A.string("channel").optional(repeated: true)]),
+                pubsub: true, arguments: [A.string("channel").optional(repeated: true)]),
             CommandSpec(
                 name: "replay", arity: -2, group: "pubsub",
                 summary:

@@ -11,8 +11,8 @@ struct ServeCommand: AsyncParsableCommand {
         discussion: """
             Reads the YAML configuration (see the README for every key), connects to Redis, loads \
             the token Function library and listens. SIGTERM or SIGINT: stop accepting, finish what \
-            is in flight (up to 10 s), exit; a second one closes the connections at once. SIGHUP: reload clients, profiles and limits without dropping \
-            connections.
+            is in flight (up to 10 s), exit; a second one closes the connections at once. SIGHUP: \
+            reload clients, profiles and limits without dropping connections.
             """)
 
     @Option(name: .long, help: "The configuration file.")
