@@ -156,7 +156,9 @@ final class HTTPHandler: ChannelInboundHandler {
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let idle = event as? IdleStateHandler.IdleStateEvent, idle == .read {
-            if !inFlight && head == nil { context.close(promise: nil) }
+            // Nothing came for the idle timeout: between requests, or in the middle of one (its
+            // headers or a body that stopped coming). Only an answer being worked on holds it open.
+            if !inFlight { context.close(promise: nil) }
             return
         }
         if event is ListenerSet.Drain {

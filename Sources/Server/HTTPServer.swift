@@ -57,6 +57,9 @@ package final class HTTPServer: Sendable {
                 self?.listeners.track(channel)
                 return channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
+                    // No reading while answers cannot be written: a client that pipelines
+                    // requests and never reads the answers would otherwise queue them without end.
+                    try sync.addHandler(BackPressureHandler())
                     try sync.addHandler(IdleStateHandler(readTimeout: TimeAmount(configuration.idleTimeout)))
                     try sync.configureHTTPServerPipeline(
                         withPipeliningAssistance: true, withErrorHandling: true, withOutboundHeaderValidation: true,

@@ -5,6 +5,7 @@ verifies the signature itself."""
 
 import http.client
 import socket
+import time
 
 import pytest
 
@@ -237,3 +238,34 @@ def test_request_body_is_ignored_and_logs_hold_no_signature(daemon):
     wait_for(lambda: daemon.log_text().count(issued["id"]) >= 2, 10, "the consume's audit line")
     log = daemon.log_text()
     assert signature not in log and "X-Amz-Credential" not in log
+
+
+def test_a_request_whose_body_stops_coming_is_closed_at_the_idle_timeout(redis_server):
+    d = Presignd(redis_server, CLIENTS, PROFILE, http=True, limits={"idle_timeout_s": 1})
+    try:
+        with socket.create_connection(("127.0.0.1", d.http_port), timeout=10) as sock:
+            sock.sendall(b"POST /v1/authorize HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n" + b"z" * 1000)
+            started = time.monotonic()
+            assert sock.recv(1024) == b""  # closed by presignd, not by this timeout
+            assert time.monotonic() - started < 5
+    finally:
+        d.stop()
+
+
+def test_pipelining_without_reading_the_answers_does_not_grow_memory(daemon):
+    before = daemon.rss_kib()
+    request = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n" * 100
+    sent = 0
+    with socket.create_connection(("127.0.0.1", daemon.http_port), timeout=10) as sock:
+        sock.setblocking(False)
+        deadline = time.monotonic() + 4
+        while time.monotonic() < deadline:
+            try:
+                sent += sock.send(request)
+            except BlockingIOError:
+                time.sleep(0.01)
+        grown = daemon.rss_kib() - before
+    # Without back-pressure presignd read on and queued answers: hundreds of MB in 4 s.
+    print(f"pipelined {sent} bytes of requests without reading: RSS +{grown} KiB")
+    assert grown < 32 * 1024
+    assert send("GET", base(daemon) + "/healthz")[0] == 200
