@@ -86,6 +86,13 @@ extension Broker {
         }
     }
 
+    /// Counts and audits a gateway's question that was refused before it could be read (a
+    /// header missing or repeated, a bad mode): such refusals are decisions too.
+    package func refused(_ action: AuditTrail.Action, client: String, error: BrokerError) {
+        counters.record(command: action.rawValue.uppercased(), outcome: error.code.rawValue)
+        audit.record(action, client: client, denied: error)
+    }
+
     /// Commits (spends) or releases (gives back) the use a reserve held. `nil` on success.
     package func settle(
         lease: String, commit: Bool, client: String = "http", on eventLoop: any EventLoop
@@ -118,15 +125,18 @@ extension Broker {
     }
 
     private func resolveOriginal(_ request: AuthorizeRequest) throws(BrokerError) -> ResolvedTarget {
-        let method = request.method.uppercased()
+        // HTTP methods are case-sensitive (RFC 9110 §9.1): `get` is not GET, whatever S3 makes of it.
+        let method = request.method
         guard S3Method(rawValue: method) != nil else {
-            throw BrokerError(.mismatch, "the original method is not GET, PUT, HEAD or DELETE")
+            throw BrokerError(.mismatch, "the original method is not GET, PUT, HEAD or DELETE (in capitals)")
         }
         // Only origin-form URLs: a bare token id would skip verification.
         guard request.uri.hasPrefix("/"), request.uri.utf8.contains(UInt8(ascii: "?")) else {
             throw BrokerError(.badSignature, "the original URI is not a presigned URL")
         }
         let headers = request.headers
-        return try resolve(.url(request.uri), method: method, settings: settings, headers: { headers[$0] })
+        return try resolve(
+            .url(request.uri), method: method, settings: settings, headers: { headers[$0] },
+            requestHeaderNames: headers.keys)
     }
 }

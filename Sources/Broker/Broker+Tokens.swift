@@ -69,7 +69,8 @@ extension Broker {
     func hold(_ resolved: ResolvedTarget, leaseMillis: Int, client: String, on eventLoop: any EventLoop)
         -> EventLoopFuture<String>
     {
-        let held = store.reserve(id: resolved.id, method: resolved.method, leaseMillis: Int64(leaseMillis), on: eventLoop)
+        let held = store.reserve(
+            id: resolved.id, method: resolved.method, leaseMillis: Int64(leaseMillis), on: eventLoop)
         return decided(held, .reserve, resolved, client: client) { [audit] held in
             audit.record(
                 .reserve, client: client, token: resolved.id, bucket: held.object.bucket, key: held.object.key,
@@ -79,7 +80,8 @@ extension Broker {
     }
 
     /// Spends (`commit`) or gives back the use a lease holds.
-    func settleLease(lease: String, commit: Bool, client: String, on eventLoop: any EventLoop) -> EventLoopFuture<Void> {
+    func settleLease(lease: String, commit: Bool, client: String, on eventLoop: any EventLoop) -> EventLoopFuture<Void>
+    {
         // A lease is `<token id>.<nonce>`: only the id part is logged, the nonce is the secret.
         let id = Self.leaseTokenID(lease)
         let action: AuditTrail.Action = commit ? .commit : .release
@@ -162,27 +164,49 @@ struct ResolvedTarget: Sendable, Equatable {
     var id: String
     var method: String?
     var object: TokenObject?
+    /// The lowercase names of the headers a verified URL signs (`host` at least); empty for an id.
+    var signedHeaders: [String]
 
-    init(id: String, method: String? = nil, object: TokenObject? = nil) {
+    init(id: String, method: String? = nil, object: TokenObject? = nil, signedHeaders: [String] = []) {
         self.id = id
         self.method = method
         self.object = object
+        self.signedHeaders = signedHeaders
     }
 }
 
 extension Broker {
     /// Turns a target into a token id. A URL is verified first — signature for the host its
     /// profile signs for, and expiry — so a bad or expired URL never reaches Redis.
+    ///
+    /// `requestHeaderNames` (lowercase) are the headers the original request carries, when known
+    /// (the HTTP endpoint): S3 refuses a request with an `x-amz-*` header its signature does not
+    /// cover, and so does this, before a use is spent on it.
     func resolve(
         _ target: Target, method: String?, settings: BrokerSettings, allowExpired: Bool = false,
-        headers: (String) -> String? = { _ in nil }
+        headers: (String) -> String? = { _ in nil }, requestHeaderNames: some Sequence<String> = [String]()
     ) throws(BrokerError) -> ResolvedTarget {
         switch target {
         case .id(let id):
             return ResolvedTarget(id: id, method: method)
         case .url(let url):
-            return try verify(url, method: method, settings: settings, allowExpired: allowExpired, headers: headers)
+            let resolved = try verify(
+                url, method: method, settings: settings, allowExpired: allowExpired, headers: headers)
+            if let name = requestHeaderNames.first(where: {
+                Self.mustBeSigned($0) && !resolved.signedHeaders.contains($0)
+            }) {
+                throw BrokerError(
+                    .badSignature, "the request has a header the URL does not sign: \(name.prefix(64))",
+                    subject: resolved)
+            }
+            return resolved
         }
+    }
+
+    /// An `x-amz-*` request header S3 wants signed. `x-amz-content-sha256` is the exception: S3
+    /// takes it unsigned on a presigned request (the URL signs `UNSIGNED-PAYLOAD`).
+    static func mustBeSigned(_ name: String) -> Bool {
+        name.hasPrefix("x-amz-") && name != "x-amz-content-sha256"
     }
 
     /// Verifies a presigned URL against the profile of its access key. Without a method, the
@@ -204,7 +228,8 @@ extension Broker {
         func target(_ verified: VerifiedURL, _ method: String) -> ResolvedTarget {
             ResolvedTarget(
                 id: verified.tokenId, method: method,
-                object: profile.object(atPath: verified.path, virtualBucket: virtualBucket))
+                object: profile.object(atPath: verified.path, virtualBucket: virtualBucket),
+                signedHeaders: verified.signedHeaders)
         }
         let candidates = method.map { [$0] } ?? S3Method.allCases.map(\.rawValue)
         var firstProblem = "signature does not match"

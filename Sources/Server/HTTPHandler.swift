@@ -122,12 +122,11 @@ final class HTTPHandler: ChannelInboundHandler {
             var answer = HTTPAnswer(status: .ok, outcome: "OK", body: text.text)
             answer.headers.replaceOrAdd(name: "content-type", value: "text/plain; version=0.0.4; charset=utf-8")
             finish(answer)
-        case .refuse(let status, let error):
-            if let error {
-                finish(HTTPAnswer(denial: error))
-            } else {
-                finish(HTTPAnswer(status: status, outcome: String(status.code), body: "\(status.reasonPhrase)\n"))
-            }
+        case .deny(let error, let action):
+            broker.refused(action, client: Self.auditName(of: context.channel), error: error)
+            finish(HTTPAnswer(denial: error))
+        case .refuse(let status):
+            finish(HTTPAnswer(status: status, outcome: String(status.code), body: "\(status.reasonPhrase)\n"))
         }
     }
 

@@ -130,6 +130,35 @@ def test_three_use_get_downloads_three_times(stack):
     assert (status, headers.get("x-presign-deny")) == (403, "USED")
 
 
+def test_client_headers_cannot_steer_presignd_through_nginx(stack):
+    # nginx's auth subrequest carries the client's headers: those that would choose the mode, a
+    # 1 ms lease (a use handed back at once) or another request must not reach presignd.
+    key = "steer/x.bin"
+    assert send("PUT", stack.issue("PUT", key), b"data")[0] == 200
+    url = stack.issue("GET", key)
+    decoy = stack.issue("GET", key)
+    steering = {"X-Presign-Mode": "reserve", "X-Presign-Lease-Ms": "1",
+                "X-Forwarded-Method": "GET", "X-Forwarded-Uri": origin_form(decoy)}
+    status, _, data = send("GET", url, headers=steering)
+    assert (status, data) == (200, b"data")
+    time.sleep(0.05)
+    status, headers, _ = send("GET", url, headers=steering)
+    assert (status, headers.get("x-presign-deny")) == (403, "USED")
+    assert send("GET", decoy)[0] == 200  # the decoy was never touched
+
+
+def test_unsigned_amz_header_is_refused_and_never_reaches_s3(stack):
+    key = "amz/target.bin"
+    url = stack.issue("PUT", key, "USES", "2")
+    # On S3 this PUT would copy another object; presignd refuses it as S3 would, use unspent.
+    status, headers, _ = send("PUT", url, b"x", headers={"x-amz-copy-source": f"/{BUCKET}/three/x.bin"})
+    assert (status, headers.get("x-presign-deny")) == (403, "BADSIG")
+    lines = [line for line in stack.nginx.access_log() if line.startswith("PUT /" + BUCKET + "/" + key + " ")]
+    assert lines[-1].endswith(" 403 upstream=-"), lines
+    assert send("PUT", url, b"one")[0] == 200
+    assert send("PUT", url, b"two")[0] == 200
+
+
 def test_get_url_used_as_put_is_a_mismatch(stack):
     url = stack.issue("GET", "mismatch/x.bin", "USES", "2")
     status, headers, _ = send("PUT", url, b"x")

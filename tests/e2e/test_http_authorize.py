@@ -240,6 +240,93 @@ def test_request_body_is_ignored_and_logs_hold_no_signature(daemon):
     assert signature not in log and "X-Amz-Credential" not in log
 
 
+def check(d, token_id) -> dict:
+    record = d.client("admin").execute_command("CHECK", token_id)
+    # A map under RESP3, a flat list of names and values under RESP2.
+    return record if isinstance(record, dict) else dict(zip(record[::2], record[1::2]))
+
+
+def uses_left(d, token_id):
+    return int(check(d, token_id)[b"uses_left"])
+
+
+def test_client_headers_passed_on_by_a_gateway_cannot_choose_the_mode_or_the_request(daemon):
+    # Traefik passes the client's headers on to presignd next to its own X-Forwarded-*.
+    record = issue(daemon, "GET", "bkt", "traefik/once.txt")
+    traefik = {"X-Forwarded-Method": "GET", "X-Forwarded-Uri": origin_form(record["url"])}
+    # A 1 ms lease would hand the use back at once: a URL good for ever. Refused, nothing spent.
+    for extra in ({"X-Presign-Mode": "reserve", "X-Presign-Lease-Ms": "1"}, {"X-Presign-Mode": "consume"}):
+        status, headers, body = send("GET", base(daemon) + "/v1/authorize", headers={**traefik, **extra})
+        assert (status, headers["x-presign-deny"]) == (403, "ERR"), body
+        assert b"X-Presign-" in body
+    assert uses_left(daemon, record["id"]) == 1
+    # A spent URL described by Traefik, a fresh decoy in X-Original-* from the client: refused,
+    # and the decoy's use is not spent either.
+    assert send("GET", base(daemon) + "/v1/authorize", headers=traefik)[0] == 200
+    decoy = issue(daemon, "GET", "bkt", "traefik/decoy.txt")
+    status, headers, body = send("GET", base(daemon) + "/v1/authorize", headers={
+        **traefik, "X-Original-Method": "GET", "X-Original-URI": origin_form(decoy["url"])})
+    assert (status, headers["x-presign-deny"]) == (403, "ERR")
+    assert b"both X-Original-* and X-Forwarded-*" in body
+    assert uses_left(daemon, decoy["id"]) == 1
+    # A header that says which request is meant, twice: refused.
+    conn = http.client.HTTPConnection("127.0.0.1", daemon.http_port, timeout=10)
+    try:
+        conn.putrequest("GET", "/v1/authorize")
+        conn.putheader("X-Original-Method", "GET")
+        conn.putheader("X-Original-URI", origin_form(decoy["url"]))
+        conn.putheader("X-Original-URI", origin_form(record["url"]))
+        conn.endheaders()
+        response = conn.getresponse()
+        assert (response.status, response.getheader("x-presign-deny")) == (403, "ERR")
+        assert b"X-Original-URI is repeated" in response.read()
+    finally:
+        conn.close()
+    assert uses_left(daemon, decoy["id"]) == 1
+
+
+def test_reserve_lease_length_comes_from_the_query(daemon):
+    record = issue(daemon, "PUT", "bkt", "lease/query.bin")
+    status, _, _ = send("GET", base(daemon) + "/v1/authorize?mode=reserve&lease_ms=300",
+                        headers={"X-Original-Method": "PUT", "X-Original-URI": origin_form(record["url"])})
+    assert status == 200
+    assert uses_left(daemon, record["id"]) == 0  # held by the lease
+    wait_for(lambda: uses_left(daemon, record["id"]) == 1, 5, "the 300 ms lease to run out")
+
+
+def test_unsigned_amz_headers_are_refused_before_a_use_is_spent(daemon):
+    record = issue(daemon, "PUT", "bkt", "amz/upload.bin", "USES", "2")
+    # On S3 a PUT with x-amz-copy-source is a copy of another object; S3 wants every x-amz-*
+    # header signed, and so does presignd.
+    for name, value in (("x-amz-copy-source", "/bkt/secret"), ("X-Amz-Acl", "public-read")):
+        status, headers, body = nginx_style(daemon, "PUT", record["url"], **{name: value})
+        assert (status, headers["x-presign-deny"]) == (403, "BADSIG"), body
+        assert name.lower().encode() in body
+    assert uses_left(daemon, record["id"]) == 2
+    # x-amz-content-sha256 is the one S3 takes unsigned on a presigned request.
+    assert nginx_style(daemon, "PUT", record["url"], **{"x-amz-content-sha256": "UNSIGNED-PAYLOAD"})[0] == 200
+    assert uses_left(daemon, record["id"]) == 1
+
+
+def test_methods_are_case_sensitive(daemon):
+    record = issue(daemon, "GET", "bkt", "case/x.txt")
+    status, headers, _ = nginx_style(daemon, "get", record["url"])
+    assert (status, headers["x-presign-deny"]) == (403, "MISMATCH")
+    assert uses_left(daemon, record["id"]) == 1
+    assert nginx_style(daemon, "GET", record["url"])[0] == 200
+
+
+def test_refused_questions_are_audited_and_counted(daemon):
+    status, headers, _ = send("GET", base(daemon) + "/v1/authorize?mode=sometimes",
+                              headers={"X-Original-Method": "GET", "X-Original-URI": "/bkt/k?q"})
+    assert (status, headers["x-presign-deny"]) == (403, "ERR")
+    wait_for(lambda: "mode must be consume or reserve" in daemon.log_text(), 10, "the refusal's audit line")
+    line = next(l for l in daemon.log_text().splitlines() if "mode must be consume or reserve" in l)
+    assert "audit=consume" in line and "outcome=ERR" in line and "client.id=http:127.0.0.1" in line
+    metrics = send("GET", base(daemon) + "/metrics")[2].decode()
+    assert 'presignd_commands_total{command="consume",outcome="ERR"}' in metrics
+
+
 def test_a_request_whose_body_stops_coming_is_closed_at_the_idle_timeout(redis_server):
     d = Presignd(redis_server, CLIENTS, PROFILE, http=True, limits={"idle_timeout_s": 1})
     try:
