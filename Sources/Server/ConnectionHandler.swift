@@ -43,6 +43,9 @@ final class ConnectionHandler: ChannelDuplexHandler {
     private var decoder: RequestDecoder
     /// Bytes received and not yet decoded.
     private var received: ByteBuffer?
+    /// Whether `received` ends in a request cut short by the end of a read: only more bytes can
+    /// complete it, so reading must go on however much of it is there.
+    private var awaitingBytes = false
     private var pending = CircularBuffer<Slot>(initialCapacity: 8)
     /// Index of `pending`'s first slot since the connection opened, to find slots by number.
     private var firstSlotNumber = 0
@@ -88,6 +91,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !closing else { return }
         var bytes = unwrapInboundIn(data)
+        awaitingBytes = false
         if received == nil || received!.readableBytes == 0 {
             received = bytes
         } else {
@@ -99,9 +103,21 @@ final class ConnectionHandler: ChannelDuplexHandler {
     /// Whether more requests may be taken now.
     private var mayProcess: Bool { !closing && !draining && pending.count < configuration.maxPipelined }
 
-    /// Decodes and dispatches buffered requests while the client keeps up.
+    /// Requests taken in one go before the connections sharing the event loop get their turn: a
+    /// client that pipelines thousands of requests must not make the others wait for all of them.
+    private static let requestsPerTurn = 256
+    private var nextTurnScheduled = false
+
+    /// Decodes and dispatches buffered requests while the client keeps up, `requestsPerTurn` at a
+    /// time.
     private func decodeRequests(context: ChannelHandlerContext) {
+        var budget = Self.requestsPerTurn
         while mayProcess && context.channel.isWritable, var buffer = received, buffer.readableBytes > 0 {
+            guard budget > 0 else {
+                scheduleNextTurn(context: context)
+                break
+            }
+            budget -= 1
             let request: [ByteBuffer]?
             do {
                 request = try decoder.decode(buffer: &buffer)
@@ -111,11 +127,27 @@ final class ConnectionHandler: ChannelDuplexHandler {
                 return
             }
             received = buffer
-            guard let request else { break }
+            guard let request else {
+                awaitingBytes = true
+                break
+            }
+            awaitingBytes = false
             handle(request, context: context)
         }
         if let buffer = received, buffer.readerIndex > 65536 {
             received!.discardReadBytes()
+        }
+    }
+
+    /// Goes on with the requests left in `received` after the event loop has served the others
+    /// (reading stays held until they are done).
+    private func scheduleNextTurn(context: ChannelHandlerContext) {
+        guard !nextTurnScheduled else { return }
+        nextTurnScheduled = true
+        let bound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
+        context.eventLoop.execute {
+            bound.value.handler.nextTurnScheduled = false
+            bound.value.handler.resumeReadingIfPossible(context: bound.value.context)
         }
     }
 
@@ -317,8 +349,11 @@ final class ConnectionHandler: ChannelDuplexHandler {
 
     // MARK: reading only while the client keeps up
 
+    /// Whether whole requests may be waiting in `received`, to be decoded before reading more.
+    private var hasUndecodedRequests: Bool { !awaitingBytes && (received?.readableBytes ?? 0) > 0 }
+
     func read(context: ChannelHandlerContext) {
-        if !mayProcess || !context.channel.isWritable || (received?.readableBytes ?? 0) > 0 {
+        if !mayProcess || !context.channel.isWritable || hasUndecodedRequests {
             readHeld = true
         } else {
             context.read()
@@ -332,11 +367,11 @@ final class ConnectionHandler: ChannelDuplexHandler {
 
     private func resumeReadingIfPossible(context: ChannelHandlerContext) {
         guard mayProcess, context.channel.isWritable else { return }
-        if let buffer = received, buffer.readableBytes > 0 {
+        if hasUndecodedRequests {
             decodeRequests(context: context)
             flushIfNeeded(context: context)
         }
-        guard readHeld, mayProcess, context.channel.isWritable, (received?.readableBytes ?? 0) == 0 else { return }
+        guard readHeld, mayProcess, context.channel.isWritable, !hasUndecodedRequests else { return }
         readHeld = false
         context.read()
     }

@@ -54,7 +54,10 @@ package final class LineServer: Sendable {
         let logger = self.logger
         return ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
-            .childChannelOption(.maxMessagesPerRead, value: 16)
+            // One read (up to 64 KiB) per turn of the event loop: a client that pipelines heavily
+            // gets its turn, then the others theirs (ConnectionHandler also takes at most 256
+            // requests a turn).
+            .childChannelOption(.maxMessagesPerRead, value: 1)
             // Reads are driven by ConnectionHandler, which holds them while a client lags.
             .childChannelOption(.autoRead, value: true)
             .childChannelInitializer { [weak self] channel in

@@ -211,6 +211,30 @@ def test_pipelined_requests_come_back_in_order(daemon):
         assert received == expected
 
 
+def test_a_request_split_across_reads_is_answered(daemon):
+    def reply_to(pieces, size):
+        with socket.create_connection(("127.0.0.1", daemon.port), timeout=10) as s:
+            for piece in pieces:
+                s.sendall(piece)
+                time.sleep(0.05)  # each piece arrives in a read of its own
+            received = b""
+            while len(received) < size:
+                chunk = s.recv(65536)
+                assert chunk, "connection closed early"
+                received += chunk
+            return received
+
+    assert reply_to([b"PI", b"NG\r\n"], 7) == b"+PONG\r\n"
+    assert reply_to([b"*2\r\n$4\r\nPING\r\n$3\r\nab", b"c\r\n"], 9) == b"$3\r\nabc\r\n"
+    # A 60 KB argument in 4 KB pieces, as a client library writes one over a slow link.
+    argument = os.urandom(30000).hex().encode()
+    request = b"*2\r\n$4\r\nPING\r\n$%d\r\n%s\r\n" % (len(argument), argument)
+    expected = b"$%d\r\n%s\r\n" % (len(argument), argument)
+    assert reply_to([request[i:i + 4096] for i in range(0, len(request), 4096)], len(expected)) == expected
+    # redis-py sends a large value the same way.
+    assert daemon.client("gateway").echo(argument) == argument
+
+
 def test_sixteen_concurrent_clients_one_winner(daemon):
     for _ in range(20):
         url = issue(daemon, "PUT", "bucket-a", "race/obj")["url"].decode()
