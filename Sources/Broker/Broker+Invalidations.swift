@@ -36,7 +36,7 @@ extension Broker {
         default:
             throw BrokerError(
                 .err,
-                "Can't execute '\(Self.printable(name.lowercased(), limit: 32))': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
+                "Can't execute '\(Self.printable(name.lowercased(), limit: 32))': only SUBSCRIBE / UNSUBSCRIBE / PING / QUIT are allowed in this context"
             )
         }
     }
@@ -46,6 +46,7 @@ extension Broker {
         guard !arguments.isAtEnd else {
             throw BrokerError(.err, "wrong number of arguments for 'subscribe' command")
         }
+        // Every channel is checked before any is subscribed to: a refused SUBSCRIBE changes nothing.
         var replies: [Reply] = []
         while !arguments.isAtEnd {
             let channel = try arguments.string("channel")
@@ -53,9 +54,9 @@ extension Broker {
                 throw BrokerError(
                     .err, "unknown channel '\(Self.printable(channel, limit: 64))': presignd publishes only '\(Self.invalidationsChannel)'")
             }
-            session.subscribed = true
             replies.append(.push([.bulk("subscribe"), .bulk(channel), .integer(1)]))
         }
+        session.subscribed = true
         return replies
     }
 

@@ -46,6 +46,9 @@ final class ConnectionHandler: ChannelDuplexHandler {
     /// Whether `received` ends in a request cut short by the end of a read: only more bytes can
     /// complete it, so reading must go on however much of it is there.
     private var awaitingBytes = false
+    /// The client shut down its side (half-close, as `nc -N` does after its input): what it sent
+    /// is still answered, then the connection closes.
+    private var inputClosed = false
     private var pending = CircularBuffer<Slot>(initialCapacity: 8)
     /// Index of `pending`'s first slot since the connection opened, to find slots by number.
     private var firstSlotNumber = 0
@@ -148,6 +151,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
         context.eventLoop.execute {
             bound.value.handler.nextTurnScheduled = false
             bound.value.handler.resumeReadingIfPossible(context: bound.value.context)
+            bound.value.handler.closeIfInputDone(context: bound.value.context)
         }
     }
 
@@ -219,6 +223,14 @@ final class ConnectionHandler: ChannelDuplexHandler {
         flushIfNeeded(context: context)
         resumeReadingIfPossible(context: context)
         if draining && pending.isEmpty { closeAfterFlush(context: context) }
+        closeIfInputDone(context: context)
+    }
+
+    /// After the client's half-close: closes once every request it sent is answered (a request
+    /// it left unfinished is dropped, as Redis drops it).
+    private func closeIfInputDone(context: ChannelHandlerContext) {
+        guard inputClosed, !closing, pending.isEmpty, !hasUndecodedRequests else { return }
+        closeAfterFlush(context: context)
     }
 
     private func write(_ reply: Reply, version: RESPVersion, eventBytes: Int? = nil, context: ChannelHandlerContext) {
@@ -379,13 +391,17 @@ final class ConnectionHandler: ChannelDuplexHandler {
     // MARK: errors, idleness, shutdown
 
     private func protocolError(_ error: any Error, context: ChannelHandlerContext) {
-        // The framing can no longer be trusted: answer, then close (as Redis does).
+        // The framing can no longer be trusted: nothing more is read or taken. The error goes
+        // after the replies still owed to earlier requests, then the connection closes (as Redis
+        // does).
         let message = (error as? WireError)?.message ?? "Protocol error"
         logger.debug("protocol error", metadata: ["error": "\(message)"])
-        if !closing {
-            write(.error(code: "ERR", message: message), version: session.protocolVersion, context: context)
+        if closing {
+            closeAfterFlush(context: context)
+            return
         }
-        closeAfterFlush(context: context)
+        closing = true
+        answer(.error(code: "ERR", message: message), version: session.protocolVersion, close: true, context: context)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
@@ -405,6 +421,18 @@ final class ConnectionHandler: ChannelDuplexHandler {
         if event is ListenerSet.Drain {
             draining = true
             if pending.isEmpty { closeAfterFlush(context: context) }
+            return
+        }
+        if let event = event as? ChannelEvent, event == .inputClosed {
+            inputClosed = true
+            // A subscriber that stops sending is gone, as Redis treats it.
+            if subscription != nil {
+                endSubscription()
+                closeAfterFlush(context: context)
+            } else {
+                resumeReadingIfPossible(context: context)
+                closeIfInputDone(context: context)
+            }
             return
         }
         context.fireUserInboundEventTriggered(event)

@@ -60,6 +60,8 @@ package final class LineServer: Sendable {
             .childChannelOption(.maxMessagesPerRead, value: 1)
             // Reads are driven by ConnectionHandler, which holds them while a client lags.
             .childChannelOption(.autoRead, value: true)
+            // A client that half-closes still gets the replies it is owed.
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
             .childChannelInitializer { [weak self] channel in
                 let session = Session(client: open ? ClientPolicy.open(id: "open") : nil)
                 let handler = ConnectionHandler(

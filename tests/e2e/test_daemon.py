@@ -235,6 +235,32 @@ def test_a_request_split_across_reads_is_answered(daemon):
     assert daemon.client("gateway").echo(argument) == argument
 
 
+def read_until_closed(s) -> bytes:
+    data = b""
+    while chunk := s.recv(65536):
+        data += chunk
+    return data
+
+
+def test_a_client_that_half_closes_gets_every_reply_it_is_owed(daemon):
+    # As `printf ... | nc -N` does: send, shut down the sending side, read to the end.
+    token = issue(daemon, "GET", "bucket-a", "half-close.txt", "USES", "2")["id"]
+    with socket.create_connection(("127.0.0.1", daemon.port), timeout=10) as s:
+        secret = CLIENTS["gateway"]["secret"].encode()
+        s.sendall(b"AUTH gateway " + secret + b"\r\nCONSUME " + token + b"\r\nPING\r\nPI")
+        s.shutdown(socket.SHUT_WR)
+        # CONSUME waits for Redis; the unfinished `PI` is dropped, as Redis drops it.
+        assert read_until_closed(s) == b"+OK\r\n:1\r\n+PONG\r\n"
+
+
+def test_a_protocol_error_is_answered_after_the_replies_owed(daemon):
+    token = issue(daemon, "GET", "bucket-a", "protocol-error.txt", "USES", "2")["id"]
+    with socket.create_connection(("127.0.0.1", daemon.port), timeout=10) as s:
+        secret = CLIENTS["gateway"]["secret"].encode()
+        s.sendall(b"AUTH gateway " + secret + b"\r\nCONSUME " + token + b"\r\n*1\r\n$-5\r\n")
+        assert read_until_closed(s) == b"+OK\r\n:1\r\n-ERR Protocol error: invalid bulk length\r\n"
+
+
 def test_sixteen_concurrent_clients_one_winner(daemon):
     for _ in range(20):
         url = issue(daemon, "PUT", "bucket-a", "race/obj")["url"].decode()

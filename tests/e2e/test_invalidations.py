@@ -279,7 +279,7 @@ def test_subscribed_mode_follows_redis_rules(pair):
         assert got == expected
 
     s.sendall(b"CHECK AAAAAAAAAAAAAAAAAAAAAA\r\n")
-    reply(b"-ERR Can't execute 'check': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context\r\n")
+    reply(b"-ERR Can't execute 'check': only SUBSCRIBE / UNSUBSCRIBE / PING / QUIT are allowed in this context\r\n")
     s.sendall(b"PING\r\n")
     reply(b"*2\r\n$4\r\npong\r\n$0\r\n\r\n")
     s.sendall(b"SUBSCRIBE other\r\n")
@@ -293,6 +293,17 @@ def test_subscribed_mode_follows_redis_rules(pair):
     s.recv(4096)
     s.sendall(b"SUBSCRIBE invalidations\r\nPING\r\n")
     reply(b">3\r\n$9\r\nsubscribe\r\n$13\r\ninvalidations\r\n:1\r\n+PONG\r\n")
+    s.close()
+
+    # A SUBSCRIBE refused for one of its channels subscribes to none of them.
+    s = socket.create_connection(("127.0.0.1", b.port))
+    s.settimeout(5)
+    s.sendall(b"AUTH admin " + CLIENTS["admin"]["secret"].encode() + b"\r\n")
+    reply(b"+OK\r\n")
+    s.sendall(b"SUBSCRIBE invalidations other\r\n")
+    reply(b"-ERR unknown channel 'other': presignd publishes only 'invalidations'\r\n")
+    s.sendall(b"CHECK AAAAAAAAAAAAAAAAAAAAAA\r\n")
+    reply(b"$-1\r\n")
     s.close()
 
     with pytest.raises(redis.exceptions.NoPermissionError):
