@@ -5,7 +5,7 @@ import Wire
 extension Broker {
     func ping(_ arguments: inout CommandArguments) throws(BrokerError) -> Reply {
         if arguments.isAtEnd { return .simple("PONG") }
-        let message = try arguments.string("message")
+        let message = try arguments.bytes("message")
         try arguments.expectEnd()
         return .bulk(message)
     }

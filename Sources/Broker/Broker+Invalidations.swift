@@ -28,7 +28,7 @@ extension Broker {
     func subscribedModeReply(name: String, _ arguments: inout CommandArguments) throws(BrokerError) -> Reply? {
         switch name {
         case "PING":
-            let message = arguments.isAtEnd ? "" : try arguments.string("message")
+            let message = arguments.isAtEnd ? ByteBuffer() : try arguments.bytes("message")
             try arguments.expectEnd()
             return .push([.bulk("pong"), .bulk(message)])
         case "SUBSCRIBE", "UNSUBSCRIBE", "QUIT":

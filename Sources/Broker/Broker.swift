@@ -99,6 +99,7 @@ package final class Broker: Sendable {
     ) throws(BrokerError) -> Outcome {
         var arguments = arguments
         try CommandSpec.byName[name]?.checkArity(arguments)
+        if let reply = try transactionReply(name: name, session: &session) { return .now(reply) }
         if session.subscribed && session.protocolVersion == .resp2,
             let reply = try subscribedModeReply(name: name, &arguments)
         {
@@ -146,7 +147,7 @@ package final class Broker: Sendable {
             try require(.admin, of: client, for: name)
             return later(on: eventLoop, command: name, try revoke(&arguments, client: client, settings: settings))
         case "ECHO":
-            return .now(.bulk(try arguments.string("message")))
+            return .now(.bulk(try arguments.bytes("message")))
         case "INFO":
             try require(.admin, of: client, for: name)
             return .now(try info(&arguments, settings: settings))
@@ -160,6 +161,37 @@ package final class Broker: Sendable {
             return later(on: eventLoop, command: name, try replay(&arguments))
         default:
             throw BrokerError(.err, "unknown command '\(Self.printable(name, limit: 32))'")
+        }
+    }
+
+    /// presignd has no transactions. A client library's transaction (redis-py's default
+    /// pipeline) sends MULTI, its commands and EXEC in one go: were MULTI merely unknown, the
+    /// commands would run one by one while the client believes the whole failed. So MULTI is
+    /// refused and every command up to EXEC or DISCARD is refused too, and EXEC answers
+    /// EXECABORT, as Redis does for a transaction with an error in it. Nil: not a transaction's.
+    private func transactionReply(name: String, session: inout Session) throws(BrokerError) -> Reply? {
+        if session.inRefusedTransaction {
+            switch name {
+            case "EXEC":
+                session.inRefusedTransaction = false
+                throw BrokerError(
+                    .execAbort, "Transaction discarded because of previous errors: presignd has no transactions")
+            case "DISCARD":
+                session.inRefusedTransaction = false
+                return .simple("OK")
+            case "QUIT":
+                return nil
+            default:
+                throw BrokerError(.err, "not run: it follows a MULTI, and presignd has no transactions (send DISCARD)")
+            }
+        }
+        switch name {
+        case "MULTI":
+            session.inRefusedTransaction = true
+            throw BrokerError(.err, "MULTI is not supported: presignd has no transactions; commands up to EXEC or DISCARD will not run")
+        case "EXEC": throw BrokerError(.err, "EXEC without MULTI")
+        case "DISCARD": throw BrokerError(.err, "DISCARD without MULTI")
+        default: return nil
         }
     }
 

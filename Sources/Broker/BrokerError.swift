@@ -21,6 +21,8 @@ package struct BrokerError: Error, Sendable, Equatable, CustomStringConvertible 
         package static let err = Code(rawValue: "ERR")
         /// REPLAY cannot tell what came after the given event: the caller must start over.
         package static let resync = Code(rawValue: "RESYNC")
+        /// EXEC of a transaction that was refused (presignd has none), as Redis answers it.
+        package static let execAbort = Code(rawValue: "EXECABORT")
     }
 
     package var code: Code

@@ -23,14 +23,23 @@ struct CommandArguments {
         index < arguments.count ? String(buffer: arguments[index]) : nil
     }
 
-    /// The next argument as a string (arguments are UTF-8; invalid bytes become U+FFFD, which
-    /// then fails validation wherever it matters).
+    /// The next argument as a string. Arguments other than PING's and ECHO's must be UTF-8: read
+    /// leniently, `\xff` and `\xfe` would both become U+FFFD, and two different keys one object.
     mutating func string(_ what: String) throws(BrokerError) -> String {
+        let bytes = try self.bytes(what)
+        guard let text = String(validating: bytes.readableBytesView, as: UTF8.self) else {
+            throw BrokerError(.err, "\(what) is not valid UTF-8")
+        }
+        return text
+    }
+
+    /// The next argument's bytes as they came (PING's and ECHO's message: binary-safe, as in Redis).
+    mutating func bytes(_ what: String) throws(BrokerError) -> ByteBuffer {
         guard index < arguments.count else {
             throw BrokerError(.err, "wrong number of arguments for '\(name.lowercased())' command: missing \(what)")
         }
         defer { index += 1 }
-        return String(buffer: arguments[index])
+        return arguments[index]
     }
 
     /// The next argument as an integer within `range`.

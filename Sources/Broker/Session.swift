@@ -13,6 +13,9 @@ package struct Session: Sendable {
     /// Subscribed to `invalidations`. Under RESP2 the connection then only takes the commands
     /// Redis allows in subscribed mode.
     package var subscribed = false
+    /// After a MULTI (refused: presignd has no transactions), until EXEC or DISCARD: every
+    /// command is refused, so none of a client's transaction runs.
+    package var inRefusedTransaction = false
 
     package init(client: ClientPolicy? = nil) {
         self.client = client

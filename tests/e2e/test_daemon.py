@@ -261,6 +261,45 @@ def test_a_protocol_error_is_answered_after_the_replies_owed(daemon):
         assert read_until_closed(s) == b"+OK\r\n:1\r\n-ERR Protocol error: invalid bulk length\r\n"
 
 
+def test_arguments_must_be_utf8_but_ping_and_echo_are_binary_safe(daemon):
+    uploader = daemon.client("uploader")
+    # Read leniently, \xff and \xfe would both be U+FFFD: two keys, one object.
+    for key in (b"\xff", b"ok/\xfe\xff"):
+        with pytest.raises(redis.ResponseError, match="key is not valid UTF-8"):
+            uploader.execute_command("ISSUE", "GET", "bucket-a", key)
+    assert issue(daemon, "GET", "bucket-a", "caf\u00e9.txt".encode())["url"].decode().count("caf%C3%A9.txt") == 1
+    assert uploader.echo(b"\xff\xfe\x00") == b"\xff\xfe\x00"
+    with socket.create_connection(("127.0.0.1", daemon.port), timeout=10) as s:
+        s.sendall(b"*2\r\n$4\r\nPING\r\n$3\r\n\xff\xfe\x00\r\n")
+        assert s.recv(100) == b"$3\r\n\xff\xfe\x00\r\n"
+
+
+def test_a_transaction_is_refused_whole(daemon):
+    token = issue(daemon, "GET", "bucket-a", "multi.txt", "USES", "3")["id"]
+    gateway = daemon.client("gateway")
+    # redis-py's default pipeline is a transaction: MULTI, the commands, EXEC. None may run.
+    pipe = gateway.pipeline()
+    pipe.execute_command("CONSUME", token)
+    pipe.execute_command("CONSUME", token)
+    with pytest.raises(redis.ResponseError, match="MULTI is not supported"):
+        pipe.execute()
+    assert as_record(daemon.client("admin").execute_command("CHECK", token))["uses_left"] == 3
+    # Without a transaction, the same pipeline runs.
+    pipe = gateway.pipeline(transaction=False)
+    pipe.execute_command("CONSUME", token)
+    assert pipe.execute() == [2]
+    # DISCARD ends the refusal; EXEC and DISCARD alone are errors, as in Redis.
+    with socket.create_connection(("127.0.0.1", daemon.port), timeout=10) as s:
+        secret = CLIENTS["gateway"]["secret"].encode()
+        s.sendall(b"AUTH gateway " + secret + b"\r\nMULTI\r\nCONSUME " + token + b"\r\nDISCARD\r\nCONSUME "
+                  + token + b"\r\nEXEC\r\nQUIT\r\n")
+        replies = read_until_closed(s).split(b"\r\n")
+    assert replies[0] == b"+OK"
+    assert replies[1].startswith(b"-ERR MULTI is not supported")
+    assert replies[2].startswith(b"-ERR not run: it follows a MULTI")
+    assert replies[3:7] == [b"+OK", b":1", b"-ERR EXEC without MULTI", b"+OK"]
+
+
 def test_sixteen_concurrent_clients_one_winner(daemon):
     for _ in range(20):
         url = issue(daemon, "PUT", "bucket-a", "race/obj")["url"].decode()
