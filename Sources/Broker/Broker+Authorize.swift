@@ -117,12 +117,7 @@ extension Broker {
     }
 
     /// Commands and their outcomes counted since start, e.g. `("consume", "USED", 3)`.
-    package var commandOutcomes: [(command: String, outcome: String, count: Int)] {
-        counters.snapshot.map { key, count in
-            let parts = key.split(separator: ":", maxSplits: 1)
-            return (String(parts[0]), parts.count > 1 ? String(parts[1]) : "", count)
-        }
-    }
+    package var commandOutcomes: [(command: String, outcome: String, count: Int)] { counters.snapshot }
 
     private func resolveOriginal(_ request: AuthorizeRequest) throws(BrokerError) -> ResolvedTarget {
         // HTTP methods are case-sensitive (RFC 9110 §9.1): `get` is not GET, whatever S3 makes of it.

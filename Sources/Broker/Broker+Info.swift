@@ -32,7 +32,7 @@ extension Broker {
                     ]
                 }
             ),
-            ("Commands", { [self] in counters.snapshot.map { "\($0.0):\($0.1)" } }),
+            ("Commands", { [self] in Self.commandStatLines(counters.snapshot) }),
         ]
         var text = ""
         for section in sections where everything || wanted.contains(section.name.lowercased()) {
@@ -41,5 +41,23 @@ extension Broker {
             for line in section.lines() { text += line + "\r\n" }
         }
         return .verbatim(text)
+    }
+
+    /// One line per command, shaped as Redis's `cmdstat_` lines so that client libraries parse
+    /// them: `cmdstat_consume:calls=4,OK=2,UNKNOWN=2` (the outcomes in name order).
+    static func commandStatLines(_ snapshot: [(command: String, outcome: String, count: Int)]) -> [String] {
+        // The snapshot is sorted by command, then outcome: each command's counts are a run.
+        var lines: [String] = []
+        var start = snapshot.startIndex
+        while start < snapshot.endIndex {
+            let command = snapshot[start].command
+            let end = snapshot[start...].firstIndex { $0.command != command } ?? snapshot.endIndex
+            let counts = snapshot[start..<end]
+            let calls = counts.reduce(0) { $0 + $1.count }
+            lines.append(
+                "cmdstat_\(command):calls=\(calls)," + counts.map { "\($0.outcome)=\($0.count)" }.joined(separator: ","))
+            start = end
+        }
+        return lines
     }
 }

@@ -19,9 +19,9 @@ final class BrokerCounters: Sendable {
         counts.withLock { $0[key, default: 0] += 1 }
     }
 
-    /// `("<command in lower case>:<outcome>", count)`, sorted.
-    var snapshot: [(String, Int)] {
-        counts.withLock { counts in counts.map { ("\($0.key.command.lowercased()):\($0.key.outcome)", $0.value) } }
-            .sorted { $0.0 < $1.0 }
+    /// Every count, the command in lower case, sorted by command and then outcome.
+    var snapshot: [(command: String, outcome: String, count: Int)] {
+        counts.withLock { counts in counts.map { ($0.key.command.lowercased(), $0.key.outcome, $0.value) } }
+            .sorted { ($0.command, $0.outcome) < ($1.command, $1.outcome) }
     }
 }

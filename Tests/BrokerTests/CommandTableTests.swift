@@ -213,7 +213,7 @@ struct InfoTests {
         #expect(try await fixture.run("INFO", "keyspace", session: &session) == .verbatim(""))
         _ = try await fixture.run("ISSUE", "GET", session: &session)
         #expect(
-            try await fixture.run("INFO", "commands", session: &session) == .verbatim("# Commands\r\nissue:ERR:1\r\n"))
+            try await fixture.run("INFO", "commands", session: &session) == .verbatim("# Commands\r\ncmdstat_issue:calls=1,ERR=1\r\n"))
         await fixture.stop()
     }
 }

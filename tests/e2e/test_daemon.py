@@ -517,6 +517,21 @@ def test_info_counts_connected_clients(redis_server):
         d.stop()
 
 
+def test_info_command_counts_parse_with_redis_py(redis_server):
+    d = Presignd(redis_server, dict(CLIENTS), PROFILE)
+    try:
+        token = issue(d, "GET", "bucket-a", "info.txt")["id"]
+        gateway = d.client("gateway")
+        assert gateway.execute_command("CONSUME", token) == 0
+        with pytest.raises(redis.ResponseError, match="USED"):
+            gateway.execute_command("CONSUME", token)
+        stats = d.client("admin").info("commands")
+        assert stats["cmdstat_consume"] == {"calls": 2, "OK": 1, "USED": 1}
+        assert stats["cmdstat_issue"] == {"calls": 1, "OK": 1}
+    finally:
+        d.stop()
+
+
 def test_connection_limit_and_idle_timeout(redis_server):
     d = Presignd(redis_server, dict(CLIENTS), PROFILE, limits={"max_connections": 3, "idle_timeout_s": 1})
     try:
