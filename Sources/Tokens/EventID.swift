@@ -10,6 +10,8 @@ package struct EventID: Sendable, Hashable, Comparable, CustomStringConvertible 
 
     /// `0-0`: before every entry. Replaying after it asks for the whole Stream.
     package static let zero = EventID(milliseconds: 0, sequence: 0)
+    /// The largest id a Stream entry can have.
+    package static let max = EventID(milliseconds: .max, sequence: .max)
 
     package init(milliseconds: UInt64, sequence: UInt64) {
         self.milliseconds = milliseconds

@@ -42,9 +42,13 @@ package final class EventStream: Sendable {
     /// `XRANGE` runs before `XINFO`: a trim between the two makes the answer `.resync`, never a
     /// silent gap.
     package func replay(after id: EventID, count: Int) async throws(TokenError) -> Replay {
-        let range = try await send(["XRANGE", key, "(\(id)", "+", "COUNT", String(count)])
-        if let message = range.errorMessage { throw TokenError(.unavailable, "Redis refused XRANGE: \(message)") }
-        let events = try Self.entries(range)
+        // Nothing can follow the largest id, and Redis refuses an interval that starts after it.
+        var events: [TokenEvent] = []
+        if id != .max {
+            let range = try await send(["XRANGE", key, "(\(id)", "+", "COUNT", String(count)])
+            if let message = range.errorMessage { throw TokenError(.unavailable, "Redis refused XRANGE: \(message)") }
+            events = try Self.entries(range)
+        }
         let info = try await send(["XINFO", "STREAM", key])
         if let message = info.errorMessage {
             guard message.contains("no such key") else {

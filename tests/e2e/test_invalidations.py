@@ -179,6 +179,9 @@ def test_resync_once_the_stream_is_trimmed_past_the_id(redis_server):
         # An id from the future did not come from this stream.
         with pytest.raises(redis.ResponseError, match="^RESYNC"):
             admin.execute_command("REPLAY", "99999999999999-0")
+        # Even the largest id there can be (Redis refuses an interval after it: not an outage).
+        with pytest.raises(redis.ResponseError, match="^RESYNC"):
+            admin.execute_command("REPLAY", "18446744073709551615-18446744073709551615")
         # From the oldest entry still kept, the stream does reach back: the rest comes, in full.
         stream = f"presign-{d.port}:events"
         direct = redis.Redis(port=redis_server.port)
