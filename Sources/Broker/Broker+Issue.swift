@@ -19,25 +19,28 @@ extension Broker {
         guard let profile = settings.profiles[request.profile] else {
             throw BrokerError(.err, "unknown profile '\(Self.printable(request.profile, limit: 64))'")
         }
+        let now = clock()
         return issue(
-            request, presign: request.presign, attempt: 1, profile: profile, client: client, now: clock(),
-            on: eventLoop)
+            request, presign: request.presign, signedAt: now / 1000, attempt: 1, profile: profile, client: client,
+            now: now, on: eventLoop)
     }
 
-    /// Signs `presign` and stores its token, answered on `eventLoop` without a task where the
-    /// store allows. Identical ISSUEs in the same second sign the same URL, and the URL is the
-    /// token: each later one gets a URL that expires a second earlier (the next attempt), so every
-    /// caller holds its own token.
+    /// Signs `presign` as of `signedAt` (X-Amz-Date, Unix seconds) and stores its token, answered
+    /// on `eventLoop` without a task where the store allows. Identical ISSUEs in the same second
+    /// sign the same URL, and the URL is the token: each later one (the next attempt) is signed a
+    /// second earlier and valid a second longer, so that it ends at the same moment, and every
+    /// caller holds its own token. (At the longest lifetime SigV4 allows it ends a second earlier
+    /// instead.)
     private func issue(
-        _ request: IssueRequest, presign: PresignRequest, attempt: Int, profile: Profile, client: ClientPolicy,
-        now: Int64, on eventLoop: any EventLoop
+        _ request: IssueRequest, presign: PresignRequest, signedAt: Int64, attempt: Int, profile: Profile,
+        client: ClientPolicy, now: Int64, on eventLoop: any EventLoop
     ) -> EventLoopFuture<Reply> {
         guard attempt <= Self.maxIdenticalIssuesPerSecond else {
             return eventLoop.makeFailedFuture(BrokerError(.err, "too many identical ISSUEs in one second; try again"))
         }
         let signed: PresignedURL
         do throws(SigV4Error) {
-            signed = try profile.signer.presign(presign, at: now / 1000)
+            signed = try profile.signer.presign(presign, at: signedAt)
         } catch {
             return eventLoop.makeFailedFuture(BrokerError(.err, error.message))
         }
@@ -67,13 +70,20 @@ extension Broker {
                         "uses": .integer(request.uses),
                         "headers": .array(signed.headersToSend.flatMap { [Reply.bulk($0.name), .bulk($0.value)] }),
                     ]))
-            case .failure(let error as TokenError) where error.code == .exists && presign.expires > 1:
-                var shorter = presign
-                shorter.expires -= 1
+            case .failure(let error as TokenError)
+            where error.code == .exists && (presign.expires < PresignRequest.maxExpires || presign.expires > 1):
+                var next = presign
+                var nextSignedAt = signedAt
+                if next.expires < PresignRequest.maxExpires {
+                    nextSignedAt -= 1
+                    next.expires += 1
+                } else {
+                    next.expires -= 1
+                }
                 promise.completeWith(
                     issue(
-                        request, presign: shorter, attempt: attempt + 1, profile: profile, client: client, now: now,
-                        on: eventLoop))
+                        request, presign: next, signedAt: nextSignedAt, attempt: attempt + 1, profile: profile,
+                        client: client, now: now, on: eventLoop))
             case .failure(let error):
                 let converted = BrokerError(tokenError: TokenError(storeFailure: error))
                 audit.record(

@@ -5,8 +5,10 @@ package struct PresignRequest: Sendable {
     package var bucket: String
     /// The object key, used as its UTF-8 bytes without normalisation; 1..1024 bytes.
     package var key: String
-    /// Lifetime in seconds from the signing time, 1..604800 (X-Amz-Expires).
+    /// Lifetime in seconds from the signing time, 1..`maxExpires` (X-Amz-Expires).
     package var expires: Int64
+    /// The longest lifetime SigV4 allows a presigned URL: seven days.
+    package static let maxExpires: Int64 = 604_800
     /// Headers to sign (Content-Type, Content-Length, x-amz-meta-*, …). Their values do not appear
     /// in the URL: the HTTP client must send them (`PresignedURL.headersToSend`).
     package var headers: [(name: String, value: String)]

@@ -98,7 +98,7 @@ package final class PresignSigner: Sendable {
         guard let date = AmzDate(unixSeconds: time) else {
             throw SigV4Error(.invalidTime, "signing time must be between 1970-01-01 and 9999-12-31")
         }
-        guard (1...604_800).contains(request.expires) else {
+        guard (1...PresignRequest.maxExpires).contains(request.expires) else {
             throw SigV4Error(.invalidExpiry, "expiry must be 1..604800 seconds")
         }
         if let limit = credentials.expiresAt {

@@ -71,20 +71,42 @@ struct BrokerTests {
         return pairs.first { $0.key == .bulk(name) }?.value
     }
 
-    @Test("identical ISSUEs in the same second get distinct tokens, each a second shorter")
-    func identicalIssues() async throws {
+    @Test(
+        "identical ISSUEs in the same second get distinct tokens that end when asked",
+        arguments: [600, 1])
+    func identicalIssues(ttl: Int) async throws {
         let fixture = try await BrokerFixture()
         var session = Session(client: .open(id: "dev"))
         var ids: Set<String> = []
         var expiries: [Reply] = []
+        var urls: [String] = []
         for _ in 0..<3 {
-            let reply = try await fixture.run("ISSUE", "GET", "bucket", "same/key", "TTL", "600", session: &session)
+            let reply = try await fixture.run("ISSUE", "GET", "bucket", "same/key", "TTL", "\(ttl)", session: &session)
             ids.insert("\(try #require(Self.field(reply, "id")))")
             expiries.append(try #require(Self.field(reply, "expires_at")))
+            guard case .bulk(let url) = try #require(Self.field(reply, "url")) else { return }
+            urls.append(String(buffer: url))
         }
         #expect(ids.count == 3)
         let start = Int(fixture.clock.now / 1000)
-        #expect(expiries == [.integer(start + 600), .integer(start + 599), .integer(start + 598)])
+        #expect(expiries == Array(repeating: .integer(start + ttl), count: 3))
+        // Each later one is signed a second earlier and valid a second longer.
+        #expect(urls.map { $0.contains("X-Amz-Expires=\(ttl)&") } == [true, false, false])
+        #expect(urls.map { $0.contains("X-Amz-Expires=\(ttl + 2)&") } == [false, false, true])
+        await fixture.stop()
+    }
+
+    @Test("at the longest lifetime, an identical ISSUE ends a second earlier instead")
+    func identicalIssuesAtTheLongestLifetime() async throws {
+        let fixture = try await BrokerFixture()
+        var session = Session(client: .open(id: "dev"))
+        var expiries: [Reply] = []
+        for _ in 0..<2 {
+            let reply = try await fixture.run("ISSUE", "GET", "bucket", "k", "TTL", "604800", session: &session)
+            expiries.append(try #require(Self.field(reply, "expires_at")))
+        }
+        let start = Int(fixture.clock.now / 1000)
+        #expect(expiries == [.integer(start + 604_800), .integer(start + 604_799)])
         await fixture.stop()
     }
 
