@@ -16,7 +16,7 @@ extension Broker {
         var version = session.protocolVersion
         if !arguments.isAtEnd {
             let text = try arguments.string("protocol version")
-            guard let number = Int(text) else { throw BrokerError(.err, "Protocol version is not an integer or out of range") }
+            guard let number = CommandArguments.integer(text) else { throw BrokerError(.err, "Protocol version is not an integer or out of range") }
             guard let requested = RESPVersion(rawValue: number) else {
                 throw BrokerError(BrokerError.Code(rawValue: "NOPROTO"), "unsupported protocol version")
             }
@@ -110,7 +110,14 @@ extension Broker {
     /// redis-py does before AUTH); presignd accepts and ignores that.
     func clientCommand(_ arguments: inout CommandArguments) throws(BrokerError) -> Reply {
         switch try arguments.string("subcommand").uppercased() {
-        case "SETNAME", "SETINFO": return .simple("OK")
+        case "SETNAME": return .simple("OK")
+        case "SETINFO":
+            // The two attributes Redis takes; it refuses others.
+            let attribute = try arguments.string("attribute")
+            guard ["LIB-NAME", "LIB-VER"].contains(attribute.uppercased()) else {
+                throw BrokerError(.err, "Unrecognized option '\(Broker.printable(attribute, limit: 32))'")
+            }
+            return .simple("OK")
         default: throw BrokerError(.err, "only CLIENT SETNAME and CLIENT SETINFO are supported")
         }
     }

@@ -119,17 +119,22 @@ struct IssueRequest: Sendable {
         var profile: String?
         let maxTTL = min(client.maxTTL ?? limits.maxTTL, limits.maxTTL)
         let maxUses = min(client.maxUses ?? limits.maxUses, limits.maxUses)
+        // Options that take one value may be given once (TAG and PARAM add one each time).
+        var given: Set<String> = []
         while !arguments.isAtEnd {
             let option = try arguments.string("option").uppercased()
+            if ["TTL", "USES", "CONTENT-TYPE", "CONTENT-LENGTH", "PROFILE"].contains(option) {
+                guard given.insert(option).inserted else { throw BrokerError(.err, "\(option) is given twice") }
+            }
             switch option {
             case "TTL":
                 let text = try arguments.string("TTL")
-                guard let value = Int(text), value >= 1 else { throw BrokerError(.err, "TTL must be a whole number of seconds, at least 1") }
+                guard let value = CommandArguments.integer(text), value >= 1 else { throw BrokerError(.err, "TTL must be a whole number of seconds, at least 1") }
                 guard value <= maxTTL else { throw BrokerError(.noPerm, "TTL \(value) exceeds the client's maximum of \(maxTTL) seconds") }
                 ttl = value
             case "USES":
                 let text = try arguments.string("USES")
-                guard let value = Int(text), value >= 1 else { throw BrokerError(.err, "USES must be a whole number, at least 1") }
+                guard let value = CommandArguments.integer(text), value >= 1 else { throw BrokerError(.err, "USES must be a whole number, at least 1") }
                 guard value <= maxUses else { throw BrokerError(.noPerm, "USES \(value) exceeds the client's maximum of \(maxUses)") }
                 uses = value
             case "CONTENT-TYPE":

@@ -42,10 +42,17 @@ struct CommandArguments {
         return arguments[index]
     }
 
+    /// An integer as Redis reads one: decimal digits, with `-` but not `+` in front (`Int("+5")`
+    /// would take that).
+    static func integer(_ text: String) -> Int? {
+        guard text.utf8.first != UInt8(ascii: "+") else { return nil }
+        return Int(text)
+    }
+
     /// The next argument as an integer within `range`.
     mutating func integer(_ what: String, in range: ClosedRange<Int>) throws(BrokerError) -> Int {
         let text = try string(what)
-        guard let value = Int(text), range.contains(value) else {
+        guard let value = Self.integer(text), range.contains(value) else {
             throw BrokerError(.err, "\(what) must be an integer from \(range.lowerBound) to \(range.upperBound)")
         }
         return value

@@ -300,6 +300,18 @@ def test_a_transaction_is_refused_whole(daemon):
     assert replies[3:7] == [b"+OK", b":1", b"-ERR EXEC without MULTI", b"+OK"]
 
 
+@pytest.mark.parametrize("args, problem", [
+    (["ISSUE", "GET", "bucket-a", "k", "TTL", "+5"], "TTL must be a whole number"),
+    (["ISSUE", "GET", "bucket-a", "k", "TTL", "5", "TTL", "6"], "TTL is given twice"),
+    (["ISSUE", "PUT", "bucket-a", "k", "CONTENT-TYPE", "a/b", "CONTENT-TYPE", "c/d"], "CONTENT-TYPE is given twice"),
+    (["CLIENT", "SETINFO", "FOO", "bar"], "Unrecognized option 'FOO'"),
+    (["HELLO", "+2"], "Protocol version is not an integer"),
+])
+def test_arguments_are_read_as_redis_reads_them(daemon, args, problem):
+    with pytest.raises(redis.ResponseError, match=re.escape(problem)):
+        daemon.client("uploader").execute_command(*args)
+
+
 def test_sixteen_concurrent_clients_one_winner(daemon):
     for _ in range(20):
         url = issue(daemon, "PUT", "bucket-a", "race/obj")["url"].decode()
