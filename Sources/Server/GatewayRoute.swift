@@ -109,8 +109,11 @@ enum GatewayRoute: Equatable {
             }
             // nginx sends X-Original-*, Traefik X-Forwarded-* (its X-Forwarded-Host is not used:
             // the signed host comes from the URL's profile, never from a request). Both at once
-            // means one of them came from the client.
-            let nginx = headers.contains { $0.name.lowercased().hasPrefix("x-original-") }
+            // means one of them came from the client. (Only the three X-Original-* headers presignd
+            // reads count: a proxy in front may add others, such as X-Original-Host.)
+            let nginx = ["x-original-method", "x-original-uri", "x-original-content-length"].contains {
+                headers.contains(name: $0)
+            }
             let traefik = headers.contains(name: "x-forwarded-method") || headers.contains(name: "x-forwarded-uri")
             if nginx && traefik {
                 return .deny(

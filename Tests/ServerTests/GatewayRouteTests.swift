@@ -66,12 +66,15 @@ struct GatewayRouteTests {
         #expect(request?.mode == .consume)
     }
 
-    @Test("Traefik: X-Forwarded-Method and X-Forwarded-Uri")
+    @Test("Traefik: X-Forwarded-Method and X-Forwarded-Uri, beside X-Original-* headers presignd does not read")
     func traefik() {
         let request = authorize(
             route(
                 .GET, "/v1/authorize",
-                [("X-Forwarded-Method", "GET"), ("X-Forwarded-Uri", Self.url), ("X-Forwarded-Host", "gw.example")]))
+                [
+                    ("X-Forwarded-Method", "GET"), ("X-Forwarded-Uri", Self.url), ("X-Forwarded-Host", "gw.example"),
+                    ("X-Original-Host", "cdn.example"),
+                ]))
         #expect(request?.method == "GET")
         #expect(request?.uri == Self.url)
     }
