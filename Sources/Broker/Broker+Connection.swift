@@ -73,7 +73,11 @@ extension Broker {
         let matchesFirst = constantTimeEqual(offered, first)
         let matchesSecond = constantTimeEqual(offered, second) && client?.alternateSecretSHA256 != nil
         guard var client, matchesFirst || matchesSecond else {
-            logger.warning("authentication failed", metadata: ["client.id": "\(Self.printable(id, limit: 64))"])
+            // An id that is no configured client's is not logged: it may be a secret typed in the
+            // wrong place (`AUTH <secret> <id>`).
+            logger.warning(
+                "authentication failed",
+                metadata: ["client.id": "\(client == nil ? "(unknown)" : Self.printable(id, limit: 64))"])
             throw BrokerError(.wrongPass, "invalid username-password pair or user is disabled.")
         }
         client.secretSHA256 = matchesFirst ? first : second

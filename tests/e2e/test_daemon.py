@@ -166,6 +166,18 @@ def test_authentication(daemon):
     assert "NOAUTH" in daemon.cli(None, "CHECK", "AAAAAAAAAAAAAAAAAAAAAA")
 
 
+def test_a_secret_typed_as_the_id_is_not_logged(daemon):
+    secret = CLIENTS["admin"]["secret"]
+    with pytest.raises(redis.AuthenticationError):
+        daemon.client(None, username=secret, password="admin").ping()  # AUTH <secret> admin
+    with pytest.raises(redis.AuthenticationError):
+        daemon.client(None, username="gateway", password="wrong").ping()
+    wait_for(lambda: "authentication failed client.id=gateway" in daemon.log_text(), 10, "the failed AUTH's line")
+    log = daemon.log_text()
+    assert "authentication failed client.id=(unknown)" in log
+    assert secret not in log
+
+
 def test_revoke_by_id_object_and_tag(daemon):
     a = issue(daemon, "GET", "bucket-a", "obj/one", "TAG", "campaign-7", "USES", "5")
     b = issue(daemon, "GET", "bucket-a", "obj/one", "TTL", "120")
