@@ -244,6 +244,19 @@ package final class Broker: Sendable {
         return current
     }
 
+    /// Why a subscribed connection may no longer receive events, or nil: its client was removed,
+    /// its secret rotated away or its admin role taken by a reload. A subscriber sends no command
+    /// that would be checked, so its connection asks before each delivery.
+    package func subscriptionRefusal(_ session: Session) -> BrokerError? {
+        do throws(BrokerError) {
+            let client = try authenticated(session, settings: settings)
+            try require(.admin, of: client, for: "SUBSCRIBE")
+            return nil
+        } catch {
+            return error
+        }
+    }
+
     private func require(_ role: Role, of client: ClientPolicy, for command: String) throws(BrokerError) {
         guard client.roles.contains(role) else { throw noPermission(client, command) }
     }

@@ -284,6 +284,16 @@ final class ConnectionHandler: ChannelDuplexHandler {
     /// that does not keep up.
     private func deliver(_ messages: [(reply: Reply, bytes: Int)], context: ChannelHandlerContext) {
         guard subscription != nil, !closing else { return }
+        // A reload may have removed the client or its admin role: say so and close, as Redis
+        // closes the connections of a deleted user.
+        if let refusal = broker.subscriptionRefusal(session) {
+            logger.warning("subscriber disconnected", metadata: ["reason": "\(refusal.message)"])
+            endSubscription()
+            answer(refusal.reply, version: session.protocolVersion, close: true, context: context)
+            closing = true
+            flushIfNeeded(context: context)
+            return
+        }
         // Events that can go out now are encoded into one buffer: one write per batch, not per
         // event, keeps fan-out to many subscribers cheap.
         let encoder = ReplyEncoder(version: session.protocolVersion)

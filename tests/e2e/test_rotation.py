@@ -49,3 +49,34 @@ def test_rotate_with_overlap(redis_server):
             pass
     finally:
         daemon.stop()
+
+
+def test_a_subscriber_whose_client_is_removed_stops_receiving_events(redis_server):
+    import socket
+    clients = {"watcher": {"secret": OLD, "roles": ["admin"]}, "ops": {"secret": NEW, "roles": ["admin", "issue"]}}
+    daemon = Presignd(redis_server, clients, PROFILE)
+    try:
+        s = socket.create_connection(("127.0.0.1", daemon.port), timeout=10)
+        s.sendall(f"AUTH watcher {OLD}\r\nSUBSCRIBE invalidations\r\n".encode())
+        expected = b"+OK\r\n*3\r\n$9\r\nsubscribe\r\n$13\r\ninvalidations\r\n:1\r\n"
+        got = b""
+        while len(got) < len(expected):
+            got += s.recv(len(expected) - len(got))
+        assert got == expected
+        # The reload removes the watcher; the next revocation must not reach it.
+        daemon.config["clients"] = [c for c in daemon.config["clients"] if c["id"] != "watcher"]
+        daemon.write_config()
+        daemon.proc.send_signal(signal.SIGHUP)
+        wait_for(lambda: "configuration reloaded" in daemon.log_text(), 10, "the reload")
+        ops = daemon.client("ops")
+        token = ops.execute_command("ISSUE", "GET", "bucket-b", "secret-object.txt")
+        token_id = token[1] if isinstance(token, list) else token[b"id"]
+        assert ops.execute_command("REVOKE", token_id, "REASON", "leaked") == 1
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+        assert data.startswith(b"-NOAUTH"), data
+        assert b"secret-object" not in data and token_id not in data
+        s.close()
+    finally:
+        daemon.stop()
