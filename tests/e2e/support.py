@@ -444,3 +444,18 @@ http {{
     def stop(self):
         stop_process(self.proc)
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def subscribe_raw(port: int, client_id: str, secret: str, rcvbuf: int | None = None) -> socket.socket:
+    """A raw socket authenticated as `client_id` and subscribed to invalidations (confirmation read)."""
+    s = socket.socket()
+    if rcvbuf:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    s.connect(("127.0.0.1", port))
+    s.sendall(f"AUTH {client_id} {secret}\r\nSUBSCRIBE invalidations\r\n".encode())
+    expected = b"+OK\r\n*3\r\n$9\r\nsubscribe\r\n$13\r\ninvalidations\r\n:1\r\n"
+    got = b""
+    while len(got) < len(expected):
+        got += s.recv(len(expected) - len(got))
+    assert got == expected
+    return s

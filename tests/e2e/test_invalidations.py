@@ -11,7 +11,7 @@ import uuid
 import pytest
 import redis
 
-from support import Presignd, wait_for
+from support import Presignd, subscribe_raw, wait_for
 from test_daemon import as_record
 
 PROFILE = {
@@ -214,18 +214,7 @@ def test_revoke_by_tag_and_object_gives_one_event_per_token(pair):
 
 
 def raw_subscriber(d, rcvbuf=None):
-    s = socket.socket()
-    if rcvbuf:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
-    s.connect(("127.0.0.1", d.port))
-    secret = CLIENTS["admin"]["secret"]
-    s.sendall(f"AUTH admin {secret}\r\nSUBSCRIBE invalidations\r\n".encode())
-    expected = b"+OK\r\n*3\r\n$9\r\nsubscribe\r\n$13\r\ninvalidations\r\n:1\r\n"
-    got = b""
-    while len(got) < len(expected):
-        got += s.recv(len(expected) - len(got))
-    assert got == expected
-    return s
+    return subscribe_raw(d.port, "admin", CLIENTS["admin"]["secret"], rcvbuf)
 
 
 def test_a_subscriber_that_does_not_read_is_disconnected_and_others_keep_receiving(pair):

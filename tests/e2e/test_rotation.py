@@ -5,7 +5,7 @@ import signal
 
 import redis as redis_py
 
-from support import Presignd, sha256_hex, wait_for
+from support import Presignd, sha256_hex, subscribe_raw, wait_for
 
 PROFILE = {
     "name": "main", "region": "us-east-1", "endpoint": "http://127.0.0.1:9000",
@@ -52,17 +52,11 @@ def test_rotate_with_overlap(redis_server):
 
 
 def test_a_subscriber_whose_client_is_removed_stops_receiving_events(redis_server):
-    import socket
     clients = {"watcher": {"secret": OLD, "roles": ["admin"]}, "ops": {"secret": NEW, "roles": ["admin", "issue"]}}
     daemon = Presignd(redis_server, clients, PROFILE)
     try:
-        s = socket.create_connection(("127.0.0.1", daemon.port), timeout=10)
-        s.sendall(f"AUTH watcher {OLD}\r\nSUBSCRIBE invalidations\r\n".encode())
-        expected = b"+OK\r\n*3\r\n$9\r\nsubscribe\r\n$13\r\ninvalidations\r\n:1\r\n"
-        got = b""
-        while len(got) < len(expected):
-            got += s.recv(len(expected) - len(got))
-        assert got == expected
+        s = subscribe_raw(daemon.port, "watcher", OLD)
+        s.settimeout(10)
         # The reload removes the watcher; the next revocation must not reach it.
         daemon.config["clients"] = [c for c in daemon.config["clients"] if c["id"] != "watcher"]
         daemon.write_config()
