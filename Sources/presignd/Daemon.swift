@@ -179,11 +179,11 @@ struct Daemon {
         do {
             let fresh = try DaemonSettings.load(path: configurationPath)
             broker.reload(fresh.broker)
-            if fresh.server.tcp?.port != settings.server.tcp?.port || fresh.http?.port != settings.http?.port
-                || fresh.redis.endpoint != settings.redis.endpoint
-                || fresh.redisCluster?.seeds != settings.redisCluster?.seeds
-            {
-                logger.warning("listener and Redis changes take effect only after a restart")
+            let unapplied = settings.keysNeedingRestart(toApply: fresh)
+            if !unapplied.isEmpty {
+                logger.warning(
+                    "reload: these settings changed but take effect only after a restart; the running values stay",
+                    metadata: ["settings": "\(unapplied.joined(separator: ", "))"])
             }
         } catch {
             logger.error("reload refused: the configuration is invalid; the previous one stays in force", metadata: ["error": "\(error)"])

@@ -498,6 +498,16 @@ def test_sighup_reload_keeps_connections_and_sigterm_drains(redis_server):
                 assert time.monotonic() < deadline, "the reloaded client was not accepted"
                 time.sleep(0.1)
         assert kept.ping()
+        # Listener settings are made once, at start: a reload that changes them says which.
+        d.config["listen"]["open"] = True
+        d.config["limits"]["max_connections"] = 7
+        d.write_config()
+        d.proc.send_signal(1)
+        wait_for(lambda: "take effect only after a restart" in d.log_text(), 10, "the reload's warning")
+        line = next(l for l in d.log_text().splitlines() if "take effect only after a restart" in l)
+        assert "listen.open" in line and "limits.max_connections" in line, line
+        with pytest.raises(redis.exceptions.AuthenticationError):
+            d.client().execute_command("CHECK", "AAAAAAAAAAAAAAAAAAAAAA")  # still closed
         d.proc.send_signal(15)
         assert d.proc.wait(timeout=15) == 0
     finally:
