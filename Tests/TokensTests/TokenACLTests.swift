@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import NIOPosix
 import Redis
 import TestSupport
@@ -109,6 +110,27 @@ struct TokenACLTests {
             #expect(flushed.code == .unavailable && flushed.message.contains("is not loaded"))
             _ = try await deployer.send(["FUNCTION", "LOAD", "REPLACE", FunctionLibrary.standard.source])
             #expect(try await store.consume(id: token.id, method: nil).usesLeft == 0)
+        }
+    }
+
+    @Test("a presignd user from before index pruning (no +srandmember) still creates tokens with tags")
+    func createsWithoutSrandmember() async throws {
+        let acl = try ACLServer.start()
+        let admin = try await acl.client(acl.admin)
+        #expect(try await admin.send(["ACL", "SETUSER", acl.presignd.name, "-srandmember"]).string == "OK")
+        #expect(try await admin.send(["FUNCTION", "LOAD", "REPLACE", FunctionLibrary.standard.source]).string == "presignd_v2")
+        let presignd = try await acl.client(acl.presignd, unix: true)
+        let store = RedisTokenStore(
+            client: presignd, keyspace: try TokenKeyspace(prefix: "presign:"), logger: Logger(label: "test"))
+        try await acl.closing([presignd, admin]) {
+            let now = try #require(Int64(try acl.server.cli("TIME").split(separator: "\n")[0])) * 1000
+            for _ in 0..<2 {
+                let token = NewToken(
+                    id: randomTokenID(), method: "GET", bucket: "b", key: "k", profile: "main", uses: 1, issuedAt: now,
+                    expiresAt: now + 600_000, issuer: "svc", tags: ["t"])
+                try await store.create(token)
+                #expect(try await store.consume(id: token.id, method: nil).usesLeft == 0)
+            }
         }
     }
 

@@ -77,6 +77,26 @@ struct TokenStoreTests {
         }
     }
 
+    @Test("creates prune the index sets of expired ids, which new ids would otherwise keep alive")
+    func indexSetsArePruned() async throws {
+        try await TokenFixture.with { fixture in
+            // One id that keeps the sets alive, twenty that expire at once, then a hundred that live
+            // on, all on one tag and one object.
+            _ = try await fixture.created(lifetime: 600_000, tags: ["busy"])
+            for _ in 0..<20 { _ = try await fixture.created(lifetime: 200, tags: ["busy"]) }
+            try await Task.sleep(for: .milliseconds(400))
+            for _ in 0..<100 { _ = try await fixture.created(lifetime: 600_000, tags: ["busy"]) }
+            let objectSet = try fixture.store.keyspace.object(bucket: "photos", key: "users/1/avatar.png")
+            // Each create samples three members: nearly all of the twenty dead ids are gone (without
+            // pruning all 121 stay). The 101 live ones are all kept.
+            for set in ["test:g:{busy}", objectSet] {
+                let members = try fixture.server.cli("SCARD", set)
+                #expect(Int(members)! < 111, "\(set): \(members) members")
+                #expect(Int(members)! >= 101)
+            }
+        }
+    }
+
     @Test("object set names hash the key with SHA-256 (FIPS 180-4 vectors)")
     func objectSetNames() throws {
         let keyspace = try TokenKeyspace(prefix: "p:")
