@@ -122,18 +122,29 @@ package final class RedisTokenStore: TokenStore {
 
     /// Asks Redis whether this store's Function library is loaded (`FUNCTION LIST LIBRARYNAME`), on
     /// every primary of a cluster.
+    ///
+    /// A library found missing is loaded, as a token call would load it: a Redis restarted empty
+    /// (or `FUNCTION FLUSH`) must not keep every instance unready, hence out of traffic, until a
+    /// token request arrives that no balancer will send them.
     package func ready() async throws(TokenError) {
-        for reply in try await sendToEveryNode(["FUNCTION", "LIST", "LIBRARYNAME", library.name]) {
-            try checkLoaded(reply)
+        do throws(TokenError) {
+            for reply in try await sendToEveryNode(["FUNCTION", "LIST", "LIBRARYNAME", library.name]) {
+                try checkLoaded(reply)
+            }
+        } catch let error where error.message == Self.libraryNotLoaded {
+            log(.warning, "token function library missing, loading it", limitedBy: missingLibraryLog)
+            try await prepare()
         }
     }
+
+    private static let libraryNotLoaded = "the token function library is not loaded"
 
     private func checkLoaded(_ reply: RESPValue) throws(TokenError) {
         if let message = reply.errorMessage {
             throw TokenError(.unavailable, "Redis refused FUNCTION LIST: \(message)")
         }
         guard Self.libraryFields(in: reply, named: library.name) != nil else {
-            throw TokenError(.unavailable, "the token function library is not loaded")
+            throw TokenError(.unavailable, Self.libraryNotLoaded)
         }
     }
 

@@ -142,16 +142,17 @@ def test_routes_methods_health_and_readiness(daemon):
     assert send("GET", base(daemon) + "/readyz")[:3:2] == (200, b"ready\n")
 
 
-def test_readyz_reports_a_missing_function_library(redis_server):
+def test_readyz_loads_a_missing_function_library(redis_server):
     d = Presignd(redis_server, CLIENTS, PROFILE, http=True)
     try:
         assert send("GET", base(d) + "/readyz")[0] == 200
+        # Redis lost the library (restarted empty, FUNCTION FLUSH): the probe itself loads it again,
+        # or no instance would be ready, get traffic, and so make the token call that loads it.
         assert redis_server.cli("FUNCTION", "DELETE", "presignd_v2") == "OK"
-        assert send("GET", base(d) + "/readyz")[0] == 503
-        # The next call into the library loads it again.
+        assert send("GET", base(d) + "/readyz")[0] == 200
+        assert "presignd_v2" in redis_server.cli("FUNCTION", "LIST", "LIBRARYNAME", "presignd_v2")
         url = issue(d, "GET", "bkt", "ready/x")["url"]
         assert nginx_style(d, "GET", url)[0] == 200
-        assert send("GET", base(d) + "/readyz")[0] == 200
     finally:
         d.stop()
 
