@@ -65,13 +65,22 @@ package final class RedisServer: Sendable {
     private static func start(
         baseConfig: String?, config: [String], unixSocket: Bool, cliUser: User?, sentinel: Bool
     ) throws -> RedisServer {
-        let directory = try makeTemporaryDirectory(prefix: sentinel ? "presignd-sentinel" : "presignd-redis")
-        let port = try freePort()
-        let server = RedisServer(
-            port: port, directory: directory, unixSocket: unixSocket ? directory + "/redis.sock" : nil,
-            baseConfig: baseConfig, config: config, cliUser: cliUser, sentinel: sentinel)
-        try server.launch()
-        return server
+        // A free port can be taken by another test's server between the check and the bind (tests
+        // run in parallel): then the server exits at once, and another port is tried.
+        var attempt = 1
+        while true {
+            let directory = try makeTemporaryDirectory(prefix: sentinel ? "presignd-sentinel" : "presignd-redis")
+            let port = try freePort()
+            let server = RedisServer(
+                port: port, directory: directory, unixSocket: unixSocket ? directory + "/redis.sock" : nil,
+                baseConfig: baseConfig, config: config, cliUser: cliUser, sentinel: sentinel)
+            do {
+                try server.launch()
+                return server
+            } catch let failure as Failure where failure.description.contains("Address already in use") && attempt < 5 {
+                attempt += 1
+            }
+        }
     }
 
     private init(
