@@ -468,6 +468,29 @@ def test_check_config_sentinel_keys(tmp_path, redis_yaml, key, problem):
     assert "hunter2" not in out.stderr
 
 
+@pytest.mark.parametrize("yaml_text, key, problem", [
+    # Kept in nanoseconds: a value past a year overflowed on the first connection and killed the daemon.
+    ("limits:\n  idle_timeout_s: 10000000000\n", "limits.idle_timeout_s", "from 1 to 31536000"),
+    ("redis:\n  address: 127.0.0.1:6379\n  socket: /tmp/r.sock\n", "redis.socket", "not both"),
+])
+def test_check_config_refuses(tmp_path, yaml_text, key, problem):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml_text)
+    out = subprocess.run([presignd_binary(), "check-config", str(bad)], capture_output=True, text=True)
+    assert out.returncode != 0 and key in out.stderr and problem in out.stderr, out.stderr
+
+
+def test_environment_says_where_redis_is_in_place_of_the_file(redis_server):
+    # The file names a socket; PRESIGND_REDIS_ADDRESS replaces it (it was ignored: the socket won).
+    d = Presignd(redis_server, dict(CLIENTS), PROFILE,
+                 redis_config={"address": None, "socket": "/nonexistent/redis.sock"},
+                 env={"PRESIGND_REDIS_ADDRESS": f"127.0.0.1:{redis_server.port}"})
+    try:
+        assert d.client("gateway").execute_command("CHECK", "AAAAAAAAAAAAAAAAAAAAAA") is None
+    finally:
+        d.stop()
+
+
 def test_check_config_accepts_sentinels(tmp_path):
     good = tmp_path / "good.yaml"
     good.write_text("redis:\n  sentinels: ['127.0.0.1:26379', '[::1]:26380']\n  master_name: m\n"

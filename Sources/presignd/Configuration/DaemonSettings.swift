@@ -44,8 +44,15 @@ struct DaemonSettings: Sendable {
         } catch {
             throw ConfigurationError(key: "", problem: "not valid YAML: \(error)")
         }
-        if let value = environment["PRESIGND_REDIS_ADDRESS"] { file.redis.address = value }
-        if let value = environment["PRESIGND_REDIS_SOCKET"] { file.redis.socket = value }
+        // Either one says where Redis is, in place of whichever the file gives.
+        if let value = environment["PRESIGND_REDIS_ADDRESS"] {
+            file.redis.address = value
+            file.redis.socket = nil
+        }
+        if let value = environment["PRESIGND_REDIS_SOCKET"] {
+            file.redis.socket = value
+            if environment["PRESIGND_REDIS_ADDRESS"] == nil { file.redis.address = nil }
+        }
         if let value = environment["PRESIGND_REDIS_USERNAME"] { file.redis.username = value }
         if let value = environment["PRESIGND_REDIS_PASSWORD"] { file.redis.password = Secret(value: value) }
         if let value = environment["PRESIGND_LISTEN_TCP"] { file.listen.tcp = value }
@@ -61,7 +68,11 @@ struct DaemonSettings: Sendable {
         try positive(limits.maxArguments, "limits.max_arguments")
         try positive(limits.maxPipelined, "limits.max_pipelined")
         try positive(limits.maxConnections, "limits.max_connections")
-        try positive(limits.idleTimeoutS, "limits.idle_timeout_s")
+        // A bound, not only a sign: the timeout is kept in nanoseconds, and a year of seconds
+        // overflowed that arithmetic on the first connection.
+        guard (1...31_536_000).contains(limits.idleTimeoutS) else {
+            throw ConfigurationError(key: "limits.idle_timeout_s", problem: "must be from 1 to 31536000 seconds (a year)")
+        }
         try positive(limits.defaultLeaseMs, "limits.default_lease_ms")
         try positive(limits.subscriberMaxEvents, "limits.subscriber_max_events")
         try positive(limits.subscriberMaxBytes, "limits.subscriber_max_bytes")
@@ -79,7 +90,10 @@ struct DaemonSettings: Sendable {
         if !file.listen.tcp.isEmpty {
             server.tcp = try hostPort(file.listen.tcp, key: "listen.tcp")
         }
-        server.unixSocket = file.listen.unix
+        // Empty means none, as for listen.tcp and listen.http (so PRESIGND_LISTEN_UNIX= turns it
+        // off). Bound as it is, an empty path would make an abstract socket: no file, so no
+        // permissions to check.
+        server.unixSocket = file.listen.unix?.isEmpty == false ? file.listen.unix : nil
         guard let mode = UInt32(file.listen.unixMode, radix: 8), mode <= 0o777 else {
             throw ConfigurationError(key: "listen.unix_mode", problem: "must be octal permissions such as 0660")
         }
@@ -279,6 +293,9 @@ struct DaemonSettings: Sendable {
             }
             guard file.sentinelPassword == nil else {
                 throw ConfigurationError(key: "redis.sentinel_password", problem: "only applies with redis.sentinels")
+            }
+            if file.socket != nil && file.address != nil {
+                throw ConfigurationError(key: "redis.socket", problem: "give either redis.address or redis.socket, not both")
             }
             if let socket = file.socket { return .unix(path: socket) }
             let (host, port) = try hostPort(file.address ?? "127.0.0.1:6379", key: "redis.address")
