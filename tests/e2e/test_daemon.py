@@ -472,6 +472,12 @@ def test_check_config_sentinel_keys(tmp_path, redis_yaml, key, problem):
     # Kept in nanoseconds: a value past a year overflowed on the first connection and killed the daemon.
     ("limits:\n  idle_timeout_s: 10000000000\n", "limits.idle_timeout_s", "from 1 to 31536000"),
     ("redis:\n  address: 127.0.0.1:6379\n  socket: /tmp/r.sock\n", "redis.socket", "not both"),
+    # Each of these ended up in every URL issued: a bucket taken for the host, a fragment, credentials.
+    *[(f"profiles:\n  - name: p\n    region: us-east-1\n    access_key_id: AKIAPRESIGNDE2E00001\n"
+       f"    secret_access_key: x\n    public_base_url: '{base}'\n", "profiles[0].public_base_url", "no path")
+      for base in ("https://", "https://files.example.com#frag", "https://user:pa55@files.example.com",
+                   "https://files.example.com:99999", "https://files.example.com:0", "ftp://files.example.com",
+                   "https://files.example.com/sub")],
 ])
 def test_check_config_refuses(tmp_path, yaml_text, key, problem):
     bad = tmp_path / "bad.yaml"

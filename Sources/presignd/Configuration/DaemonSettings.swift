@@ -205,10 +205,13 @@ struct DaemonSettings: Sendable {
             }
             var publicBase: String?
             if let base = entry.publicBaseURL {
-                guard let parsed = URLComponents(string: base), let scheme = parsed.scheme, ["http", "https"].contains(scheme),
-                    parsed.host != nil, parsed.path.isEmpty || parsed.path == "/", parsed.query == nil
-                else {
-                    throw ConfigurationError(key: "\(key).public_base_url", problem: "must be scheme://host[:port] with no path")
+                // The gateway's origin, read as an endpoint is (host, port 1..65535, no user info,
+                // query or fragment: each would end up in every URL issued), and with no path.
+                let origin = try? S3Endpoint(url: base, region: entry.region)
+                guard let origin, origin.basePath.isEmpty else {
+                    throw ConfigurationError(
+                        key: "\(key).public_base_url",
+                        problem: "must be http(s)://host[:port] with no path, user info, query or fragment")
                 }
                 guard addressing != .virtual else {
                     throw ConfigurationError(
