@@ -92,7 +92,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard !closing else { return }
+        guard !closing else { return }  // dropped (while lingering after a drain, too)
         var bytes = unwrapInboundIn(data)
         awaitingBytes = false
         if received == nil || received!.readableBytes == 0 {
@@ -222,8 +222,32 @@ final class ConnectionHandler: ChannelDuplexHandler {
         }
         flushIfNeeded(context: context)
         resumeReadingIfPossible(context: context)
-        if draining && pending.isEmpty { closeAfterFlush(context: context) }
+        if draining && pending.isEmpty { closeWhenDrained(context: context) }
         closeIfInputDone(context: context)
+    }
+
+    /// How long a drained connection waits for the client to close after the last reply.
+    private static let lingerAfterDrain = TimeAmount.seconds(2)
+    private var lingering = false
+
+    /// At shutdown, once every request taken is answered: the replies, then end of output (the
+    /// client reads them and sees the end), then the input the client sent meanwhile is read and
+    /// dropped until it closes or `lingerAfterDrain` passes. Closing outright with that input unread
+    /// would reset the connection and could destroy replies still on their way (a pipelining
+    /// gateway would not learn of uses it spent).
+    private func closeWhenDrained(context: ChannelHandlerContext) {
+        guard !closing else { return }
+        closing = true
+        lingering = true
+        needsFlush = false
+        let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(capacity: 0))).whenComplete { _ in
+            bound.value.close(mode: .output, promise: nil)
+        }
+        let timer = context.eventLoop.scheduleTask(in: Self.lingerAfterDrain) { channel.close(promise: nil) }
+        channel.closeFuture.whenComplete { _ in timer.cancel() }
+        context.read()
     }
 
     /// After the client's half-close: closes once every request it sent is answered (a request
@@ -375,6 +399,10 @@ final class ConnectionHandler: ChannelDuplexHandler {
     private var hasUndecodedRequests: Bool { !awaitingBytes && (received?.readableBytes ?? 0) > 0 }
 
     func read(context: ChannelHandlerContext) {
+        if lingering {
+            context.read()
+            return
+        }
         if !mayProcess || !context.channel.isWritable || hasUndecodedRequests {
             readHeld = true
         } else {
@@ -430,11 +458,15 @@ final class ConnectionHandler: ChannelDuplexHandler {
         }
         if event is ListenerSet.Drain {
             draining = true
-            if pending.isEmpty { closeAfterFlush(context: context) }
+            if pending.isEmpty { closeWhenDrained(context: context) }
             return
         }
         if let event = event as? ChannelEvent, event == .inputClosed {
             inputClosed = true
+            if lingering {
+                context.close(promise: nil)
+                return
+            }
             // A subscriber that stops sending is gone, as Redis treats it.
             if subscription != nil {
                 endSubscription()
