@@ -85,7 +85,13 @@ extension Broker {
                         request, presign: next, signedAt: nextSignedAt, attempt: attempt + 1, profile: profile,
                         client: client, now: now, on: eventLoop))
             case .failure(let error):
-                let converted = BrokerError(tokenError: TokenError(storeFailure: error))
+                var converted = BrokerError(tokenError: TokenError(storeFailure: error))
+                if converted.code == .expired {
+                    // Not a denial: the lifetime counts from the start of the signing second, and a
+                    // TTL of a second or two can end before the token is stored.
+                    converted = BrokerError(
+                        .err, "the URL expired before it was stored (its lifetime counts from the start of the second): ask for a longer TTL")
+                }
                 audit.record(
                     .issue, client: client.id, bucket: presign.bucket, key: presign.key,
                     outcome: converted.code.rawValue, reason: converted.message)

@@ -76,6 +76,15 @@ struct BrokerTests {
         arguments: [600, 1])
     func identicalIssues(ttl: Int) async throws {
         let fixture = try await BrokerFixture()
+        // Signing time is whole seconds: a URL of TTL 1 ends at most a second after the second it
+        // was signed in, by Redis' clock too. Start early in a real second, with the fixture's clock
+        // on it, so that the three ISSUEs are stored before that.
+        var real = Broker.systemClock()
+        if real % 1000 > 300 {
+            try await Task.sleep(for: .milliseconds(1000 - real % 1000))
+            real = Broker.systemClock()
+        }
+        fixture.clock.advance(by: real / 1000 * 1000 - fixture.clock.now)
         var session = Session(client: .open(id: "dev"))
         var ids: Set<String> = []
         var expiries: [Reply] = []
@@ -93,6 +102,21 @@ struct BrokerTests {
         // Each later one is signed a second earlier and valid a second longer.
         #expect(urls.map { $0.contains("X-Amz-Expires=\(ttl)&") } == [true, false, false])
         #expect(urls.map { $0.contains("X-Amz-Expires=\(ttl + 2)&") } == [false, false, true])
+        await fixture.stop()
+    }
+
+    @Test("an ISSUE whose URL ends before it is stored gets ERR saying so, not the EXPIRED denial")
+    func issueTooShort() async throws {
+        let fixture = try await BrokerFixture()
+        fixture.clock.advance(by: -5000)  // signed five seconds ago, by Redis' clock
+        var session = Session(client: .open(id: "dev"))
+        let reply = try await fixture.run("ISSUE", "GET", "bucket", "short", "TTL", "1", session: &session)
+        guard case .error(let code, let message) = reply else {
+            Issue.record("expected an error, got \(reply)")
+            return
+        }
+        #expect(code == "ERR")
+        #expect(message.contains("ask for a longer TTL"))
         await fixture.stop()
     }
 
