@@ -17,11 +17,16 @@ extension Broker {
         case "OBJECT":
             let bucket = try arguments.string("bucket")
             let key = try arguments.string("key")
-            if let buckets = client.buckets, !buckets.contains(bucket) {
-                throw BrokerError(.noPerm, "client '\(client.id)' may not revoke in this bucket")
+            guard client.allows(bucket: bucket, key: key) else {
+                throw BrokerError(.noPerm, "client '\(client.id)' may not revoke in this bucket or under this key")
             }
             what = .object(bucket, key)
         case "TAG":
+            // A tag spans buckets: a client limited to some may not revoke by one.
+            guard !client.isScoped else {
+                throw BrokerError(
+                    .noPerm, "client '\(client.id)' is limited to buckets or key prefixes and may not revoke by tag")
+            }
             what = .tag(try arguments.string("tag"))
         default:
             what = .one(try resolve(Target(first), method: nil, settings: settings, allowExpired: true))
@@ -48,6 +53,22 @@ extension Broker {
             case .one(let target): token = target.id
             case .object(let objectBucket, let objectKey): (bucket, key) = (objectBucket, objectKey)
             case .tag(let tag): extra["tag"] = "\(tag)"
+            }
+            // A scoped client's revocation of one token is checked against the token's object
+            // first (bucket and key never change, so the check cannot go stale).
+            if case .one(let target) = what, client.isScoped {
+                let record: TokenRecord?
+                do throws(TokenError) {
+                    record = try await store.check(id: target.id)
+                } catch {
+                    throw BrokerError(tokenError: error)
+                }
+                if let record, !client.allows(bucket: record.bucket, key: record.key) {
+                    let refused = BrokerError(
+                        .noPerm, "client '\(client.id)' may not revoke in this bucket or under this key")
+                    audit.record(.revoke, client: client.id, token: token, denied: refused)
+                    throw refused
+                }
             }
             do throws(TokenError) {
                 let count: Int

@@ -117,8 +117,10 @@ extension Broker {
     }
 
     /// `CHECK <target>` → the token's record, or nil when unknown.
+    /// A token outside a scoped client's buckets and key prefixes is answered as unknown (nil):
+    /// the scope limits what it may see, not only what it may issue.
     func check(
-        _ arguments: inout CommandArguments, settings: BrokerSettings
+        _ arguments: inout CommandArguments, client: ClientPolicy, settings: BrokerSettings
     ) throws(BrokerError) -> @Sendable () async throws(BrokerError) -> Reply {
         let target = try Target(arguments.string("target"))
         try arguments.expectEnd()
@@ -130,7 +132,7 @@ extension Broker {
             } catch {
                 throw BrokerError(tokenError: error)
             }
-            guard let record else { return .null }
+            guard let record, client.allows(bucket: record.bucket, key: record.key) else { return .null }
             return .record([
                 "id": .bulk(record.id),
                 "state": .bulk(record.state.rawValue),

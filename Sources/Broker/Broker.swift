@@ -142,7 +142,7 @@ package final class Broker: Sendable {
             guard client.roles.contains(.gateway) || client.roles.contains(.admin) else {
                 throw noPermission(client, name)
             }
-            return later(on: eventLoop, command: name, try check(&arguments, settings: settings))
+            return later(on: eventLoop, command: name, try check(&arguments, client: client, settings: settings))
         case "REVOKE":
             try require(.admin, of: client, for: name)
             return later(on: eventLoop, command: name, try revoke(&arguments, client: client, settings: settings))

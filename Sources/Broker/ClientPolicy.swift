@@ -49,6 +49,9 @@ package struct ClientPolicy: Sendable {
     }
 
     /// Whether this client may issue a URL for `bucket`/`key`.
+    /// Whether buckets or key prefixes limit this client (what it may issue, check and revoke).
+    var isScoped: Bool { buckets != nil || keyPrefixes != nil }
+
     func allows(bucket: String, key: String) -> Bool {
         if let buckets, !buckets.contains(bucket) { return false }
         if let keyPrefixes, !keyPrefixes.contains(where: { key.hasPrefix($0) }) { return false }

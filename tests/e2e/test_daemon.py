@@ -178,6 +178,41 @@ def test_a_secret_typed_as_the_id_is_not_logged(daemon):
     assert secret not in log
 
 
+def test_a_scoped_admin_checks_and_revokes_only_within_its_scope(redis_server):
+    clients = {
+        "issuer": {"secret": "issuer-secret-0123456789abcdef0", "roles": ["issue"]},
+        "alpha-admin": {"secret": "alpha-admin-secret-0123456789ab", "roles": ["admin"],
+                        "buckets": ["alpha-bucket"], "key_prefixes": ["public/"]},
+        "root": {"secret": "root-admin-secret-0123456789abcd", "roles": ["admin"]},
+    }
+    d = Presignd(redis_server, clients, PROFILE)
+    try:
+        admin = d.client("alpha-admin")
+        mine = issue(d, "GET", "alpha-bucket", "public/a.txt", "TAG", "shared", cid="issuer")["id"]
+        private = issue(d, "GET", "alpha-bucket", "private/b.txt", "TAG", "shared", cid="issuer")["id"]
+        other = issue(d, "GET", "beta-bucket", "public/c.txt", "TAG", "shared", cid="issuer")["id"]
+        # Outside its scope a token is as good as unknown to CHECK, and REVOKE is refused.
+        assert as_record(admin.execute_command("CHECK", mine))["bucket"] == b"alpha-bucket"
+        assert admin.execute_command("CHECK", other) is None
+        assert admin.execute_command("CHECK", private) is None
+        for target in (other, private):
+            with pytest.raises(redis.exceptions.NoPermissionError):
+                admin.execute_command("REVOKE", target)
+        with pytest.raises(redis.exceptions.NoPermissionError):
+            admin.execute_command("REVOKE", "OBJECT", "alpha-bucket", "private/b.txt")
+        with pytest.raises(redis.exceptions.NoPermissionError):
+            admin.execute_command("REVOKE", "TAG", "shared")
+        assert admin.execute_command("REVOKE", mine) == 1
+        # Within the scope it worked; outside it nothing was touched (an unscoped admin sees all).
+        root = d.client("root")
+        assert as_record(root.execute_command("CHECK", mine))["state"] == b"revoked"
+        for untouched in (other, private):
+            assert as_record(root.execute_command("CHECK", untouched))["state"] == b"active"
+        assert root.execute_command("REVOKE", "TAG", "shared") == 2
+    finally:
+        d.stop()
+
+
 def test_revoke_by_id_object_and_tag(daemon):
     a = issue(daemon, "GET", "bucket-a", "obj/one", "TAG", "campaign-7", "USES", "5")
     b = issue(daemon, "GET", "bucket-a", "obj/one", "TTL", "120")
