@@ -36,8 +36,8 @@ struct DevCommand: AsyncParsableCommand {
     @Option(help: "The S3 region.")
     var region: String = "us-east-1"
 
-    @Option(help: "trace, debug, info, notice, warning, error or critical.")
-    var logLevel: String = "info"
+    @Option(help: "trace, debug, info, notice, warning (or warn), error or critical.")
+    var logLevel: Logger.Level = .info
 
     static let devAccessKey = "AKIAPRESIGNDDEV00000"
     static let devSecret = "presignd-dev-secret-do-not-use-in-production"

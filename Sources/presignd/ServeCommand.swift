@@ -18,8 +18,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "The configuration file.")
     var config: String = "/etc/presignd/presignd.yaml"
 
-    @Option(name: .long, help: "trace, debug, info, notice, warning, error or critical.")
-    var logLevel: String = "info"
+    @Option(name: .long, help: "trace, debug, info, notice, warning (or warn), error or critical.")
+    var logLevel: Logger.Level = .info
 
     @Option(name: .long, help: "text (key=value, escaped) or json (one object per line).")
     var logFormat: LogLineHandler.Format = .text
@@ -90,13 +90,22 @@ struct HashSecretCommand: ParsableCommand {
     }
 }
 
-func makeLogger(level: String, format: LogLineHandler.Format = .text) -> Logger {
+func makeLogger(level: Logger.Level, format: LogLineHandler.Format = .text) -> Logger {
     LoggingSystem.bootstrap { label in
         var handler = LogLineHandler(label: label, format: format)
-        handler.logLevel = Logger.Level(rawValue: level.lowercased()) ?? .info
+        handler.logLevel = level
         return handler
     }
     return Logger(label: "presignd")
+}
+
+/// `--log-level`: a level swift-log knows, in any case, and `warn` for warning (as many daemons
+/// spell it). Anything else is a usage error, not a silent `info`.
+extension Logger.Level: @retroactive ExpressibleByArgument {
+    public init?(argument: String) {
+        let name = argument.lowercased()
+        self.init(rawValue: name == "warn" ? "warning" : name)
+    }
 }
 
 extension AuditTrail.Mode: ExpressibleByArgument {}

@@ -521,6 +521,19 @@ def test_check_config_refuses(tmp_path, yaml_text, key, problem):
     assert out.returncode != 0 and key in out.stderr and problem in out.stderr, out.stderr
 
 
+def test_log_level_takes_warn_and_refuses_unknown_names(redis_server):
+    out = subprocess.run([presignd_binary(), "serve", "--log-level", "verbose", "--config", "/nonexistent"],
+                         capture_output=True, text=True)
+    assert out.returncode == 64 and "'verbose' is invalid for '--log-level" in out.stderr
+    # `warn` is warning: the info lines (here, the start-up ones) are not written.
+    d = Presignd(redis_server, dict(CLIENTS), PROFILE, args=["--log-level", "warn"])
+    try:
+        assert d.client("gateway").ping()
+        assert " info " not in d.log_text()
+    finally:
+        d.stop()
+
+
 def test_environment_says_where_redis_is_in_place_of_the_file(redis_server):
     # The file names a socket; PRESIGND_REDIS_ADDRESS replaces it (it was ignored: the socket won).
     d = Presignd(redis_server, dict(CLIENTS), PROFILE,
