@@ -48,33 +48,41 @@ package final class HTTPServer: Sendable {
             limits.maxHeaderFieldCount = 256
             return limits
         }()
-        let channel = try await ServerBootstrap(group: group)
-            .serverChannelOption(.backlog, value: 1024)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            .childChannelOption(.maxMessagesPerRead, value: 16)
-            .childChannelInitializer { [weak self] channel in
-                self?.listeners.track(channel)
-                return channel.eventLoop.makeCompletedFuture {
-                    let sync = channel.pipeline.syncOperations
-                    // No reading while answers cannot be written: a client that pipelines
-                    // requests and never reads the answers would otherwise queue them without end.
-                    try sync.addHandler(BackPressureHandler())
-                    try sync.addHandler(IdleStateHandler(readTimeout: TimeAmount(configuration.idleTimeout)))
-                    try sync.configureHTTPServerPipeline(
-                        withPipeliningAssistance: true, withErrorHandling: true, withOutboundHeaderValidation: true,
-                        withEncoderConfiguration: .init(), withDecoderLimitConfiguration: limits)
-                    try sync.addHandler(
-                        HTTPHandler(
-                            broker: broker, metrics: metrics, maxConnections: configuration.maxConnections,
-                            extraMetrics: extraMetrics, logger: logger))
+        let channel: any Channel
+        do {
+            channel = try await ServerBootstrap(group: group)
+                .serverChannelOption(.backlog, value: 1024)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+                .childChannelOption(.maxMessagesPerRead, value: 16)
+                .childChannelInitializer { [weak self] channel in
+                    self?.listeners.track(channel)
+                    return channel.eventLoop.makeCompletedFuture {
+                        let sync = channel.pipeline.syncOperations
+                        // No reading while answers cannot be written: a client that pipelines
+                        // requests and never reads the answers would otherwise queue them without end.
+                        try sync.addHandler(BackPressureHandler())
+                        try sync.addHandler(IdleStateHandler(readTimeout: TimeAmount(configuration.idleTimeout)))
+                        try sync.configureHTTPServerPipeline(
+                            withPipeliningAssistance: true, withErrorHandling: true, withOutboundHeaderValidation: true,
+                            withEncoderConfiguration: .init(), withDecoderLimitConfiguration: limits)
+                        try sync.addHandler(
+                            HTTPHandler(
+                                broker: broker, metrics: metrics, maxConnections: configuration.maxConnections,
+                                extraMetrics: extraMetrics, logger: logger))
+                    }
                 }
-            }
-            .bind(host: configuration.host, port: configuration.port).get()
+                .bind(host: configuration.host, port: configuration.port).get()
+        } catch {
+            throw ListenError(listener: "listen.http \(configuration.host):\(configuration.port)", problem: "\(error)")
+        }
         listeners.add(listener: channel)
         logger.info(
             "listening",
-            metadata: ["listener": "http", "address": "\(configuration.host):\(channel.localAddress?.port ?? configuration.port)"])
+            metadata: [
+                "listener": "http",
+                "address": "\(configuration.host):\(channel.localAddress?.port ?? configuration.port)",
+            ])
     }
 
     /// Graceful shutdown: stop accepting, let each connection finish its request (up to

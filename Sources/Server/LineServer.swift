@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOPosix
+import Synchronization
 import Wire
 
 /// The line-protocol listeners (TCP and Unix socket) and their connections.
@@ -14,6 +15,8 @@ package final class LineServer: Sendable {
     /// The broker's count of line-protocol connections (INFO reports it), over every listener.
     private var counter: ConnectionCounter { broker.lineConnections }
     private let listeners = ListenerSet()
+    /// The socket file this server made, removed at shutdown only if it is still that file.
+    private let socketFile = Mutex<UnixSocketFile?>(nil)
 
     package init(broker: Broker, configuration: LineServerConfiguration, group: any EventLoopGroup, logger: Logger) {
         self.broker = broker
@@ -31,16 +34,33 @@ package final class LineServer: Sendable {
     /// Binds the configured listeners.
     package func start() async throws {
         if let tcp = configuration.tcp {
-            let channel = try await bootstrap(open: configuration.tcpOpen)
-                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-                .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-                .bind(host: tcp.host, port: tcp.port).get()
+            let channel: any Channel
+            do {
+                channel = try await bootstrap(open: configuration.tcpOpen)
+                    .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                    .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+                    .bind(host: tcp.host, port: tcp.port).get()
+            } catch {
+                throw ListenError(listener: "listen.tcp \(tcp.host):\(tcp.port)", problem: "\(error)")
+            }
             listeners.add(listener: channel)
-            logger.info("listening", metadata: ["listener": "tcp", "address": "\(tcp.host):\(channel.localAddress?.port ?? tcp.port)"])
+            logger.info(
+                "listening",
+                metadata: ["listener": "tcp", "address": "\(tcp.host):\(channel.localAddress?.port ?? tcp.port)"])
         }
         if let path = configuration.unixSocket {
-            let channel = try await bootstrap(open: configuration.unixOpen)
-                .bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true).get()
+            // A socket file left by a crash is replaced; one a running server answers on is not.
+            if UnixSocketFile.isInUse(path) {
+                throw ListenError(listener: "listen.unix \(path)", problem: "another process is listening on it")
+            }
+            let channel: any Channel
+            do {
+                channel = try await bootstrap(open: configuration.unixOpen)
+                    .bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true).get()
+            } catch {
+                throw ListenError(listener: "listen.unix \(path)", problem: "\(error)")
+            }
+            socketFile.withLock { $0 = UnixSocketFile(at: path) }
             chmod(path, mode_t(configuration.unixSocketMode))
             listeners.add(listener: channel)
             logger.info("listening", metadata: ["listener": "unix", "path": "\(path)"])
@@ -80,7 +100,10 @@ package final class LineServer: Sendable {
     /// `timeout`), then close whatever is left.
     package func shutdown(timeout: Duration = .seconds(10)) async {
         await listeners.closeListeners()
-        if let path = configuration.unixSocket { unlink(path) }
+        if let path = configuration.unixSocket, let made = socketFile.withLock({ $0 }), UnixSocketFile(at: path) == made
+        {
+            unlink(path)
+        }
         await listeners.drainConnections(timeout: timeout)
         logger.info("line protocol stopped")
     }
@@ -97,4 +120,11 @@ extension TimeAmount {
         let (seconds, attoseconds) = duration.components
         self = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
     }
+}
+
+/// A listener that could not be bound, named as the configuration names it.
+package struct ListenError: Error, CustomStringConvertible {
+    let listener: String
+    let problem: String
+    package var description: String { "\(listener): \(problem)" }
 }

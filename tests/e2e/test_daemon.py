@@ -730,6 +730,32 @@ def test_unix_socket_open_listener(redis_server, tmp_path):
         d.stop()
 
 
+def test_a_second_daemon_leaves_a_running_one_its_unix_socket(redis_server, tmp_path):
+    path = str(tmp_path / "presignd.sock")
+    first = Presignd(redis_server, dict(CLIENTS), PROFILE, listen={"unix": path, "unix_open": True})
+    try:
+        second = Presignd(redis_server, dict(CLIENTS), PROFILE, listen={"unix": path}, wait=False)
+        try:
+            assert second.proc.wait(timeout=20) != 0
+            assert f"listen.unix {path}: another process is listening on it" in second.log_text()
+        finally:
+            second.stop()
+        # The first one's socket is still there and still its own (it used to be unlinked).
+        assert redis.Redis(unix_socket_path=path).ping()
+    finally:
+        first.stop()
+    assert not os.path.exists(path)
+    # A socket file nobody listens on (left by a crash) is replaced.
+    stale = socket.socket(socket.AF_UNIX)
+    stale.bind(path)
+    stale.close()
+    third = Presignd(redis_server, dict(CLIENTS), PROFILE, listen={"unix": path, "unix_open": True})
+    try:
+        assert redis.Redis(unix_socket_path=path).ping()
+    finally:
+        third.stop()
+
+
 def test_redis_cli_interactive_session(daemon):
     """An interactive redis-cli works against presignd; its help and typing hints come from
     presignd's answer to COMMAND DOCS (asked at start)."""
