@@ -62,7 +62,10 @@ start_redis() {
 # start_presignd <config file> <port> [log level]: sets presignd_pid; waits for the port (its
 # listen.tcp or listen.http). The log level is warning unless given: no audit lines.
 start_presignd() {
-    "$(presignd_bin)" serve --config "$1" --log-level "${3:-warning}" 2>>"$work/presignd.log" &
+    # The binary first (presignd_bin may build it), then the wait for its port.
+    local bin
+    bin="$(presignd_bin)"
+    "$bin" serve --config "$1" --log-level "${3:-warning}" 2>>"$work/presignd.log" &
     presignd_pid=$!
     pids+=("$presignd_pid")
     wait_port "$2"
