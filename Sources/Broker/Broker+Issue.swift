@@ -70,8 +70,7 @@ extension Broker {
                         "uses": .integer(request.uses),
                         "headers": .array(signed.headersToSend.flatMap { [Reply.bulk($0.name), .bulk($0.value)] }),
                     ]))
-            case .failure(let error as TokenError)
-            where error.code == .exists && (presign.expires < PresignRequest.maxExpires || presign.expires > 1):
+            case .failure(let error as TokenError) where error.code == .exists:
                 var next = presign
                 var nextSignedAt = signedAt
                 if next.expires < PresignRequest.maxExpires {

@@ -313,8 +313,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
         if let refusal = broker.subscriptionRefusal(session) {
             logger.warning("subscriber disconnected", metadata: ["reason": "\(refusal.message)"])
             endSubscription()
-            answer(refusal.reply, version: session.protocolVersion, close: true, context: context)
-            closing = true
+            answerLastAndClose(refusal.reply, context: context)
             flushIfNeeded(context: context)
             return
         }
@@ -438,8 +437,14 @@ final class ConnectionHandler: ChannelDuplexHandler {
             closeAfterFlush(context: context)
             return
         }
+        answerLastAndClose(.error(code: "ERR", message: message), context: context)
+    }
+
+    /// The connection's last reply, after those still owed; nothing more is read or taken, and it
+    /// closes once the reply is written.
+    private func answerLastAndClose(_ reply: Reply, context: ChannelHandlerContext) {
         closing = true
-        answer(.error(code: "ERR", message: message), version: session.protocolVersion, close: true, context: context)
+        answer(reply, version: session.protocolVersion, close: true, context: context)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
