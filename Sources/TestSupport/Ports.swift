@@ -3,7 +3,29 @@ import Foundation
 /// Asks the kernel for a free TCP port on 127.0.0.1 by binding port 0 and reading back the
 /// port it chose. The socket is closed before returning, so a race with another process is
 /// possible but rare; tests that lose it fail at bind with a clear error.
+///
+/// A port is never handed out twice in one test process: a server a test kills and restarts on
+/// its port (a crash test) leaves the port free meanwhile, and the kernel may offer it to a test
+/// running in parallel, whose server would then answer the restarted one's clients.
 package func freePort() throws -> Int {
+    while true {
+        let port = try kernelChosenPort()
+        if PortsHandedOut.shared.claim(port) { return port }
+    }
+}
+
+private final class PortsHandedOut: @unchecked Sendable {
+    static let shared = PortsHandedOut()
+    private let lock = NSLock()
+    private var ports: Set<Int> = []
+
+    /// True when `port` had not been handed out before, and records it.
+    func claim(_ port: Int) -> Bool {
+        lock.withLock { ports.insert(port).inserted }
+    }
+}
+
+private func kernelChosenPort() throws -> Int {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { throw RedisServer.Failure(description: "socket() failed: errno \(errno)") }
     defer { close(fd) }

@@ -131,11 +131,18 @@ package final class RedisServer: Sendable {
         try waitUntilReady()
     }
 
-    /// Waits until `PING` answers, up to five seconds.
+    /// Waits until this server answers, up to thirty seconds. The answer must come from this
+    /// server's own process: another one on the port (which took it while this one was stopped)
+    /// is a failure, not a ready server.
     private func waitUntilReady() throws {
         let deadline = Date().addingTimeInterval(30)
         while Date() < deadline {
-            if (try? cli("PING")) == "PONG" { return }
+            if let pid = process.pid, let info = try? cli("INFO", "server") {
+                let lines = info.split(whereSeparator: \.isNewline)
+                if lines.contains(where: { $0 == "process_id:\(pid)" }) { return }
+                // A user without INFO (the restricted user of redis.conf.example) can only PING.
+                if info.hasPrefix("NOPERM"), (try? cli("PING")) == "PONG", process.isRunning { return }
+            }
             if !process.isRunning {
                 let log = (try? String(contentsOfFile: directory + "/redis.log", encoding: .utf8)) ?? ""
                 throw Failure(description: "redis-server exited at start:\n\(log.suffix(2000))")

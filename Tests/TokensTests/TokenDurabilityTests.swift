@@ -45,10 +45,13 @@ struct TokenDurabilityTests {
             #expect(await denial { try await fixture.store.check(id: token.id) } == .unavailable)
             try fixture.server.restart()
             // The client reconnects with backoff capped well under a second; this only bounds the wait.
-            let back = await eventually(within: .seconds(5)) {
-                (try? await fixture.store.consume(id: token.id, method: nil))?.usesLeft == 1
+            // It waits with CHECK, which changes nothing: a consume that ran but whose reply came too
+            // late would be retried here and leave 0 uses, not 1.
+            let back = await eventually(within: .seconds(10)) {
+                (try? await fixture.store.check(id: token.id))?.usesLeft == 2
             }
             #expect(back)
+            #expect(try await fixture.store.consume(id: token.id, method: nil).usesLeft == 1)
         }
     }
 
