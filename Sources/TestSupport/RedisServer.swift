@@ -137,11 +137,12 @@ package final class RedisServer: Sendable {
     private func waitUntilReady() throws {
         let deadline = Date().addingTimeInterval(30)
         while Date() < deadline {
-            if let pid = process.pid, let info = try? cli("INFO", "server") {
+            // PING answers PONG once the data is loaded (INFO answers while loading, too).
+            if let pid = process.pid, (try? cli("PING")) == "PONG", let info = try? cli("INFO", "server") {
                 let lines = info.split(whereSeparator: \.isNewline)
                 if lines.contains(where: { $0 == "process_id:\(pid)" }) { return }
                 // A user without INFO (the restricted user of redis.conf.example) can only PING.
-                if info.hasPrefix("NOPERM"), (try? cli("PING")) == "PONG", process.isRunning { return }
+                if info.hasPrefix("NOPERM"), process.isRunning { return }
             }
             if !process.isRunning {
                 let log = (try? String(contentsOfFile: directory + "/redis.log", encoding: .utf8)) ?? ""
