@@ -42,7 +42,10 @@ extension Broker {
             "server": .bulk("presignd"),
             "version": .bulk(self.version),
             "proto": .integer(version.rawValue),
-            "id": client.map { .bulk($0.id) } ?? .null,
+            // An integer, as Redis answers: client libraries read it as one (Lettuce casts it to a
+            // Long and fails the connection otherwise). The client id is `client`.
+            "id": .integer(session.connectionID),
+            "client": client.map { .bulk($0.id) } ?? .null,
             "mode": .bulk("standalone"),
             "role": .bulk("master"),
             "roles": .array((client?.roles.sorted() ?? []).map { .bulk($0.rawValue) }),
@@ -111,10 +114,14 @@ extension Broker {
     }
 
     /// Client libraries name themselves on connect (`CLIENT SETNAME`, `CLIENT SETINFO`, as
-    /// redis-py does before AUTH); presignd accepts and ignores that.
-    func clientCommand(_ arguments: inout CommandArguments) throws(BrokerError) -> Reply {
+    /// redis-py does before AUTH); presignd accepts and ignores that. `CLIENT ID` answers the
+    /// connection's number.
+    func clientCommand(_ arguments: inout CommandArguments, session: Session) throws(BrokerError) -> Reply {
         switch try arguments.string("subcommand").uppercased() {
         case "SETNAME": return .simple("OK")
+        case "ID":
+            try arguments.expectEnd()
+            return .integer(session.connectionID)
         case "SETINFO":
             // The two attributes Redis takes; it refuses others.
             let attribute = try arguments.string("attribute")
@@ -122,7 +129,7 @@ extension Broker {
                 throw BrokerError(.err, "Unrecognized option '\(Broker.printable(attribute, limit: 32))'")
             }
             return .simple("OK")
-        default: throw BrokerError(.err, "only CLIENT SETNAME and CLIENT SETINFO are supported")
+        default: throw BrokerError(.err, "only CLIENT ID, CLIENT SETNAME and CLIENT SETINFO are supported")
         }
     }
 }

@@ -113,7 +113,7 @@ package final class Broker: Sendable {
             session.closeAfterReply = true
             return .now(.simple("OK"))
         case "COMMAND": return .now(try command(&arguments))
-        case "CLIENT": return .now(try clientCommand(&arguments))
+        case "CLIENT": return .now(try clientCommand(&arguments, session: session))
         default: break
         }
         let settings = self.settings

@@ -145,9 +145,12 @@ extension CommandSpec {
                 beforeAuth: true),
             CommandSpec(
                 name: "client", arity: -2, group: "connection",
-                summary: "Accepts the names client libraries give themselves.",
+                summary: "Accepts the names client libraries give themselves; answers the connection's number.",
                 beforeAuth: true,
                 subcommands: [
+                    CommandSpec(
+                        name: "client|id", arity: 2, group: "connection",
+                        summary: "Answers the connection's number (HELLO's id).", beforeAuth: true),
                     CommandSpec(
                         name: "client|setname", arity: 3, group: "connection",
                         summary: "Accepted and ignored.", beforeAuth: true, arguments: [.string("name")]),

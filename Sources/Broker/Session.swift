@@ -1,3 +1,4 @@
+import Synchronization
 import Wire
 
 /// What the broker knows about one connection. Owned by the connection and changed only by
@@ -17,7 +18,14 @@ package struct Session: Sendable {
     /// command is refused, so none of a client's transaction runs.
     package var inRefusedTransaction = false
 
+    /// The connection's number, unique in this process and never reused, as Redis's `CLIENT ID`:
+    /// what HELLO answers as `id`.
+    package let connectionID: Int
+
     package init(client: ClientPolicy? = nil) {
         self.client = client
+        connectionID = Self.lastConnectionID.add(1, ordering: .relaxed).newValue
     }
+
+    private static let lastConnectionID = Atomic<Int>(0)
 }

@@ -382,6 +382,24 @@ def test_sixteen_concurrent_clients_one_winner(daemon):
         assert sorted(map(str, results)) == ["0"] + ["USED"] * 15
 
 
+def test_hello_answers_as_redis_does(daemon):
+    # Java's Lettuce reads HELLO's `id` as an integer (it casts it to Long) and `mode`, `version`
+    # and `role` as strings; a string `id` failed every authenticated Lettuce connection.
+    conn = daemon.client("gateway", protocol=3, single_connection_client=True)
+    hello = conn.execute_command("HELLO", "3", "AUTH", "gateway", daemon.clients["gateway"]["secret"])
+    assert isinstance(hello[b"id"], int) and hello[b"id"] > 0
+    assert hello[b"client"] == b"gateway" and hello[b"proto"] == 3
+    assert hello[b"mode"] == b"standalone" and hello[b"role"] == b"master"
+    assert hello[b"roles"] == [b"gateway"]
+    assert conn.execute_command("CLIENT", "ID") == hello[b"id"]
+    other = daemon.client("gateway").execute_command("CLIENT", "ID")
+    assert isinstance(other, int) and other != hello[b"id"]
+    anonymous = daemon.client(protocol=2).execute_command("HELLO", "2")
+    assert anonymous[anonymous.index(b"client") + 1] is None
+    assert isinstance(anonymous[anonymous.index(b"id") + 1], int)
+    assert daemon.client(protocol=3).execute_command("HELLO", "3")[b"client"] is None
+
+
 def test_resp3_after_hello_3(daemon):
     client = daemon.client("gateway", protocol=3)
     assert daemon.client("gateway", protocol=2).execute_command("CHECK", "AAAAAAAAAAAAAAAAAAAAAA") is None
