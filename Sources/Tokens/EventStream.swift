@@ -63,7 +63,9 @@ package final class EventStream: Sendable {
             let added = fields["entries-added"]?.integer, let length = fields["length"]?.integer
         else { throw TokenError(.unavailable, "XINFO STREAM lacks the Redis 7 fields REPLAY needs") }
         if id > last { return .resync("the event id \(id) is newer than the stream's last event \(last)") }
-        if (added > length && id < first) || id < deleted {
+        // Before the first entry: trimmed away, or, in a stream never trimmed, from before the
+        // stream began (Redis lost it and it was started again by later events).
+        if (id < first && (added > length || id != .zero)) || id < deleted {
             return .resync("the event stream no longer reaches back to \(id); its oldest event is \(first)")
         }
         return .events(events)

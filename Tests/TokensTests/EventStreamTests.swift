@@ -93,4 +93,35 @@ struct EventStreamTests {
             #expect(kept.map(\.id.description) == Array(ids[6...]))
         }
     }
+
+    @Test("after Redis lost the stream, an id from before the loss answers RESYNC though new events exist")
+    func resyncAfterDataLoss() async throws {
+        try await TokenFixture.with { fixture in
+            let stream = EventStream(client: fixture.client, keyspace: fixture.store.keyspace)
+            let key = fixture.store.keyspace.events
+            var before: [String] = []
+            for index in 0..<3 {
+                before.append(try await fixture.client.send(["XADD", key, "*", "event", "{\"n\":\(index)}"]).string ?? "")
+            }
+            // What a Redis restarted without its data, or a failover to a replica that had not
+            // received them, leaves: the stream begins again, and its new ids are later ones.
+            _ = try await fixture.client.send(["DEL", key])
+            var after: [String] = []
+            for index in 0..<2 {
+                after.append(try await fixture.client.send(["XADD", key, "*", "event", "{\"m\":\(index)}"]).string ?? "")
+            }
+            for stale in before {
+                guard case .resync = try await stream.replay(after: EventID(stale)!, count: 100) else {
+                    Issue.record("\(stale) is from before the stream began again and must RESYNC")
+                    return
+                }
+            }
+            guard case .events(let all) = try await stream.replay(after: .zero, count: 100) else {
+                Issue.record("0-0 asks for the whole stream, which is all there")
+                return
+            }
+            #expect(all.map(\.id.description) == after)
+            #expect(try await stream.replay(after: EventID(after[0])!, count: 100) == .events([all[1]]))
+        }
+    }
 }
