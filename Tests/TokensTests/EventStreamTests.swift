@@ -70,15 +70,22 @@ struct EventStreamTests {
         }
     }
 
+    /// Appends `count` events to the fixture's stream directly; their ids, oldest first.
+    private static func addEvents(_ count: Int, _ fixture: TokenFixture) async throws -> [String] {
+        var ids: [String] = []
+        for index in 0..<count {
+            let event = "{\"n\":\(index)}"
+            ids.append(try await fixture.client.send(["XADD", fixture.store.keyspace.events, "*", "event", event]).string ?? "")
+        }
+        return ids
+    }
+
     @Test("replay answers RESYNC once the stream is trimmed past the id, and not for ids it still reaches")
     func resyncAfterTrim() async throws {
         try await TokenFixture.with { fixture in
             let stream = EventStream(client: fixture.client, keyspace: fixture.store.keyspace)
             let key = fixture.store.keyspace.events
-            var ids: [String] = []
-            for index in 0..<10 {
-                ids.append(try await fixture.client.send(["XADD", key, "*", "event", "{\"n\":\(index)}"]).string ?? "")
-            }
+            let ids = try await Self.addEvents(10, fixture)
             _ = try await fixture.client.send(["XTRIM", key, "MAXLEN", "=", "5"])
             for stale in [EventID.zero, EventID(ids[0])!, EventID(ids[3])!] {
                 guard case .resync = try await stream.replay(after: stale, count: 100) else {
@@ -98,18 +105,11 @@ struct EventStreamTests {
     func resyncAfterDataLoss() async throws {
         try await TokenFixture.with { fixture in
             let stream = EventStream(client: fixture.client, keyspace: fixture.store.keyspace)
-            let key = fixture.store.keyspace.events
-            var before: [String] = []
-            for index in 0..<3 {
-                before.append(try await fixture.client.send(["XADD", key, "*", "event", "{\"n\":\(index)}"]).string ?? "")
-            }
+            let before = try await Self.addEvents(3, fixture)
             // What a Redis restarted without its data, or a failover to a replica that had not
             // received them, leaves: the stream begins again, and its new ids are later ones.
-            _ = try await fixture.client.send(["DEL", key])
-            var after: [String] = []
-            for index in 0..<2 {
-                after.append(try await fixture.client.send(["XADD", key, "*", "event", "{\"m\":\(index)}"]).string ?? "")
-            }
+            _ = try await fixture.client.send(["DEL", fixture.store.keyspace.events])
+            let after = try await Self.addEvents(2, fixture)
             for stale in before {
                 guard case .resync = try await stream.replay(after: EventID(stale)!, count: 100) else {
                     Issue.record("\(stale) is from before the stream began again and must RESYNC")
