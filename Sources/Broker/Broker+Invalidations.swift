@@ -14,12 +14,20 @@ extension Broker {
     static let maxReplayCount = 10_000
 
     /// `message` pushes carrying events (with their `event_id`), as Redis sends published
-    /// messages, each with its payload's size (what a subscriber's bound counts).
-    package static func messages(_ events: [TokenEvent]) -> [(reply: Reply, bytes: Int)] {
+    /// messages, each with its payload's size (what a subscriber's bound counts) and its event.
+    package static func messages(_ events: [TokenEvent]) -> [InvalidationHub.Message] {
         events.map { event in
             let payload = event.payloadWithID
-            return (.push([.bulk("message"), .bulk(invalidationsChannel), .bulk(payload)]), payload.utf8.count)
+            return (.push([.bulk("message"), .bulk(invalidationsChannel), .bulk(payload)]), payload.utf8.count, event)
         }
+    }
+
+    /// Whether `client` may see `event`: a client limited to buckets or key prefixes sees only the
+    /// events about objects within them (and none whose object cannot be read from the payload).
+    package static func event(_ event: TokenEvent, isVisibleTo client: ClientPolicy) -> Bool {
+        guard client.isScoped else { return true }
+        guard let object = event.object else { return false }
+        return client.allows(bucket: object.bucket, key: object.key)
     }
 
     /// Under RESP2 a subscribed connection takes only what Redis takes in subscribed mode: the
@@ -79,7 +87,14 @@ extension Broker {
 
     /// `REPLAY <event-id> [COUNT n]`: `[[event-id, event], …]` after the id, oldest first;
     /// `-RESYNC` when the Stream cannot tell what came after it (`EventStream.replay`).
-    func replay(_ arguments: inout CommandArguments) throws(BrokerError) -> @Sendable () async throws(BrokerError) -> Reply {
+    ///
+    /// A scoped client gets only the events within its scope, `count` of them as for anyone: the
+    /// Stream is read on, in pages doubling up to `maxReplayCount`, until that many are found or
+    /// it ends (its length is bounded by `redis.events_max_len`), so an empty answer still means
+    /// "nothing more".
+    func replay(_ arguments: inout CommandArguments, client: ClientPolicy) throws(BrokerError)
+        -> @Sendable () async throws(BrokerError) -> Reply
+    {
         guard let events else { throw BrokerError(.err, "REPLAY is not available on this listener") }
         let text = try arguments.string("event id")
         guard let id = EventID(text) else {
@@ -94,18 +109,26 @@ extension Broker {
         }
         try arguments.expectEnd()
         return { [count] () async throws(BrokerError) -> Reply in
-            let found: EventStream.Replay
-            do throws(TokenError) {
-                found = try await events.replay(after: id, count: count)
-            } catch {
-                throw BrokerError(tokenError: error)
+            var visible: [TokenEvent] = []
+            var after = id
+            var pageSize = count
+            while visible.count < count {
+                let found: EventStream.Replay
+                do throws(TokenError) {
+                    found = try await events.replay(after: after, count: pageSize)
+                } catch {
+                    throw BrokerError(tokenError: error)
+                }
+                guard case .events(let page) = found else {
+                    guard case .resync(let reason) = found else { break }
+                    throw BrokerError(.resync, "\(reason); treat every cached decision as unknown and resubscribe")
+                }
+                visible += page.lazy.filter { Self.event($0, isVisibleTo: client) }.prefix(count - visible.count)
+                guard client.isScoped, let last = page.last else { break }
+                after = last.id
+                pageSize = min(2 * pageSize, Self.maxReplayCount)
             }
-            switch found {
-            case .events(let list):
-                return .array(list.map { .array([.bulk($0.id.description), .bulk($0.payloadWithID)]) })
-            case .resync(let reason):
-                throw BrokerError(.resync, "\(reason); treat every cached decision as unknown and resubscribe")
-            }
+            return .array(visible.map { .array([.bulk($0.id.description), .bulk($0.payloadWithID)]) })
         }
     }
 }

@@ -158,7 +158,7 @@ package final class Broker: Sendable {
             return .replies(try unsubscribe(&arguments, session: &session))
         case "REPLAY":
             try require(.admin, of: client, for: name)
-            return later(on: eventLoop, command: name, try replay(&arguments))
+            return later(on: eventLoop, command: name, try replay(&arguments, client: client))
         default:
             throw BrokerError(.err, "unknown command '\(Self.printable(name, limit: 32))'")
         }
@@ -244,17 +244,14 @@ package final class Broker: Sendable {
         return current
     }
 
-    /// Why a subscribed connection may no longer receive events, or nil: its client was removed,
+    /// The client a subscribed connection receives events as, with its scopes as the running
+    /// configuration has them; throws why it may no longer receive any: its client was removed,
     /// its secret rotated away or its admin role taken by a reload. A subscriber sends no command
     /// that would be checked, so its connection asks before each delivery.
-    package func subscriptionRefusal(_ session: Session) -> BrokerError? {
-        do throws(BrokerError) {
-            let client = try authenticated(session, settings: settings)
-            try require(.admin, of: client, for: "SUBSCRIBE")
-            return nil
-        } catch {
-            return error
-        }
+    package func subscriber(_ session: Session) throws(BrokerError) -> ClientPolicy {
+        let client = try authenticated(session, settings: settings)
+        try require(.admin, of: client, for: "SUBSCRIBE")
+        return client
     }
 
     private func require(_ role: Role, of client: ClientPolicy, for command: String) throws(BrokerError) {

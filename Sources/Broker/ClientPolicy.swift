@@ -48,10 +48,12 @@ package struct ClientPolicy: Sendable {
         hash == secretSHA256 || hash == alternateSecretSHA256
     }
 
-    /// Whether this client may issue a URL for `bucket`/`key`.
-    /// Whether buckets or key prefixes limit this client (what it may issue, check and revoke).
+    /// Whether buckets or key prefixes limit this client (what it may issue, check, revoke and
+    /// see of the revocation events).
     var isScoped: Bool { buckets != nil || keyPrefixes != nil }
 
+    /// Whether this client may issue a URL for `bucket`/`key` (and check, revoke and see events
+    /// about it).
     func allows(bucket: String, key: String) -> Bool {
         if let buckets, !buckets.contains(bucket) { return false }
         if let keyPrefixes, !keyPrefixes.contains(where: { key.hasPrefix($0) }) { return false }

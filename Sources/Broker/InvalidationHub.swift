@@ -21,7 +21,10 @@ package final class InvalidationHub: Sendable {
     /// Receives events in Stream order as `message` replies with their payload sizes, built once
     /// per batch for every subscriber; called on the hub's task, so a sink hands them over to its
     /// own thread and returns at once.
-    package typealias Sink = @Sendable (_ messages: [(reply: Reply, bytes: Int)]) -> Void
+    package typealias Sink = @Sendable (_ messages: [Message]) -> Void
+
+    /// An event as a `message` push, its payload's size, and the event (for scope filtering).
+    package typealias Message = (reply: Reply, bytes: Int, event: TokenEvent)
 
     private struct State {
         var sinks: [Int: Sink] = [:]

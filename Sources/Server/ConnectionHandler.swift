@@ -306,14 +306,17 @@ final class ConnectionHandler: ChannelDuplexHandler {
 
     /// Writes events as `message` pushes, after any reply still owed; disconnects a subscriber
     /// that does not keep up.
-    private func deliver(_ messages: [(reply: Reply, bytes: Int)], context: ChannelHandlerContext) {
+    private func deliver(_ messages: [InvalidationHub.Message], context: ChannelHandlerContext) {
         guard subscription != nil, !closing else { return }
         // A reload may have removed the client or its admin role: say so and close, as Redis
         // closes the connections of a deleted user.
-        if let refusal = broker.subscriptionRefusal(session) {
-            logger.warning("subscriber disconnected", metadata: ["reason": "\(refusal.message)"])
+        let client: ClientPolicy
+        do throws(BrokerError) {
+            client = try broker.subscriber(session)
+        } catch {
+            logger.warning("subscriber disconnected", metadata: ["reason": "\(error.message)"])
             endSubscription()
-            answerLastAndClose(refusal.reply, context: context)
+            answerLastAndClose(error.reply, context: context)
             flushIfNeeded(context: context)
             return
         }
@@ -330,7 +333,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
             batchEvents = 0
             batchBytes = 0
         }
-        for (message, bytes) in messages {
+        for (message, bytes, event) in messages where Broker.event(event, isVisibleTo: client) {
             if !withinSubscriberBound(adding: bytes) {
                 // A batch from the hub can be larger than the bound: hand what is queued to the
                 // socket first (write promises complete during the flush), so only what the

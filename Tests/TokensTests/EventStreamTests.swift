@@ -35,6 +35,31 @@ struct EventStreamTests {
         #expect(TokenEvent(id: id, payload: "{}").payloadWithID == #"{"event_id":"5-1"}"#)
     }
 
+    @Test(
+        "an event's object is read from its payload's bucket and key, escapes resolved",
+        arguments: [
+            (#"{"event":"revoked","id":"x","bucket":"b","key":"k","at":17}"#, "b", "k"),
+            (#"{"bucket":"b","key":"a\"q\\b\u0001\/\n"}"#, "b", "a\"q\\b\u{1}/\n"),
+            (#"{"key":"é/ü","bucket":"b"}"#, "b", "é/ü"),
+        ])
+    func object(payload: String, bucket: String, key: String) {
+        let object = TokenEvent(id: .zero, payload: payload).object
+        #expect(object?.bucket == bucket)
+        #expect(object?.key == key)
+    }
+
+    @Test(
+        "a payload that is not a flat object holding both has no object",
+        arguments: [
+            "", "{}", #"{"bucket":"b"}"#, #"{"bucket":"b","key":"k""#, #"{"bucket":"b","key":"k"} "#,
+            #"{"bucket":"b","key":"k",}"#, #"{"bucket":"b","key":{"k":1}}"#, #"{"bucket":"b","key":"\ud800"}"#,
+            #"{"bucket":"b","key":"\u00zz"}"#, #"{"bucket":"b","key":"\q"}"#, "{\"bucket\":\"b\",\"key\":\"a\u{1}\"}",
+            #"{"bucket":"b","key":true}"#, #"["bucket","b","key","k"]"#,
+        ])
+    func noObject(payload: String) {
+        #expect(TokenEvent(id: .zero, payload: payload).object == nil)
+    }
+
     @Test("replay returns the events after an id in order; read follows from the last id")
     func replayAndRead() async throws {
         try await TokenFixture.with { fixture in

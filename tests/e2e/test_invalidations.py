@@ -300,3 +300,46 @@ def test_subscribed_mode_follows_redis_rules(pair):
 
     with pytest.raises(redis.exceptions.NoPermissionError):
         b.client("gateway").execute_command("SUBSCRIBE", "invalidations")
+
+
+def test_a_scoped_admin_receives_and_replays_only_events_within_its_scope(redis_server):
+    clients = {
+        **CLIENTS,
+        "alpha-admin": {"secret": "alpha-admin-secret-0123456789ab", "roles": ["admin"],
+                        "buckets": ["alpha-bucket"], "key_prefixes": ["public/"]},
+    }
+    d = Presignd(redis_server, clients, PROFILE, redis_config={"prefix": f"scope-{uuid.uuid4().hex[:8]}:"})
+    try:
+        def issue_one(bucket, key):
+            fields = d.client("uploader").execute_command("ISSUE", "GET", bucket, key, "TAG", "t")
+            return as_record(fields)["id"].decode()
+
+        scoped = d.client("alpha-admin").pubsub()
+        scoped.subscribe("invalidations")
+        assert scoped.get_message(timeout=5)["type"] == "subscribe"
+        everything = subscriber(d)
+        root = d.client("admin")
+        # Events outside the scope around two within it (more than the first pages of a scoped
+        # REPLAY COUNT 1 hold: 1, 2, 4 events); a key with quotes, a backslash and a control
+        # character tests reading the payload.
+        inside = issue_one("alpha-bucket", 'public/"odd\\name\x01.txt')
+        outside = [issue_one("beta-bucket", f"public/{n}") for n in range(6)]
+        outside.append(issue_one("alpha-bucket", "private/p.txt"))
+        last = issue_one("alpha-bucket", "public/last.txt")
+        for target in [inside, *outside, last]:
+            assert root.execute_command("REVOKE", target) == 1
+        seen = [e["id"] for e in receive(everything, 9)]
+        assert seen == [inside, *outside, last]
+        events = receive(scoped, 2)
+        assert [e["id"] for e in events] == [inside, last]
+        assert events[0]["key"] == 'public/"odd\\name\x01.txt'
+        assert scoped.get_message(timeout=1) is None, "an event outside the scope was delivered"
+        # REPLAY: COUNT counts the events the client may see; pages of others are read past.
+        page = d.client("alpha-admin").execute_command("REPLAY", "0-0", "COUNT", "1")
+        assert [json.loads(event)["id"] for _, event in page] == [inside]
+        page = d.client("alpha-admin").execute_command("REPLAY", page[-1][0], "COUNT", "1")
+        assert [json.loads(event)["id"] for _, event in page] == [last]
+        assert d.client("alpha-admin").execute_command("REPLAY", page[-1][0]) == []
+        assert len(root.execute_command("REPLAY", "0-0")) == 9
+    finally:
+        d.stop()
