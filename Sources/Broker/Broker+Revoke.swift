@@ -11,14 +11,13 @@ extension Broker {
         _ arguments: inout CommandArguments, client: ClientPolicy, settings: BrokerSettings
     ) throws(BrokerError) -> @Sendable () async throws(BrokerError) -> Reply {
         let first = try arguments.string("target")
-        enum What { case one(ResolvedTarget), object(String, String), tag(String) }
-        let what: What
+        let what: RevocationTarget
         switch first.uppercased() {
         case "OBJECT":
             let bucket = try arguments.string("bucket")
             let key = try arguments.string("key")
             guard client.allows(bucket: bucket, key: key) else {
-                throw BrokerError(.noPerm, "client '\(client.id)' may not revoke in this bucket or under this key")
+                throw outsideScope(client)
             }
             what = .object(bucket, key)
         case "TAG":
@@ -54,31 +53,9 @@ extension Broker {
             case .object(let objectBucket, let objectKey): (bucket, key) = (objectBucket, objectKey)
             case .tag(let tag): extra["tag"] = "\(tag)"
             }
-            // A scoped client's revocation of one token is checked against the token's object
-            // first (bucket and key never change, so the check cannot go stale).
-            if case .one(let target) = what, client.isScoped {
-                let record: TokenRecord?
-                do throws(TokenError) {
-                    record = try await store.check(id: target.id)
-                } catch {
-                    throw BrokerError(tokenError: error)
-                }
-                if let record, !client.allows(bucket: record.bucket, key: record.key) {
-                    let refused = BrokerError(
-                        .noPerm, "client '\(client.id)' may not revoke in this bucket or under this key")
-                    audit.record(.revoke, client: client.id, token: token, denied: refused)
-                    throw refused
-                }
-            }
-            do throws(TokenError) {
-                let count: Int
-                switch what {
-                case .one(let target):
-                    count = try await store.revoke(id: target.id, by: client.id, reason: reason) ? 1 : 0
-                case .object(let bucket, let key):
-                    count = try await store.revokeObject(bucket: bucket, key: key, by: client.id, reason: reason)
-                case .tag(let tag):
-                    count = try await store.revokeTag(tag, by: client.id, reason: reason)
+            do throws(BrokerError) {
+                guard let count = try await revoked(what, client: client, reason: reason) else {
+                    throw outsideScope(client)
                 }
                 extra["revoked.count"] = "\(count)"
                 audit.record(
@@ -86,12 +63,47 @@ extension Broker {
                     extra: extra)
                 return .integer(count)
             } catch {
-                let converted = BrokerError(tokenError: error)
                 audit.record(
                     .revoke, client: client.id, token: token, bucket: bucket, key: key,
-                    outcome: converted.code.rawValue, reason: converted.message, extra: extra)
-                throw converted
+                    outcome: error.code.rawValue, reason: error.message, extra: extra)
+                throw error
             }
+        }
+    }
+
+    private func outsideScope(_ client: ClientPolicy) -> BrokerError {
+        BrokerError(.noPerm, "client '\(client.id)' may not revoke in this bucket or under this key")
+    }
+
+    /// What one REVOKE revokes.
+    enum RevocationTarget: Sendable {
+        case one(ResolvedTarget)
+        case object(String, String)
+        case tag(String)
+    }
+
+    /// Revokes `what` and returns how many URLs it revoked; nil when the token is outside the
+    /// client's scope. A scoped client's revocation of one token is checked against the token's
+    /// object first (bucket and key never change, so the check cannot go stale).
+    private func revoked(_ what: RevocationTarget, client: ClientPolicy, reason: String) async throws(BrokerError)
+        -> Int?
+    {
+        do throws(TokenError) {
+            switch what {
+            case .one(let target):
+                if client.isScoped, let record = try await store.check(id: target.id),
+                    !client.allows(bucket: record.bucket, key: record.key)
+                {
+                    return nil
+                }
+                return try await store.revoke(id: target.id, by: client.id, reason: reason) ? 1 : 0
+            case .object(let bucket, let key):
+                return try await store.revokeObject(bucket: bucket, key: key, by: client.id, reason: reason)
+            case .tag(let tag):
+                return try await store.revokeTag(tag, by: client.id, reason: reason)
+            }
+        } catch {
+            throw BrokerError(tokenError: error)
         }
     }
 }

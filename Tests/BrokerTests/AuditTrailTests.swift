@@ -118,6 +118,30 @@ struct AuditTrailTests {
         await fixture.stop()
     }
 
+    @Test("a scoped REVOKE is audited when refused outside the scope and when Redis fails its scope check")
+    func scopedRevoke() async throws {
+        let recorder = LogRecorder(label: "audit-test")
+        let scoped = ClientPolicy(
+            id: "alpha-ops", secretSHA256: [UInt8](repeating: 2, count: 32), roles: [.admin], buckets: ["alpha"])
+        let fixture = try await BrokerFixture(clients: [scoped], logger: recorder.logger)
+        var open = Session(client: .open(id: "svc"))
+        let id = try #require(Self.bulk(try await fixture.run("ISSUE", "GET", "beta", "k", session: &open), "id"))
+        var session = Session(client: scoped)
+        guard case .error("NOPERM", _) = try await fixture.run("REVOKE", id, session: &session) else {
+            Issue.record("a REVOKE outside the scope got through")
+            return
+        }
+        fixture.server.stop()
+        guard case .error("UNAVAILABLE", _) = try await fixture.run("REVOKE", id, session: &session) else {
+            Issue.record("a REVOKE with Redis down did not answer UNAVAILABLE")
+            return
+        }
+        let lines = recorder.audit.filter { $0.fields["audit"] == "revoke" }
+        #expect(lines.map { $0.fields["outcome"] } == ["NOPERM", "UNAVAILABLE"])
+        #expect(lines.allSatisfy { $0.fields["token.id"] == id && $0.fields["client.id"] == "alpha-ops" })
+        await fixture.stop()
+    }
+
     @Test("a genuine URL refused before Redis (EXPIRED, MISMATCH) names its token and object; a forged one does not")
     func genuineRefusalsNameTheirObject() async throws {
         let recorder = LogRecorder(label: "audit-test")
