@@ -525,6 +525,8 @@ def test_check_config_sentinel_keys(tmp_path, redis_yaml, key, problem):
     # Kept in nanoseconds: a value past a year overflowed on the first connection and killed the daemon.
     ("limits:\n  idle_timeout_s: 10000000000\n", "limits.idle_timeout_s", "from 1 to 31536000"),
     ("redis:\n  address: 127.0.0.1:6379\n  socket: /tmp/r.sock\n", "redis.socket", "not both"),
+    # One client's full pipeline would overflow the Redis connection: UNAVAILABLE with Redis fine.
+    ("redis:\n  max_in_flight: 1000\n", "redis.max_in_flight", "at least limits.max_pipelined (1024)"),
     # Each of these ended up in every URL issued: a bucket taken for the host, a fragment, credentials.
     *[(f"profiles:\n  - name: p\n    region: us-east-1\n    access_key_id: AKIAPRESIGNDE2E00001\n"
        f"    secret_access_key: x\n    public_base_url: '{base}'\n", "profiles[0].public_base_url", "no path")
@@ -704,6 +706,39 @@ def test_info_command_counts_parse_with_redis_py(redis_server):
         stats = d.client("admin").info("commands")
         assert stats["cmdstat_consume"] == {"calls": 2, "OK": 1, "USED": 1}
         assert stats["cmdstat_issue"] == {"calls": 1, "OK": 1}
+    finally:
+        d.stop()
+
+
+def test_full_pipelines_of_several_clients_are_all_served(redis_server):
+    # Each client may have max_pipelined (1,024) requests in flight; with the defaults, a few such
+    # clients at once must not be answered UNAVAILABLE while Redis is fine. Redis is held still for
+    # a moment so that every request is in flight at once (a long command timeout keeps that
+    # moment, and a slow machine, from counting as Redis not answering).
+    d = Presignd(redis_server, CLIENTS, PROFILE, redis_config={"command_timeout_ms": 10000})
+    try:
+        token = issue(d, "GET", "bucket-a", "pipelined", "USES", "5")["id"]
+        outcomes = []
+
+        def pipeline():
+            pipe = d.client("gateway").pipeline(transaction=False)
+            for _ in range(1024):
+                pipe.execute_command("CHECK", token)
+            replies = pipe.execute(raise_on_error=False)
+            outcomes.extend("record" if isinstance(r, dict) else str(r) for r in replies)
+
+        threads = [threading.Thread(target=pipeline) for _ in range(3)]
+        redis_server.pause()
+        try:
+            for t in threads:
+                t.start()
+            time.sleep(0.5)
+        finally:
+            redis_server.resume()
+        for t in threads:
+            t.join()
+        assert len(outcomes) == 3 * 1024
+        assert set(outcomes) == {"record"}, {o for o in outcomes if o != "record"}
     finally:
         d.stop()
 

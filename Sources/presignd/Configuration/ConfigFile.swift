@@ -81,7 +81,7 @@ struct ConfigFile: Decodable, Sendable {
         var prefix: String = "presign:"
         var connectTimeoutMs: Int = 1000
         var commandTimeoutMs: Int = 1000
-        var maxInFlight: Int = 1000
+        var maxInFlight: Int = 4096
         var eventsMaxLen: Int = 100_000
 
         enum CodingKeys: String, CodingKey, CaseIterable {

@@ -154,6 +154,13 @@ struct DaemonSettings: Sendable {
         try positive(redisFile.connectTimeoutMs, "redis.connect_timeout_ms")
         try positive(redisFile.commandTimeoutMs, "redis.command_timeout_ms")
         try positive(redisFile.maxInFlight, "redis.max_in_flight")
+        // One client's pipeline alone must not fill a Redis connection: its requests past the
+        // bound would be answered UNAVAILABLE while Redis is fine.
+        guard redisFile.maxInFlight >= file.limits.maxPipelined else {
+            throw ConfigurationError(
+                key: "redis.max_in_flight",
+                problem: "must be at least limits.max_pipelined (\(file.limits.maxPipelined)): one client's pipeline would overflow it")
+        }
         try positive(redisFile.eventsMaxLen, "redis.events_max_len")
         redis.connectTimeout = .milliseconds(redisFile.connectTimeoutMs)
         redis.commandTimeout = .milliseconds(redisFile.commandTimeoutMs)
