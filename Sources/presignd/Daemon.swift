@@ -41,11 +41,7 @@ struct Daemon {
             // is back, and the store loads its Function library again when it is missing.
             logger.error("redis not ready at start", metadata: ["error": "\(error)"])
         }
-        for profile in settings.unenforcedProfiles {
-            logger.warning(
-                "profile has no public_base_url: its URLs point straight at S3, so presignd tracks them but cannot stop a second use",
-                metadata: ["profile": "\(profile)"])
-        }
+        logWarnings(of: settings)
 
         let hub = makeInvalidationHub(keyspace: keyspace, group: group)
         hub.start()
@@ -171,6 +167,12 @@ struct Daemon {
         return endpoint
     }
 
+    private func logWarnings(of settings: DaemonSettings) {
+        for warning in settings.warnings {
+            logger.warning("configuration warning", metadata: ["warning": "\(warning)"])
+        }
+    }
+
     private func reload(into broker: Broker) {
         guard let configurationPath else {
             logger.info("SIGHUP ignored: no configuration file")
@@ -179,6 +181,7 @@ struct Daemon {
         do {
             let fresh = try DaemonSettings.load(path: configurationPath)
             broker.reload(fresh.broker)
+            logWarnings(of: fresh)
             let unapplied = settings.keysNeedingRestart(toApply: fresh)
             if !unapplied.isEmpty {
                 logger.warning(

@@ -54,8 +54,8 @@ struct CheckConfigCommand: ParsableCommand {
         do {
             let settings = try DaemonSettings.load(path: path)
             print("\(path): ok (\(settings.broker.profiles.count) profiles, \(settings.broker.clients.count) clients)")
-            for profile in settings.unenforcedProfiles {
-                print("warning: profile \(profile) has no public_base_url: its URLs cannot be made single-use")
+            for warning in settings.warnings {
+                print("warning: \(warning)")
             }
         } catch {
             printError("\(path): \(error)")

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import redis
+import yaml
 
 from support import (Presignd, RedisProc, free_port, presignctl_binary, presignd_binary, start_dev,
                      stop_process, wait_for)
@@ -527,6 +528,9 @@ def test_check_config_sentinel_keys(tmp_path, redis_yaml, key, problem):
     ("redis:\n  address: 127.0.0.1:6379\n  socket: /tmp/r.sock\n", "redis.socket", "not both"),
     # One client's full pipeline would overflow the Redis connection: UNAVAILABLE with Redis fine.
     ("redis:\n  max_in_flight: 1000\n", "redis.max_in_flight", "at least limits.max_pipelined (1024)"),
+    # The audit trail names HTTP callers http:<address>; a client so named would pass for one.
+    ("clients:\n  - id: http:10.0.0.7\n    secret_sha256: " + "ab" * 32 + "\n    roles: [gateway]\n",
+     "clients[0].id", "must not start with http:"),
     # Each of these ended up in every URL issued: a bucket taken for the host, a fragment, credentials.
     *[(f"profiles:\n  - name: p\n    region: us-east-1\n    access_key_id: AKIAPRESIGNDE2E00001\n"
        f"    secret_access_key: x\n    public_base_url: '{base}'\n", "profiles[0].public_base_url", "no path")
@@ -539,6 +543,50 @@ def test_check_config_refuses(tmp_path, yaml_text, key, problem):
     bad.write_text(yaml_text)
     out = subprocess.run([presignd_binary(), "check-config", str(bad)], capture_output=True, text=True)
     assert out.returncode != 0 and key in out.stderr and problem in out.stderr, out.stderr
+
+
+def test_check_config_and_the_daemon_warn_of_what_is_valid_but_risky(tmp_path, redis_server):
+    secret = tmp_path / "s3-secret"
+    secret.write_text("risky-secret\n")
+    secret.chmod(0o644)
+    config = tmp_path / "risky.yaml"
+    config.write_text(yaml.safe_dump({
+        "listen": {"tcp": "0.0.0.0:7379", "open": True, "unix": str(tmp_path / "p.sock"), "unix_open": True,
+                   "unix_mode": "0666"},
+        "profiles": [
+            {"name": "expired", "region": "us-east-1", "access_key_id": "AKIAPRESIGNDWARN0001",
+             "secret_access_key_file": str(secret), "public_base_url": "https://files.example.com",
+             "credentials_expire_at": "2020-01-01T00:00:00Z"},
+            {"name": "direct", "region": "us-east-1", "access_key_id": "AKIAPRESIGNDWARN0002",
+             "secret_access_key": "x"},
+        ],
+    }))
+    out = subprocess.run([presignd_binary(), "check-config", str(config)], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    warnings = [line for line in out.stdout.splitlines() if line.startswith("warning: ")]
+    assert len(warnings) == 5, out.stdout
+    for expected in ("listen.open: the TCP listener on 0.0.0.0", "listen.unix_mode 0666",
+                     "profiles[0].credentials_expire_at: 2020-01-01T00:00:00Z is past",
+                     f"profiles[0].secret_access_key_file: {secret} can be read by every local user",
+                     "profiles[1].public_base_url is not set"):
+        assert any(expected in w for w in warnings), (expected, warnings)
+    assert "risky-secret" not in out.stdout + out.stderr
+    # A configuration with neither profiles nor clients (and no open listener) says so.
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("listen:\n  tcp: 127.0.0.1:7379\n")
+    out = subprocess.run([presignd_binary(), "check-config", str(empty)], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert [line for line in out.stdout.splitlines() if line.startswith("warning: ")] == [
+        "warning: profiles: none: every ISSUE is refused",
+        "warning: clients: none, and no listener is open: nobody can authenticate"]
+    # The daemon logs the same warnings when it starts.
+    d = Presignd(redis_server, dict(CLIENTS), {k: v for k, v in PROFILE.items() if k != "public_base_url"})
+    try:
+        assert d.client("gateway").ping()
+        wait_for(lambda: "configuration warning" in d.log_text(), 10, "the warning line")
+        assert "profiles[0].public_base_url is not set" in d.log_text()
+    finally:
+        d.stop()
 
 
 def test_log_level_takes_warn_and_refuses_unknown_names(redis_server):

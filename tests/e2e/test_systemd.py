@@ -140,6 +140,8 @@ def test_sample_configuration_validates(tmp_path):
     env = {**os.environ, "CREDENTIALS_DIRECTORY": str(credentials)}
     ok = subprocess.run([presignd_binary(), "check-config", str(SAMPLE)], capture_output=True, text=True, env=env)
     assert ok.returncode == 0, ok.stdout + ok.stderr
+    # Its client hashes are placeholders to replace, and check-config says so.
+    assert "clients[0].secret_sha256 is all zeros, a placeholder" in ok.stdout
     del env["CREDENTIALS_DIRECTORY"]
     missing = subprocess.run([presignd_binary(), "check-config", str(SAMPLE)], capture_output=True, text=True, env=env)
     assert missing.returncode == 1 and "CREDENTIALS_DIRECTORY" in missing.stdout + missing.stderr

@@ -5,7 +5,7 @@ extension DaemonSettings {
     /// learns it is still open until the restart.
     func keysNeedingRestart(toApply fresh: DaemonSettings) -> [String] {
         var keys: [String] = []
-        for (field, old, new) in Self.differingFields(self, fresh) where field != "broker" {
+        for (field, old, new) in Self.differingFields(self, fresh) where field != "broker" && field != "warnings" {
             switch field {
             case "server", "http":
                 // Field by field when both are there (a listener added or removed is the whole key).
@@ -34,7 +34,6 @@ extension DaemonSettings {
             "http.idleTimeout": "limits.idle_timeout_s", "http.maxHeaderFieldBytes": "listen.http limits",
             "http.maxHeaderBytes": "listen.http limits", "redis": "redis", "redisCluster": "redis.cluster",
             "keyPrefix": "redis.prefix", "eventsMaxLen": "redis.events_max_len",
-            "unenforcedProfiles": "profiles[].public_base_url",
         ][field] ?? field
     }
 

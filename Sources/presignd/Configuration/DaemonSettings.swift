@@ -17,8 +17,10 @@ struct DaemonSettings: Sendable {
     var redisCluster: RedisClusterConfiguration?
     var keyPrefix: String
     var eventsMaxLen: Int
-    /// Profiles whose URLs point straight at S3 (no gateway): tracked, not enforced.
-    var unenforcedProfiles: [String]
+    /// What is valid but probably not what the operator meant (a profile with no gateway, expired
+    /// credentials, a secret file others can read, an open listener others can reach): logged at
+    /// start and on reload, printed by `check-config`. Each names its key.
+    var warnings: [String]
 
     /// Reads and validates `path`. Environment variables override single settings:
     /// `PRESIGND_REDIS_ADDRESS`, `PRESIGND_REDIS_SOCKET`, `PRESIGND_REDIS_USERNAME`,
@@ -174,7 +176,7 @@ struct DaemonSettings: Sendable {
 
         var profiles: [Profile] = []
         var accessKeys: Set<String> = []
-        var unenforced: [String] = []
+        var warnings = listenerWarnings(file.listen, server: server)
         for (index, entry) in file.profiles.enumerated() {
             let key = "profiles[\(index)]"
             guard !entry.name.isEmpty, !profiles.contains(where: { $0.name == entry.name }) else {
@@ -193,6 +195,9 @@ struct DaemonSettings: Sendable {
                     throw ConfigurationError(key: "\(key).credentials_expire_at", problem: "must be RFC 3339, e.g. 2026-12-01T00:00:00Z")
                 }
                 expiresAt = Int64(date.timeIntervalSince1970)
+                if date <= Date() {
+                    warnings.append("\(key).credentials_expire_at: \(text) is past: every ISSUE with profile \(entry.name) fails")
+                }
             }
             let credentials = Credentials(
                 accessKeyId: entry.accessKeyId.value, secretAccessKey: entry.secretAccessKey.value,
@@ -227,7 +232,8 @@ struct DaemonSettings: Sendable {
                 }
                 publicBase = base.hasSuffix("/") ? String(base.dropLast()) : base
             } else {
-                unenforced.append(entry.name)
+                warnings.append(
+                    "\(key).public_base_url is not set: profile \(entry.name)'s URLs point straight at S3, so presignd tracks them but cannot stop a second use")
             }
             let signer: PresignSigner
             do {
@@ -244,6 +250,10 @@ struct DaemonSettings: Sendable {
             guard !entry.id.isEmpty, !entry.id.contains(" "), !clients.contains(where: { $0.id == entry.id }) else {
                 throw ConfigurationError(key: "\(key).id", problem: "must be non-empty, without spaces, and unique")
             }
+            // The audit trail names a caller of the HTTP endpoint `http:<address>`.
+            guard !entry.id.lowercased().hasPrefix("http:") else {
+                throw ConfigurationError(key: "\(key).id", problem: "must not start with http: (the audit trail's name for HTTP callers)")
+            }
             let hashes = entry.secretSHA256.compactMap(hexBytes).filter { $0.count == 32 }
             guard hashes.count == entry.secretSHA256.count, (1...2).contains(hashes.count) else {
                 throw ConfigurationError(
@@ -251,6 +261,9 @@ struct DaemonSettings: Sendable {
                     problem: "must be 64 hex characters (presignd hash-secret makes one), or a list of two while rotating")
             }
             let hash = hashes[0]
+            if hashes.contains(where: { $0.allSatisfy { $0 == 0 } }) {
+                warnings.append("\(key).secret_sha256 is all zeros, a placeholder: no secret matches it (presignd hash-secret makes one)")
+            }
             var roles: Set<Role> = []
             for role in entry.roles {
                 guard let parsed = Role(rawValue: role) else {
@@ -281,6 +294,24 @@ struct DaemonSettings: Sendable {
                     alternateSecretSHA256: hashes.count == 2 ? hashes[1] : nil))
         }
 
+        if profiles.isEmpty { warnings.append("profiles: none: every ISSUE is refused") }
+        if clients.isEmpty && !server.tcpOpen && !server.unixOpen {
+            warnings.append("clients: none, and no listener is open: nobody can authenticate")
+        }
+        for (key, secret) in [("redis.password_file", redisFile.password), ("redis.sentinel_password_file", redisFile.sentinelPassword)]
+            + file.profiles.enumerated().flatMap({ index, entry in
+                [
+                    ("profiles[\(index)].access_key_id_file", entry.accessKeyId),
+                    ("profiles[\(index)].secret_access_key_file", entry.secretAccessKey),
+                    ("profiles[\(index)].session_token_file", entry.sessionToken),
+                ]
+            })
+        {
+            if let path = secret?.fileReadableByOthers {
+                warnings.append("\(key): \(path) can be read by every local user (chmod o-r)")
+            }
+        }
+
         var brokerLimits = BrokerLimits()
         brokerLimits.defaultTTL = limits.defaultTTL
         brokerLimits.maxTTL = limits.maxTTL
@@ -289,7 +320,21 @@ struct DaemonSettings: Sendable {
         return DaemonSettings(
             broker: BrokerSettings(profiles: profiles, clients: clients, limits: brokerLimits),
             server: server, http: http, redis: redis, redisCluster: redisCluster, keyPrefix: redisFile.prefix,
-            eventsMaxLen: redisFile.eventsMaxLen, unenforcedProfiles: unenforced)
+            eventsMaxLen: redisFile.eventsMaxLen, warnings: warnings)
+    }
+
+    /// An open listener others can reach: TCP on an address other than loopback, or a Unix
+    /// socket whose mode lets every local user connect.
+    private static func listenerWarnings(_ listen: ConfigFile.Listen, server: LineServerConfiguration) -> [String] {
+        var warnings: [String] = []
+        if server.tcpOpen, let (host, _) = server.tcp, !["127.0.0.1", "::1", "localhost"].contains(host) {
+            warnings.append("listen.open: the TCP listener on \(host) serves every role without AUTH to anyone who reaches it")
+        }
+        if server.unixOpen, server.unixSocket != nil, server.unixSocketMode & 0o006 != 0 {
+            warnings.append(
+                "listen.unix_mode \(listen.unixMode): every local user may connect to the open Unix socket and use every role")
+        }
+        return warnings
     }
 
     /// One of `sentinels` (with `master_name`), `socket` or `address` (the default).

@@ -4,6 +4,8 @@ import Foundation
 /// dropped) or from an environment variable (`*_env`). Its description never shows the value.
 struct Secret: Sendable, CustomStringConvertible {
     let value: String
+    /// The file it was read from when others than its owner and group may read it.
+    var fileReadableByOthers: String? = nil
 
     var description: String { "<secret>" }
 
@@ -30,7 +32,10 @@ struct Secret: Sendable, CustomStringConvertible {
                 throw DecodingError.dataCorruptedError(
                     forKey: file, in: c, debugDescription: "cannot read the file \(path)")
             }
-            return Secret(value: text.trimmingCharacters(in: .newlines))
+            var status = stat()
+            let readableByOthers = stat(path, &status) == 0 && status.st_mode & S_IROTH != 0
+            return Secret(
+                value: text.trimmingCharacters(in: .newlines), fileReadableByOthers: readableByOthers ? path : nil)
         }
         if let name = try c.decodeIfPresent(String.self, forKey: env) {
             guard let text = ProcessInfo.processInfo.environment[name], !text.isEmpty else {
