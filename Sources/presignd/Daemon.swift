@@ -75,8 +75,9 @@ struct Daemon {
         while let signal = await received.next() {
             if signal == SIGHUP {
                 notifier.reloading()
-                reload(into: broker)
-                notifier.ready(status: "serving")
+                // systemd has no way to hear that a reload failed: the status line says it.
+                let applied = reload(into: broker)
+                notifier.ready(status: applied ? "serving" : "serving; the last reload was refused (see the log)")
                 continue
             }
             logger.info("shutting down", metadata: ["signal": "\(signal)"])
@@ -173,10 +174,11 @@ struct Daemon {
         }
     }
 
-    private func reload(into broker: Broker) {
+    /// Re-reads the configuration file into `broker`; false when the file was refused.
+    private func reload(into broker: Broker) -> Bool {
         guard let configurationPath else {
             logger.info("SIGHUP ignored: no configuration file")
-            return
+            return true
         }
         do {
             let fresh = try DaemonSettings.load(path: configurationPath)
@@ -188,8 +190,10 @@ struct Daemon {
                     "reload: these settings changed but take effect only after a restart; the running values stay",
                     metadata: ["settings": "\(unapplied.joined(separator: ", "))"])
             }
+            return true
         } catch {
             logger.error("reload refused: the configuration is invalid; the previous one stays in force", metadata: ["error": "\(error)"])
+            return false
         }
     }
 }

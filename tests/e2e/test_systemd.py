@@ -58,7 +58,7 @@ def reload_and_stop(daemon: Presignd, sock):
     daemon.proc.send_signal(1)  # SIGHUP
     reloading = receive(sock)
     assert reloading.get("RELOADING") == "1" and reloading.get("MONOTONIC_USEC", "").isdigit()
-    assert receive(sock).get("READY") == "1"
+    assert receive(sock) == {"READY": "1", "STATUS": "serving"}
     daemon.proc.terminate()
     assert receive(sock).get("STOPPING") == "1"
     assert daemon.proc.wait(timeout=20) == 0
@@ -78,6 +78,31 @@ def test_notify_ready_reloading_stopping(redis_server, abstract, tmp_path):
     daemon = Presignd(redis_server, CLIENTS, PROFILE, env={"NOTIFY_SOCKET": address})
     try:
         reload_and_stop(daemon, sock)
+    finally:
+        daemon.stop()
+        sock.close()
+
+
+def test_a_refused_reload_says_so_in_the_status(redis_server, tmp_path):
+    """systemd cannot be told that a reload failed (READY=1 must follow RELOADING=1): the status
+    line, which `systemctl status` shows, says so until a reload is applied."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.settimeout(20)
+    address = str(tmp_path / "notify.sock")
+    sock.bind(address)
+    daemon = Presignd(redis_server, CLIENTS, PROFILE, env={"NOTIFY_SOCKET": address})
+    try:
+        assert receive(sock).get("READY") == "1"
+        good = daemon.config_path.read_text()
+        daemon.config_path.write_text(good + "\nclients: [unclosed\n")
+        daemon.proc.send_signal(1)  # SIGHUP
+        assert receive(sock).get("RELOADING") == "1"
+        refused = receive(sock)
+        assert refused.get("READY") == "1" and "the last reload was refused" in refused.get("STATUS", "")
+        daemon.config_path.write_text(good)
+        daemon.proc.send_signal(1)
+        assert receive(sock).get("RELOADING") == "1"
+        assert receive(sock) == {"READY": "1", "STATUS": "serving"}
     finally:
         daemon.stop()
         sock.close()
