@@ -528,6 +528,10 @@ def test_check_config_sentinel_keys(tmp_path, redis_yaml, key, problem):
     ("redis:\n  address: 127.0.0.1:6379\n  socket: /tmp/r.sock\n", "redis.socket", "not both"),
     # One client's full pipeline would overflow the Redis connection: UNAVAILABLE with Redis fine.
     ("redis:\n  max_in_flight: 1000\n", "redis.max_in_flight", "at least limits.max_pipelined (1024)"),
+    # YAML syntax errors say where (they said only "The given data was not valid YAML").
+    ("listen:\n  tcp: \"127.0.0.1:7379\nclients: [\n", "not valid YAML: line 4, column 1",
+     "while scanning a quoted scalar at line 2, column 8"),
+    ("listen:\n  tcp: 127.0.0.1:1\n  tcp: 127.0.0.1:2\n", "not valid YAML", "duplicated key tcp in the mapping at line 2"),
     # The audit trail names HTTP callers http:<address>; a client so named would pass for one.
     ("clients:\n  - id: http:10.0.0.7\n    secret_sha256: " + "ab" * 32 + "\n    roles: [gateway]\n",
      "clients[0].id", "must not start with http:"),
@@ -543,6 +547,15 @@ def test_check_config_refuses(tmp_path, yaml_text, key, problem):
     bad.write_text(yaml_text)
     out = subprocess.run([presignd_binary(), "check-config", str(bad)], capture_output=True, text=True)
     assert out.returncode != 0 and key in out.stderr and problem in out.stderr, out.stderr
+
+
+def test_a_yaml_error_never_quotes_the_line(tmp_path):
+    # Yams' own message quotes the offending line, which here holds a secret.
+    bad = tmp_path / "bad.yaml"
+    bad.write_text('profiles:\n  - name: "p\n    secret_access_key: "TOPSECRET-0123456789\n')
+    out = subprocess.run([presignd_binary(), "check-config", str(bad)], capture_output=True, text=True)
+    assert out.returncode != 0 and "not valid YAML: line 3, column" in out.stderr, out.stderr
+    assert "TOPSECRET" not in out.stdout + out.stderr
 
 
 def test_check_config_and_the_daemon_warn_of_what_is_valid_but_risky(tmp_path, redis_server):

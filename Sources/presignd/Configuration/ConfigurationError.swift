@@ -1,3 +1,5 @@
+import Yams
+
 /// A configuration problem, naming the key (`clients[1].roles`) and what is wrong with it.
 struct ConfigurationError: Error, CustomStringConvertible {
     var key: String
@@ -8,6 +10,8 @@ struct ConfigurationError: Error, CustomStringConvertible {
     /// Turns a decoding error into the key path and problem an operator can act on.
     init(decoding error: any Error) {
         switch error {
+        case let yaml as YamlError:
+            self.init(key: "", problem: "not valid YAML: \(Self.describe(yaml) ?? "unreadable")")
         case DecodingError.keyNotFound(let key, let context):
             self.init(
                 key: Self.path(context.codingPath + [key]),
@@ -17,15 +21,36 @@ struct ConfigurationError: Error, CustomStringConvertible {
         case DecodingError.valueNotFound(let type, let context):
             self.init(key: Self.path(context.codingPath), problem: "expected \(Self.name(of: type)), found nothing")
         case DecodingError.dataCorrupted(let context):
-            self.init(key: Self.path(context.codingPath), problem: context.debugDescription)
+            if let yaml = context.underlyingError as? YamlError, let problem = Self.describe(yaml) {
+                self.init(key: "", problem: "not valid YAML: \(problem)")
+            } else {
+                self.init(key: Self.path(context.codingPath), problem: context.debugDescription)
+            }
         default:
-            self.init(key: "", problem: "cannot read the configuration: \(error)")
+            self.init(key: "", problem: "cannot read the configuration (\(type(of: error)))")
         }
     }
 
     init(key: String, problem: String) {
         self.key = key
         self.problem = problem
+    }
+
+    /// Where and what the YAML problem is, without the snippet of the file Yams would quote: the
+    /// line may hold a secret.
+    private static func describe(_ error: YamlError) -> String? {
+        switch error {
+        case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
+            .composer(let context, let problem, let mark, _):
+            let during = context.map { " (\($0.text) at line \($0.mark.line), column \($0.mark.column))" } ?? ""
+            return "line \(mark.line), column \(mark.column): \(problem)\(during)"
+        case .duplicatedKeysInMapping(let duplicates, let context):
+            return "duplicated key \(duplicates.sorted().joined(separator: ", ")) in the mapping at line \(context.mark.line)"
+        case .reader(let problem, _, _, _):
+            return problem
+        default:
+            return nil
+        }
     }
 
     private static func path(_ keys: [any CodingKey]) -> String {

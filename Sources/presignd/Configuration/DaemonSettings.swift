@@ -41,10 +41,9 @@ struct DaemonSettings: Sendable {
         var file: ConfigFile
         do {
             file = try YAMLDecoder().decode(ConfigFile.self, from: yaml.isEmpty ? "{}" : yaml)
-        } catch let error as DecodingError {
-            throw ConfigurationError(decoding: error)
         } catch {
-            throw ConfigurationError(key: "", problem: "not valid YAML: \(error)")
+            // Never the error's own description: Yams quotes the offending line, which may hold a secret.
+            throw ConfigurationError(decoding: error)
         }
         // Either one says where Redis is, in place of whichever the file gives.
         if let value = environment["PRESIGND_REDIS_ADDRESS"] {
