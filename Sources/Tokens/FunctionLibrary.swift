@@ -16,6 +16,11 @@ package struct FunctionLibrary: Sendable {
     /// The Lua source, loaded with `FUNCTION LOAD REPLACE`.
     package let source: String
 
+    /// The most uses of one token that leases may hold at once; one more RESERVE is answered
+    /// RESERVED until a lease ends. Every call on a token reads its lease fields, so their number
+    /// must be bounded (tens of thousands made each call slow enough to stall Redis).
+    package static let maxLeasesHeld = 1000
+
     /// The library presignd runs on: time comes from Redis `TIME`.
     package static let standard = FunctionLibrary(name: "presignd_v2", clockKey: nil)
 
@@ -46,6 +51,7 @@ package struct FunctionLibrary: Sendable {
     }
 
     private static func lua(name: String, clockKey: String?) -> String {
+        let maxLeasesHeld = Self.maxLeasesHeld
         var pinnedClock = ""
         if let clockKey {
             precondition(clockKey.allSatisfy { $0.isLetter || $0.isNumber || ":_-".contains($0) })
@@ -304,7 +310,11 @@ package struct FunctionLibrary: Sendable {
                 local nonce = text_arg(args[3], 'nonce')
                 if not string.match(nonce, '^[%w_-]+$') or #nonce > 64 then fail('ERR nonce is malformed') end
                 local now = now_ms()
-                local t, _, stale = usable(keys[1], method, now)
+                local t, free, stale = usable(keys[1], method, now)
+                -- Every call on a token reads all its lease fields: their number is bounded.
+                if t.u - free >= \#(maxLeasesHeld) then
+                    fail('RESERVED \#(maxLeasesHeld) leases are already held on this token')
+                end
                 if t.leases[nonce] then fail('ERR nonce already used') end
                 local ends = math.min(now + lease_ms, t.e)
                 call_sliced('HDEL', keys[1], stale)

@@ -28,6 +28,24 @@ struct TokenLeaseTests {
         }
     }
 
+    @Test("at most maxLeasesHeld leases are held on one token; CONSUME still takes the free uses")
+    func leasesAreBounded() async throws {
+        try await TokenFixture.with { fixture in
+            let store = fixture.store
+            let limit = FunctionLibrary.maxLeasesHeld
+            let token = try await fixture.created(uses: limit + 2)
+            var leases: [String] = []
+            for _ in 0..<limit {
+                leases.append(try await store.reserve(id: token.id, method: nil, leaseMillis: 60_000).lease)
+            }
+            #expect(await denial { try await store.reserve(id: token.id, method: nil, leaseMillis: 60_000) } == .reserved)
+            #expect(try await store.consume(id: token.id, method: nil).usesLeft == 1)
+            try await store.release(lease: leases[0])
+            _ = try await store.reserve(id: token.id, method: nil, leaseMillis: 60_000)
+            #expect(try await store.check(id: token.id)?.leasesHeld == limit)
+        }
+    }
+
     @Test("malformed leases are refused before Redis", arguments: ["", "x.y", "a.b.c", "AAAAAAAAAAAAAAAAAAAAAA.short"])
     func malformedLease(lease: String) async throws {
         try await TokenFixture.with { fixture in
