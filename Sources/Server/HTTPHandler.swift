@@ -16,15 +16,21 @@ final class HTTPHandler: ChannelInboundHandler {
     private let maxConnections: Int
     private let extraMetrics: @Sendable (inout PrometheusText) -> Void
     private let logger: Logger
+    /// How long a whole request may take to arrive, counted from the connection's start or the
+    /// previous answer (the idle timeout): a client sending a byte per idle period would otherwise
+    /// hold the connection for ever.
+    private let requestTimeout: TimeAmount
+    private var requestDeadline: Scheduled<Void>?
     private var head: HTTPRequestHead?
     private var inFlight = false
     private var draining = false
     private var counted = false
 
     init(
-        broker: Broker, metrics: HTTPMetrics, maxConnections: Int,
+        broker: Broker, metrics: HTTPMetrics, maxConnections: Int, requestTimeout: TimeAmount,
         extraMetrics: @escaping @Sendable (inout PrometheusText) -> Void, logger: Logger
     ) {
+        self.requestTimeout = requestTimeout
         self.broker = broker
         self.metrics = metrics
         self.maxConnections = maxConnections
@@ -39,10 +45,22 @@ final class HTTPHandler: ChannelInboundHandler {
         }
         counted = true
         metrics.connectionAccepted()
+        awaitRequest(context: context)
         context.fireChannelActive()
     }
 
+    /// Starts the time the next whole request has to arrive in.
+    private func awaitRequest(context: ChannelHandlerContext) {
+        requestDeadline?.cancel()
+        let bound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
+        requestDeadline = context.eventLoop.scheduleTask(in: requestTimeout) {
+            if !bound.value.handler.inFlight { bound.value.context.close(promise: nil) }
+        }
+    }
+
     func channelInactive(context: ChannelHandlerContext) {
+        requestDeadline?.cancel()
+        requestDeadline = nil
         if counted {
             metrics.connections.release()
             counted = false
@@ -59,6 +77,8 @@ final class HTTPHandler: ChannelInboundHandler {
         case .end:
             guard let head else { return }
             self.head = nil
+            requestDeadline?.cancel()
+            requestDeadline = nil
             inFlight = true
             answer(head, context: context)
         }
@@ -146,6 +166,9 @@ final class HTTPHandler: ChannelInboundHandler {
             buffer.writeString(body)
             context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
         }
+        // Before the end is written: NIO hands over a pipelined request as soon as it is, and that
+        // request's end cancels this deadline.
+        if keepAlive { awaitRequest(context: context) }
         let written = context.writeAndFlush(wrapOutboundOut(.end(nil)))
         if !keepAlive {
             let bound = NIOLoopBound(context, eventLoop: context.eventLoop)

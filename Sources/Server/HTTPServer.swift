@@ -69,7 +69,8 @@ package final class HTTPServer: Sendable {
                         try sync.addHandler(
                             HTTPHandler(
                                 broker: broker, metrics: metrics, maxConnections: configuration.maxConnections,
-                                extraMetrics: extraMetrics, logger: logger))
+                                requestTimeout: TimeAmount(configuration.idleTimeout), extraMetrics: extraMetrics,
+                                logger: logger))
                     }
                 }
                 .bind(host: configuration.host, port: configuration.port).get()

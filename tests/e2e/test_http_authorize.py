@@ -340,6 +340,40 @@ def test_a_request_whose_body_stops_coming_is_closed_at_the_idle_timeout(redis_s
         d.stop()
 
 
+@pytest.mark.parametrize("part", ["headers", "body"])
+def test_a_request_dripping_in_is_closed_once_the_idle_timeout_has_passed(redis_server, part):
+    # A byte every half second never lets the idle timeout (1 s) pass between two reads; the whole
+    # request must still arrive within it.
+    d = Presignd(redis_server, CLIENTS, PROFILE, http=True, limits={"idle_timeout_s": 1})
+    try:
+        with socket.create_connection(("127.0.0.1", d.http_port), timeout=10) as sock:
+            if part == "body":
+                sock.sendall(b"POST /v1/authorize HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n")
+            else:
+                sock.sendall(b"GET /v1/authorize HTTP/1.1\r\nHost: x\r\n")
+            started = time.monotonic()
+            sock.settimeout(0.5)
+            closed = False
+            while time.monotonic() - started < 5 and not closed:
+                try:
+                    sock.sendall(b"z" if part == "body" else b"X")
+                    closed = sock.recv(1024) == b""
+                except socket.timeout:
+                    pass
+                except (ConnectionResetError, BrokenPipeError):
+                    closed = True
+            assert closed, "a dripping request held its connection for 5 s"
+            assert time.monotonic() - started < 3
+        # A request that arrives in time on a kept-alive connection is answered, one after another.
+        with socket.create_connection(("127.0.0.1", d.http_port), timeout=10) as sock:
+            for _ in range(3):
+                sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+                assert sock.recv(4096).startswith(b"HTTP/1.1 200")
+                time.sleep(0.6)
+    finally:
+        d.stop()
+
+
 def test_pipelining_without_reading_the_answers_does_not_grow_memory(daemon):
     before = daemon.rss_kib()
     request = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n" * 100
