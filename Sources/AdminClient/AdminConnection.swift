@@ -27,7 +27,7 @@ package final class AdminConnection: Sendable {
             try await client.waitUntilConnected()
         } catch {
             await client.shutdown()
-            throw authentication.failure(connecting: options.endpoint)
+            throw authentication.failure(connecting: options.endpoint, error)
         }
         return AdminConnection(client: client)
     }

@@ -19,8 +19,9 @@ final class Authentication: Sendable {
     }
 
     /// Why connecting failed: presignd's refusal of `AUTH` when there was one, else unreachable.
-    func failure(connecting endpoint: RedisConfiguration.Endpoint) -> AdminFailure {
+    func failure(connecting endpoint: RedisConfiguration.Endpoint, _ error: any Error) -> AdminFailure {
         if let message = refusal.withLock({ $0 }) { return AdminFailure(errorReply: message) }
-        return AdminFailure(code: "CONNECT", message: "cannot reach presignd at \(endpoint)", status: .error)
+        let reason = (error as? RedisClientError).map { ": \($0.message)" } ?? ""
+        return AdminFailure(code: "CONNECT", message: "cannot reach presignd at \(endpoint)\(reason)", status: .error)
     }
 }

@@ -60,6 +60,7 @@ package struct ConnectionOptions: ParsableArguments, Sendable {
     func redisConfiguration(_ authentication: Authentication) throws(AdminFailure) -> RedisConfiguration {
         var configuration = RedisConfiguration(endpoint: endpoint)
         configuration.connectTimeout = .seconds(3)
+        configuration.failsReadinessOnConnectError = true
         if let credentials = try credentials() {
             configuration.onConnect = authentication.step(clientID: credentials.clientID, secret: credentials.secret)
         }

@@ -147,7 +147,7 @@ package struct WatchCommand: AsyncParsableCommand {
                 throw AdminFailure(
                     code: "SUBSCRIBE", message: "presignd refused SUBSCRIBE invalidations", status: .error)
             }
-            throw authentication.failure(connecting: connection.endpoint)
+            throw authentication.failure(connecting: connection.endpoint, error)
         }
         return subscriber
     }

@@ -57,6 +57,10 @@ package struct RedisConfiguration: Sendable {
     /// `.outcomeUnknown` (it ran on the primary, but may not survive a failover). Keep it below the
     /// command timeout, which bounds the whole exchange.
     package var replicaTimeout: Duration
+    /// Whether a failed connect fails `waitUntilConnected` at once, with that failure, instead of
+    /// letting it wait for a later attempt up to the connect timeout: for a one-shot tool, which
+    /// should say "connection refused" as soon as it is. (A daemon rides out an outage instead.)
+    package var failsReadinessOnConnectError: Bool
 
     /// A configuration with the defaults: no AUTH, no name, 1 s connect and command timeouts,
     /// 1000 requests in flight, one connection per event loop, 64 MiB replies.
@@ -73,5 +77,6 @@ package struct RedisConfiguration: Sendable {
         self.onConnect = nil
         self.replicaAcknowledgements = 0
         self.replicaTimeout = .milliseconds(500)
+        self.failsReadinessOnConnectError = false
     }
 }

@@ -444,8 +444,18 @@ final class RedisConnection: @unchecked Sendable {
         case .failure(let error as HandshakeRejected):
             attemptFailed(reason: error.message, rejected: true)
         case .failure(let error):
-            attemptFailed(reason: "\(error)", rejected: false)
+            attemptFailed(reason: Self.describe(connectFailure: error), rejected: false)
         }
+    }
+
+    /// A connect failure as a person reads it: the system's word for the errno (`Connection
+    /// refused`, `No such file or directory`) rather than NIO's nested description.
+    static func describe(connectFailure error: any Error) -> String {
+        if let failure = error as? NIOConnectionError, let first = failure.connectionErrors.first {
+            return describe(connectFailure: first.error)
+        }
+        if let io = error as? IOError { return String(cString: strerror(io.errnoCode)) }
+        return "\(error)"
     }
 
     private func attemptFailed(reason: String, rejected: Bool) {
@@ -459,7 +469,11 @@ final class RedisConnection: @unchecked Sendable {
             code: .unavailable, message: "could not connect to Redis (\(reason)); command not sent")
         failWaiters(error)
         // Waiting longer will not change Redis's answer to the handshake.
-        if rejected { failReadinessWaiters(error) }
+        if rejected {
+            failReadinessWaiters(error)
+        } else if configuration.failsReadinessOnConnectError {
+            failReadinessWaiters(RedisClientError(code: .unavailable, message: reason))
+        }
         scheduleReconnect()
     }
 
