@@ -17,7 +17,7 @@ extension Broker {
             let bucket = try arguments.string("bucket")
             let key = try arguments.string("key")
             guard client.allows(bucket: bucket, key: key) else {
-                throw outsideScope(client)
+                throw outsideScope(client, .revoke)
             }
             what = .object(bucket, key)
         case "TAG":
@@ -55,7 +55,7 @@ extension Broker {
             }
             do throws(BrokerError) {
                 guard let count = try await revoked(what, client: client, reason: reason) else {
-                    throw outsideScope(client)
+                    throw outsideScope(client, .revoke)
                 }
                 extra["revoked.count"] = "\(count)"
                 audit.record(
@@ -69,10 +69,6 @@ extension Broker {
                 throw error
             }
         }
-    }
-
-    private func outsideScope(_ client: ClientPolicy) -> BrokerError {
-        BrokerError(.noPerm, "client '\(client.id)' may not revoke in this bucket or under this key")
     }
 
     /// What one REVOKE revokes.

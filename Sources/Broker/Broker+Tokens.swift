@@ -19,7 +19,11 @@ extension Broker {
             }
         }
         let resolved = try resolve(target, method: method, settings: settings)
-        return spend(resolved, client: client.id, on: eventLoop)
+        // What every gateway sends for every request: no scope, no detour.
+        guard client.isScoped else { return spend(resolved, client: client.id, on: eventLoop) }
+        return withinScope(resolved, .consume, client: client, on: eventLoop).flatMap { [self] in
+            spend(resolved, client: client.id, on: eventLoop)
+        }
     }
 
     /// `RESERVE <target> [METHOD m] [LEASE ms]` → `$<lease>`.
@@ -37,7 +41,10 @@ extension Broker {
             }
         }
         let resolved = try resolve(target, method: method, settings: settings)
-        return hold(resolved, leaseMillis: lease, client: client.id, on: eventLoop)
+        guard client.isScoped else { return hold(resolved, leaseMillis: lease, client: client.id, on: eventLoop) }
+        return withinScope(resolved, .reserve, client: client, on: eventLoop).flatMap { [self, lease] in
+            hold(resolved, leaseMillis: lease, client: client.id, on: eventLoop)
+        }
     }
 
     /// `COMMIT <lease>` / `RELEASE <lease>` → `+OK`.
@@ -46,7 +53,43 @@ extension Broker {
     ) throws(BrokerError) -> EventLoopFuture<Void> {
         let lease = try arguments.string("lease")
         try arguments.expectEnd()
-        return settleLease(lease: lease, commit: commit, client: client.id, on: eventLoop)
+        // Unscoped, or malformed (the store refuses that before Redis, with its own audit line).
+        guard client.isScoped, let id = Self.leaseTokenID(lease) else {
+            return settleLease(lease: lease, commit: commit, client: client.id, on: eventLoop)
+        }
+        return withinScope(ResolvedTarget(id: id), commit ? .commit : .release, client: client, on: eventLoop)
+            .flatMap { [self] in settleLease(lease: lease, commit: commit, client: client.id, on: eventLoop) }
+    }
+
+    /// Succeeds when `client`, limited to buckets or key prefixes, may act on the target's token:
+    /// when the token's object is within them, read from the verified URL or, for an id, from the
+    /// token's record (one CHECK first: bucket and key never
+    /// change, so it cannot go stale). A token outside them fails NOPERM, audited; one that does
+    /// not exist is left to the command itself to answer.
+    func withinScope(
+        _ target: ResolvedTarget, _ action: AuditTrail.Action, client: ClientPolicy, on eventLoop: any EventLoop
+    ) -> EventLoopFuture<Void> {
+        let refused = { @Sendable [self] () -> BrokerError in
+            let error = outsideScope(client, action)
+            audit.record(action, client: client.id, token: target.id, object: target.object, denied: error)
+            return error
+        }
+        if let object = target.object {
+            return client.allows(bucket: object.bucket, key: object.key)
+                ? eventLoop.makeSucceededVoidFuture() : eventLoop.makeFailedFuture(refused())
+        }
+        return eventLoop.makeFutureWithTask { [store] in try await store.check(id: target.id) }
+            .flatMapError { [self] error in
+                eventLoop.makeFailedFuture(denial(TokenError(storeFailure: error), action, target, client: client.id))
+            }
+            .flatMapThrowing { record in
+                if let record, !client.allows(bucket: record.bucket, key: record.key) { throw refused() }
+            }
+    }
+
+    /// The NOPERM answer to a client acting on a token outside its buckets or key prefixes.
+    func outsideScope(_ client: ClientPolicy, _ action: AuditTrail.Action) -> BrokerError {
+        BrokerError(.noPerm, "client '\(client.id)' may not \(action.rawValue) in this bucket or under this key")
     }
 
     // MARK: the store calls, shared by the line protocol and the HTTP authorize endpoint

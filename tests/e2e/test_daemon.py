@@ -522,6 +522,43 @@ def test_check_config_sentinel_keys(tmp_path, redis_yaml, key, problem):
     assert "hunter2" not in out.stderr
 
 
+def test_a_scoped_gateway_spends_only_tokens_within_its_scope(redis_server):
+    clients = {
+        "issuer": {"secret": "issuer-secret-0123456789abcdef0", "roles": ["issue"]},
+        "alpha-gw": {"secret": "alpha-gw-secret-0123456789abcdef", "roles": ["gateway"],
+                     "buckets": ["alpha-bucket"], "key_prefixes": ["public/"]},
+        "gw": {"secret": "gw-secret-0123456789abcdef012345", "roles": ["gateway"]},
+    }
+    d = Presignd(redis_server, clients, PROFILE)
+    try:
+        scoped, gw = d.client("alpha-gw"), d.client("gw")
+        mine = issue(d, "GET", "alpha-bucket", "public/a.txt", "USES", "3", cid="issuer")
+        other = issue(d, "GET", "beta-bucket", "public/c.txt", "USES", "2", cid="issuer")
+        private = issue(d, "GET", "alpha-bucket", "private/b.txt", "USES", "2", cid="issuer")
+        assert scoped.execute_command("CONSUME", mine["id"]) == 2
+        assert scoped.execute_command("CONSUME", mine["url"]) == 1
+        lease = scoped.execute_command("RESERVE", mine["id"])
+        assert scoped.execute_command("RELEASE", lease) == b"OK"
+        # Outside the scope, by id or by URL: NOPERM, and nothing is spent or held.
+        for target in (other["id"], other["url"], private["id"], private["url"]):
+            for command in ("CONSUME", "RESERVE"):
+                with pytest.raises(redis.exceptions.NoPermissionError, match=f"may not {command.lower()}"):
+                    scoped.execute_command(command, target)
+        foreign = gw.execute_command("RESERVE", other["id"]).decode()
+        for command in ("COMMIT", "RELEASE"):
+            with pytest.raises(redis.exceptions.NoPermissionError, match=f"may not {command.lower()}"):
+                scoped.execute_command(command, foreign)
+        assert as_record(gw.execute_command("CHECK", other["id"]))["uses_left"] == 1  # one held by the lease
+        assert as_record(gw.execute_command("CHECK", private["id"]))["uses_left"] == 2
+        assert gw.execute_command("COMMIT", foreign) == b"OK"
+        # A token that does not exist is still UNKNOWN, not NOPERM.
+        with pytest.raises(redis.exceptions.ResponseError, match="^UNKNOWN"):
+            scoped.execute_command("CONSUME", "A" * 22)
+        wait_for(lambda: d.log_text().count("outcome=NOPERM") >= 10, 10, "the NOPERM audit lines")
+    finally:
+        d.stop()
+
+
 @pytest.mark.parametrize("yaml_text, key, problem", [
     # Kept in nanoseconds: a value past a year overflowed on the first connection and killed the daemon.
     ("limits:\n  idle_timeout_s: 10000000000\n", "limits.idle_timeout_s", "from 1 to 31536000"),
