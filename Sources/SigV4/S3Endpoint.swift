@@ -98,16 +98,32 @@ package struct S3Endpoint: Sendable, Equatable {
             scheme: scheme, host: String(host), port: port, basePath: path, region: region, addressing: addressing)
     }
 
-    /// The AWS endpoint botocore resolves for `region` without an endpoint_url: `s3.{region}.amazonaws.com`,
+    /// The AWS endpoint botocore resolves for `region` without an endpoint_url: `s3.{region}.{domain}`
+    /// (`amazonaws.com`, or the partition's own: `dnsSuffix`),
     /// and for us-east-1 the legacy global `s3.amazonaws.com` (botocore's default
     /// `us_east_1_regional_endpoint=legacy`) unless `usEast1Regional` is set. Always https.
     package static func aws(region: String, addressing: Addressing = .auto, usEast1Regional: Bool = false)
         throws(SigV4Error) -> S3Endpoint
     {
         try validateRegion(region)
-        let host = region == "us-east-1" && !usEast1Regional ? "s3.amazonaws.com" : "s3.\(region).amazonaws.com"
+        guard region != "aws-global" else {
+            throw SigV4Error(.invalidRegion, "aws-global is not a signing region: use us-east-1")
+        }
+        let suffix = dnsSuffix(region: region)
+        let host = region == "us-east-1" && !usEast1Regional ? "s3.amazonaws.com" : "s3.\(region).\(suffix)"
         return try S3Endpoint(
             scheme: .https, host: host, port: nil, basePath: "", region: region, addressing: addressing, isAWS: true)
+    }
+
+    /// The domain of the AWS partition `region` belongs to, as botocore's partition table has it
+    /// (by region prefix): China, the isolated partitions and the European Sovereign Cloud have
+    /// their own; every other region is under `amazonaws.com`.
+    static func dnsSuffix(region: String) -> String {
+        let partitions: [(prefix: String, suffix: String)] = [
+            ("cn-", "amazonaws.com.cn"), ("us-isob-", "sc2s.sgov.gov"), ("us-isof-", "csp.hci.ic.gov"),
+            ("us-iso-", "c2s.ic.gov"), ("eu-isoe-", "cloud.adc-e.uk"), ("eusc-", "amazonaws.eu"),
+        ]
+        return partitions.first { region.hasPrefix($0.prefix) }?.suffix ?? "amazonaws.com"
     }
 
     /// The canonical `host` header value (SPEC §2.3, botocore `_host_from_url`): the host in lower

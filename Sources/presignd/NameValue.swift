@@ -6,8 +6,11 @@ struct NameValue: ExpressibleByArgument {
     let value: String
 
     init?(argument: String) {
-        guard let equals = argument.firstIndex(of: "="), equals != argument.startIndex else { return nil }
-        name = String(argument[..<equals])
-        value = String(argument[argument.index(after: equals)...])
+        // Split on the first `=` scalar: as a Character, `=` followed by a combining mark is one
+        // grapheme with it, and would be missed or taken for part of the name.
+        let scalars = argument.unicodeScalars
+        guard let equals = scalars.firstIndex(of: "="), equals != scalars.startIndex else { return nil }
+        name = String(scalars[..<equals])
+        value = String(scalars[scalars.index(after: equals)...])
     }
 }
