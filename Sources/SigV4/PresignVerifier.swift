@@ -47,6 +47,15 @@ package final class PresignVerifier: Sendable {
         /// `host[:port]` of an absolute URL as written; nil in origin form, or when malformed.
         package var authority: String? { try? url.get().authority }
 
+        /// The region X-Amz-Credential's scope names (`key/date/region/s3/aws4_request`); nil when
+        /// the URL is malformed or the scope has no third part.
+        package var scopeRegion: String? {
+            guard let parsed = try? url.get() else { return nil }
+            let scope = parsed.text[parsed.credential]
+            let parts = scope.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false)
+            return parts.count > 2 ? String(decoding: parts[2], as: UTF8.self) : nil
+        }
+
         /// Why the URL could not be taken apart; nil when it was.
         package var problem: String? {
             switch url {

@@ -14,7 +14,8 @@ struct VerifyCommand: ParsableCommand {
     var url: String
     @Option(help: "The host the URL was signed for, e.g. 127.0.0.1:9000 (default: the URL's own host).")
     var signedHost: String?
-    @Option(help: "Region of the access key (default: AWS_REGION, AWS_DEFAULT_REGION, us-east-1).") var region: String?
+    @Option(help: "Region of the access key (default: the region the URL's credential scope names).")
+    var region: String?
     @Option(
         name: .customLong("header"), help: "A signed header's value as the client sends it, NAME=VALUE (repeatable).")
     var headers: [NameValue] = []
@@ -24,11 +25,18 @@ struct VerifyCommand: ParsableCommand {
         let credentials = try CommandEnvironment.credentials()
         let now = try CommandEnvironment.time(at)
         let host = try signedHost ?? Self.host(of: url)
+        // The URL says its region; the signature is what is checked, with the secret.
+        let scopeRegion = PresignVerifier.Parsed(url).scopeRegion
         let secret = AccessKeySecret(
-            secretAccessKey: credentials.secretAccessKey, region: CommandEnvironment.region(region))
+            secretAccessKey: credentials.secretAccessKey,
+            region: region ?? scopeRegion ?? CommandEnvironment.region(nil))
         let verifier = PresignVerifier(secrets: [credentials.accessKeyId: secret])
+        // A header given twice is one value joined by commas, as SigV4 (and S3) read it.
         var values: [String: String] = [:]
-        for header in headers { values[header.name.lowercased()] = header.value }
+        for header in headers {
+            let name = header.name.lowercased()
+            values[name] = values[name].map { $0 + "," + header.value } ?? header.value
+        }
         let verdict = verifier.verify(method: method, url: url, signedHost: host, headers: { values[$0] }, now: now)
         switch verdict {
         case .valid(let verified):

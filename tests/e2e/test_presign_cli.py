@@ -64,3 +64,22 @@ def test_aws_global_is_refused_naming_the_region_to_use():
 def test_a_parameter_splits_at_its_first_equals_sign(value):
     assert presignd_url("eu-west-1", "path", "examplebucket", "k", "--param", f"response-content-type={value}") == \
         botocore_url("eu-west-1", "path", "examplebucket", "k", params={"ResponseContentType": value})
+
+
+def test_the_readme_example_verifies_and_a_repeated_header_is_joined_as_s3_joins_it():
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY}
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_SESSION_TOKEN"):
+        env.pop(name, None)
+
+    def run(*args):
+        return subprocess.run([presignd_binary(), *args], capture_output=True, text=True, env=env)
+
+    url = run("presign", "PUT", "my-bucket", "reports/q3.pdf", "--expires", "600", "--region", "eu-west-1",
+              "--content-type", "application/pdf").stdout.strip()
+    # The region comes from the URL's credential scope; the header as the client sends it.
+    ok = run("verify", "PUT", url, "--header", "content-type=application/pdf")
+    assert ok.returncode == 0 and ok.stdout.startswith("valid token_id="), ok.stdout + ok.stderr
+    # Twice is one value joined by a comma, as S3 reads it: not the signed one, whatever the order.
+    for values in (("text/html", "application/pdf"), ("application/pdf", "text/html")):
+        twice = run("verify", "PUT", url, *[a for v in values for a in ("--header", f"content-type={v}")])
+        assert twice.returncode == 1 and "bad_signature" in twice.stdout, twice.stdout
