@@ -135,11 +135,17 @@ struct IssueRequest: Sendable {
             case "TTL":
                 let text = try arguments.string("TTL")
                 guard let value = CommandArguments.integer(text), value >= 1 else { throw BrokerError(.err, "TTL must be a whole number of seconds, at least 1") }
+                guard value <= limits.maxTTL else {
+                    throw BrokerError(.err, "TTL \(value) exceeds limits.max_ttl (\(limits.maxTTL) seconds)")
+                }
                 guard value <= maxTTL else { throw BrokerError(.noPerm, "TTL \(value) exceeds the client's maximum of \(maxTTL) seconds") }
                 ttl = value
             case "USES":
                 let text = try arguments.string("USES")
                 guard let value = CommandArguments.integer(text), value >= 1 else { throw BrokerError(.err, "USES must be a whole number, at least 1") }
+                guard value <= limits.maxUses else {
+                    throw BrokerError(.err, "USES \(value) exceeds limits.max_uses (\(limits.maxUses))")
+                }
                 guard value <= maxUses else { throw BrokerError(.noPerm, "USES \(value) exceeds the client's maximum of \(maxUses)") }
                 uses = value
             case "CONTENT-TYPE":
