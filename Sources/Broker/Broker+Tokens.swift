@@ -227,16 +227,26 @@ extension Broker {
     /// `requestHeaderNames` (lowercase) are the headers the original request carries, when known
     /// (the HTTP endpoint): S3 refuses a request with an `x-amz-*` header its signature does not
     /// cover, and so does this, before a use is spent on it.
+    ///
+    /// `headers` gives the original request's header values (the HTTP endpoint); nil where there
+    /// is no request but the URL (the line protocol), so a URL that signs other headers than
+    /// `host` cannot be verified there, and the answer says to give its token id instead.
     func resolve(
         _ target: Target, method: String?, settings: BrokerSettings, allowExpired: Bool = false,
-        headers: (String) -> String? = { _ in nil }, requestHeaderNames: some Sequence<String> = [String]()
+        headers: ((String) -> String?)? = nil, requestHeaderNames: some Sequence<String> = [String]()
     ) throws(BrokerError) -> ResolvedTarget {
         switch target {
         case .id(let id):
             return ResolvedTarget(id: id, method: method)
         case .url(let url):
-            let resolved = try verify(
-                url, method: method, settings: settings, allowExpired: allowExpired, headers: headers)
+            let resolved: ResolvedTarget
+            do throws(BrokerError) {
+                resolved = try verify(
+                    url, method: method, settings: settings, allowExpired: allowExpired, headers: headers ?? { _ in nil })
+            } catch let error where headers == nil && error.message.hasPrefix("signed header ") {
+                throw BrokerError(
+                    error.code, "\(error.message): a URL that signs headers other than host is a target here by its token id only")
+            }
             if let name = requestHeaderNames.first(where: {
                 Self.mustBeSigned($0) && !resolved.signedHeaders.contains($0)
             }) {

@@ -1053,3 +1053,15 @@ def test_dev_mode_removes_what_a_killed_dev_mode_left_running(tmp_path):
         if directory:
             shutil.rmtree(directory, ignore_errors=True)
         log.close()
+
+
+def test_a_url_that_signs_headers_is_a_line_protocol_target_by_its_id(daemon):
+    # The line protocol carries the URL alone, not the request's Content-Type the URL signs, so its
+    # signature cannot be checked there: the answer says to use the id (the HTTP endpoint has the
+    # request's headers and takes the URL).
+    record = issue(daemon, "PUT", "bucket-a", "signed/ct.png", "CONTENT-TYPE", "image/png", "USES", "2")
+    url, token = record["url"].decode(), record["id"].decode()
+    for cid, command in (("gateway", "CHECK"), ("gateway", "CONSUME")):
+        with pytest.raises(redis.exceptions.ResponseError, match="^BADSIG .*content-type.*by its token id only"):
+            daemon.client(cid).execute_command(command, url)
+    assert daemon.client("gateway").execute_command("CONSUME", token) == 1
