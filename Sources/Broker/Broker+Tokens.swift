@@ -242,10 +242,11 @@ extension Broker {
             let resolved: ResolvedTarget
             do throws(BrokerError) {
                 resolved = try verify(
-                    url, method: method, settings: settings, allowExpired: allowExpired, headers: headers ?? { _ in nil })
+                    url, method: method, settings: settings, allowExpired: allowExpired,
+                    headers: headers ?? { _ in nil })
             } catch let error where headers == nil && error.message.hasPrefix("signed header ") {
-                throw BrokerError(
-                    error.code, "\(error.message): a URL that signs headers other than host is a target here by its token id only")
+                let hint = "a URL that signs headers other than host is a target here by its token id only"
+                throw BrokerError(error.code, "\(error.message): \(hint)")
             }
             if let name = requestHeaderNames.first(where: {
                 Self.mustBeSigned($0) && !resolved.signedHeaders.contains($0)
