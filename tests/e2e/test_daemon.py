@@ -621,6 +621,11 @@ def test_check_config_and_the_daemon_warn_of_what_is_valid_but_risky(tmp_path, r
                      "profiles[1].public_base_url is not set"):
         assert any(expected in w for w in warnings), (expected, warnings)
     assert "risky-secret" not in out.stdout + out.stderr
+    # WAIT must end before the command's deadline, which would close the Redis connection.
+    replicas = tmp_path / "replicas.yaml"
+    replicas.write_text("listen:\n  open: true\nredis:\n  wait_replicas: 1\n  wait_replicas_timeout_ms: 1000\n")
+    out = subprocess.run([presignd_binary(), "check-config", str(replicas)], capture_output=True, text=True)
+    assert "warning: redis.wait_replicas_timeout_ms (1000) is not below redis.command_timeout_ms (1000)" in out.stdout
     # A configuration with neither profiles nor clients (and no open listener) says so.
     empty = tmp_path / "empty.yaml"
     empty.write_text("listen:\n  tcp: 127.0.0.1:7379\n")
@@ -696,11 +701,15 @@ def test_sighup_reload_keeps_connections_and_sigterm_drains(redis_server):
         # Listener settings are made once, at start: a reload that changes them says which.
         d.config["listen"]["open"] = True
         d.config["limits"]["max_connections"] = 7
+        d.config["limits"]["max_bulk_bytes"] = 1000
+        d.config["redis"]["command_timeout_ms"] = 1234
         d.write_config()
         d.proc.send_signal(1)
         wait_for(lambda: "take effect only after a restart" in d.log_text(), 10, "the reload's warning")
         line = next(l for l in d.log_text().splitlines() if "take effect only after a restart" in l)
-        assert "listen.open" in line and "limits.max_connections" in line, line
+        # Each key by its own name, not its group's ("redis", "limits (request size)").
+        assert 'settings="limits.max_bulk_bytes, limits.max_connections, listen.open, redis.command_timeout_ms"' \
+            in line, line
         with pytest.raises(redis.exceptions.AuthenticationError):
             d.client().execute_command("CHECK", "AAAAAAAAAAAAAAAAAAAAAA")  # still closed
         d.proc.send_signal(15)

@@ -6,20 +6,23 @@ extension DaemonSettings {
     func keysNeedingRestart(toApply fresh: DaemonSettings) -> [String] {
         var keys: [String] = []
         for (field, old, new) in Self.differingFields(self, fresh) where field != "broker" && field != "warnings" {
-            switch field {
-            case "server", "http":
-                // Field by field when both are there (a listener added or removed is the whole key).
-                guard let old = Self.unwrapped(old), let new = Self.unwrapped(new) else {
-                    keys.append(Self.key(for: field))
-                    continue
-                }
-                let prefix = field == "http" ? "http." : ""
-                keys += Self.differingFields(old, new).map { Self.key(for: prefix + $0.field) }
-            default:
-                keys.append(Self.key(for: field))
-            }
+            keys += Self.keys(field: field, old: old, new: new)
         }
         return Array(Set(keys)).sorted()
+    }
+
+    /// The configuration keys behind one differing settings field, field by field where a
+    /// settings value groups several keys (a listener's, the request limits, Redis's).
+    private static func keys(field: String, old: Any, new: Any) -> [String] {
+        guard ["server", "http", "wire", "redis", "redisCluster"].contains(field.split(separator: ".").last ?? ""),
+            let old = unwrapped(old), let new = unwrapped(new)
+        else {
+            // A plain value, or a listener or cluster added or removed: the whole key.
+            return [key(for: field)]
+        }
+        let prefix = field == "server" ? "" : field + "."
+        let inner = differingFields(old, new).flatMap { Self.keys(field: prefix + $0.field, old: $0.old, new: $0.new) }
+        return inner.isEmpty ? [key(for: field)] : inner
     }
 
     /// The configuration key of a settings field.
@@ -27,6 +30,13 @@ extension DaemonSettings {
         [
             "tcp": "listen.tcp", "unixSocket": "listen.unix", "unixSocketMode": "listen.unix_mode",
             "tcpOpen": "listen.open", "unixOpen": "listen.unix_open", "wire": "limits (request size)",
+            "wire.maxInlineBytes": "limits.max_inline_bytes", "wire.maxBulkBytes": "limits.max_bulk_bytes",
+            "wire.maxArguments": "limits.max_arguments",
+            "redis.endpoint": "redis.address, redis.socket or redis.sentinels", "redis.username": "redis.username",
+            "redis.password": "redis.password", "redis.connectTimeout": "redis.connect_timeout_ms",
+            "redis.commandTimeout": "redis.command_timeout_ms", "redis.maxInFlight": "redis.max_in_flight",
+            "redis.replicaAcknowledgements": "redis.wait_replicas",
+            "redis.replicaTimeout": "redis.wait_replicas_timeout_ms",
             "maxPipelined": "limits.max_pipelined", "maxConnections": "limits.max_connections",
             "idleTimeout": "limits.idle_timeout_s", "subscriberMaxEvents": "limits.subscriber_max_events",
             "subscriberMaxBytes": "limits.subscriber_max_bytes", "http": "listen.http",

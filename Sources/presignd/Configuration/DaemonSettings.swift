@@ -149,6 +149,12 @@ struct DaemonSettings: Sendable {
             throw ConfigurationError(key: "redis.wait_replicas", problem: "must be 0 (no wait) or more")
         }
         try positive(redisFile.waitReplicasTimeoutMs, "redis.wait_replicas_timeout_ms")
+        var redisWarnings: [String] = []
+        if redisFile.waitReplicas > 0 && redisFile.waitReplicasTimeoutMs >= redisFile.commandTimeoutMs {
+            // The command's deadline covers its WAIT: it would end first, as outcome unknown.
+            redisWarnings.append(
+                "redis.wait_replicas_timeout_ms (\(redisFile.waitReplicasTimeoutMs)) is not below redis.command_timeout_ms (\(redisFile.commandTimeoutMs)): a write whose replicas are slow hits the command timeout first, which closes the Redis connection and fails every request on it")
+        }
         redis.username = redisFile.username
         redis.password = redisFile.password?.value
         redis.clientName = "presignd"
@@ -175,7 +181,7 @@ struct DaemonSettings: Sendable {
 
         var profiles: [Profile] = []
         var accessKeys: Set<String> = []
-        var warnings = listenerWarnings(file.listen, server: server)
+        var warnings = listenerWarnings(file.listen, server: server) + redisWarnings
         for (index, entry) in file.profiles.enumerated() {
             let key = "profiles[\(index)]"
             guard !entry.name.isEmpty, !profiles.contains(where: { $0.name == entry.name }) else {
