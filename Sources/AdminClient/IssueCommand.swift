@@ -27,6 +27,8 @@ package struct IssueCommand: AsyncParsableCommand {
     var uses: Int?
     @Option(help: ArgumentHelp("Content-Type the upload must send (signed into the URL).", valueName: "type"))
     var contentType: String?
+    @Option(help: ArgumentHelp("Content-Length the upload must send (signed into the URL).", valueName: "bytes"))
+    var contentLength: Int?
     @Option(help: ArgumentHelp("A tag for `revoke --tag`; repeatable.", valueName: "tag"))
     var tag: [String] = []
     @Option(help: ArgumentHelp("An extra signed query parameter, NAME=VALUE; repeatable.", valueName: "name=value"))
@@ -39,7 +41,7 @@ package struct IssueCommand: AsyncParsableCommand {
     package init() {}
 
     package func validate() throws {
-        for pair in param where !pair.contains("=") || pair.hasPrefix("=") {
+        for pair in param where !pair.unicodeScalars.contains("=") || pair.hasPrefix("=") {
             throw ValidationError("--param takes NAME=VALUE, got '\(pair)'")
         }
     }
@@ -50,10 +52,13 @@ package struct IssueCommand: AsyncParsableCommand {
         if let ttl { request += ["TTL", String(ttl)] }
         if let uses { request += ["USES", String(uses)] }
         if let contentType { request += ["CONTENT-TYPE", contentType] }
+        if let contentLength { request += ["CONTENT-LENGTH", String(contentLength)] }
         for tag in tag { request += ["TAG", tag] }
         for pair in param {
-            let equals = pair.firstIndex(of: "=")!
-            request += ["PARAM", String(pair[..<equals]), String(pair[pair.index(after: equals)...])]
+            // The first `=` scalar: as a Character, `=` and a combining mark after it are one.
+            let scalars = pair.unicodeScalars
+            let equals = scalars.firstIndex(of: "=")!
+            request += ["PARAM", String(scalars[..<equals]), String(scalars[scalars.index(after: equals)...])]
         }
         if let profile { request += ["PROFILE", profile] }
         return request

@@ -12,7 +12,7 @@ package struct RevokeCommand: AsyncParsableCommand {
             EXAMPLES
               presignctl revoke 3q2-7wEjRkuWcnpVtaSfNg
               presignctl revoke --object reports q3.pdf
-              presignctl revoke --tag customer-42
+              presignctl revoke --tag customer-42 --reason "contract ended"
             """)
 
     @Argument(help: ArgumentHelp("A token id or URL; with --object, the bucket and key.", valueName: "target"))
@@ -21,6 +21,8 @@ package struct RevokeCommand: AsyncParsableCommand {
     var object = false
     @Option(help: ArgumentHelp("Revoke every token issued with this tag.", valueName: "tag"))
     var tag: String?
+    @Option(help: ArgumentHelp("Why, for the events and the audit trail (at most 256 bytes).", valueName: "text"))
+    var reason: String?
 
     @OptionGroup var connection: ConnectionOptions
 
@@ -38,9 +40,16 @@ package struct RevokeCommand: AsyncParsableCommand {
 
     /// The `REVOKE` request these arguments stand for.
     package var request: [String] {
-        if object { return ["REVOKE", "OBJECT"] + targets }
-        if let tag { return ["REVOKE", "TAG", tag] }
-        return ["REVOKE"] + targets
+        var request = ["REVOKE"]
+        if object {
+            request += ["OBJECT"] + targets
+        } else if let tag {
+            request += ["TAG", tag]
+        } else {
+            request += targets
+        }
+        if let reason { request += ["REASON", reason] }
+        return request
     }
 
     package func run() async throws {

@@ -16,7 +16,7 @@ package struct WatchCommand: AsyncParsableCommand {
             state file starts with the first event seen). If presignd's \
             event stream no longer reaches back that far it says RESYNC: events were missed and \
             anything cached from before must be treated as stale. Without an id, live events are \
-            printed as they come (without ids), and a lost connection is reported as a possible gap. \
+            printed as they come (each with its id), and a lost connection is reported as a possible gap. \
             Runs until interrupted.
 
             EXAMPLES

@@ -20,6 +20,10 @@ struct RequestTests {
                 "TAG", "t2", "PARAM", "x-id", "a=b", "PROFILE", "eu",
             ]
         ),
+        (
+            ["PUT", "up", "k", "--content-length", "1024", "--param", "response-content-type=\u{301}x=y"],
+            ["ISSUE", "PUT", "up", "k", "CONTENT-LENGTH", "1024", "PARAM", "response-content-type", "\u{301}x=y"]
+        ),
     ]
 
     @Test("issue: every flag maps to its ISSUE keyword, in order; a value may hold '='", arguments: issues)
@@ -43,6 +47,8 @@ struct RequestTests {
         (["tok"], ["REVOKE", "tok"]),
         (["--object", "b", "dir/k"], ["REVOKE", "OBJECT", "b", "dir/k"]),
         (["--tag", "customer-42"], ["REVOKE", "TAG", "customer-42"]),
+        (["tok", "--reason", "leaked"], ["REVOKE", "tok", "REASON", "leaked"]),
+        (["--object", "b", "k", "--reason", "gone"], ["REVOKE", "OBJECT", "b", "k", "REASON", "gone"]),
         ([], nil),
         (["a", "b"], nil),
         (["--object", "b"], nil),
