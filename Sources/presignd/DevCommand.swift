@@ -132,8 +132,7 @@ struct DevCommand: AsyncParsableCommand {
         let temporary = NSTemporaryDirectory()
         let names = (try? FileManager.default.contentsOfDirectory(atPath: temporary)) ?? []
         for name in names where name.hasPrefix(directoryPrefix) {
-            guard let pid = Int32(name.dropFirst(directoryPrefix.count)), pid > 0, pid != getpid(),
-                kill(pid, 0) == -1, errno == ESRCH
+            guard let pid = Int32(name.dropFirst(directoryPrefix.count)), pid > 0, pid != getpid(), isGone(pid)
             else { continue }
             let directory = temporary + name
             var info = stat()
@@ -149,6 +148,17 @@ struct DevCommand: AsyncParsableCommand {
             logger.info(
                 "removed what an earlier dev-mode presignd left running", metadata: ["directory": "\(directory)"])
         }
+    }
+
+    /// Whether no process `pid` runs: none has it, or it is a zombie (dead, waiting for its
+    /// parent to collect its status: a killed dev mode whose shell has not looked yet).
+    static func isGone(_ pid: Int32) -> Bool {
+        if kill(pid, 0) == -1 && errno == ESRCH { return true }
+        // /proc/<pid>/stat: "<pid> (<name>) <state> …"; the name may hold spaces and parentheses.
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")")
+        else { return false }
+        return stat[stat.index(after: close)...].trimmingPrefix(" ").first == "Z"
     }
 
     private func startRedis(directory: String, socket: String) throws -> ChildProcess {
