@@ -83,7 +83,15 @@ package final class Broker: Sendable {
         guard let first = arguments.first else { return .now(BrokerError(.err, "empty command").reply) }
         let name = String(buffer: first).uppercased()
         do {
-            return try dispatch(name: name, CommandArguments(arguments, name: name), session: &session, on: eventLoop)
+            let outcome = try dispatch(name: name, CommandArguments(arguments, name: name), session: &session, on: eventLoop)
+            // Every call counts, as in Redis's INFO commandstats; one answered later is counted
+            // when it is (`counted`).
+            switch outcome {
+            case .now(.error(let code, _)): counters.record(command: name, outcome: code)
+            case .now, .replies: counters.record(command: name, outcome: "OK")
+            case .later: break
+            }
+            return outcome
         } catch {
             counters.record(command: name, outcome: error.code.rawValue)
             // Refused before reaching Redis (authentication, role, scope, syntax, signature).
