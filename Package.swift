@@ -67,7 +67,7 @@ let package = Package(
             name: "AdminClient",
             dependencies: ["Redis", "Wire", log, .product(name: "ArgumentParser", package: "swift-argument-parser")] + nio,
             swiftSettings: strict),
-        .executableTarget(name: "presignctl", dependencies: ["AdminClient"], swiftSettings: strict),
+        .executableTarget(name: "presignctl", dependencies: ["AdminClient", "Wire"], swiftSettings: strict),
         // libFuzzer harnesses for the request decoder and the URL verifier (scripts/fuzz).
         .target(name: "CLibFuzzer"),
         .executableTarget(

@@ -23,6 +23,7 @@ struct Presignd: AsyncParsableCommand {
 @main
 enum Entry {
     static func main() {
+        CommandLineArguments.requireUTF8(program: "presignd")
         NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
         Task {
             await Presignd.main()  // exits by itself on an error

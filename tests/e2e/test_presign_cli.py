@@ -83,3 +83,16 @@ def test_the_readme_example_verifies_and_a_repeated_header_is_joined_as_s3_joins
     for values in (("text/html", "application/pdf"), ("application/pdf", "text/html")):
         twice = run("verify", "PUT", url, *[a for v in values for a in ("--header", f"content-type={v}")])
         assert twice.returncode == 1 and "bad_signature" in twice.stdout, twice.stdout
+
+
+@pytest.mark.parametrize("args", [["presign", "GET", "bkt", b"a\xffb"], ["presign", "GET", "bkt", "k", "--param",
+                                                                          b"versionId=\xff"]])
+def test_an_argument_that_is_not_utf8_is_refused_not_signed_as_another(args):
+    # Swift hands such an argument over with U+FFFD in place of the bad bytes: a key that was never
+    # asked for would be signed.
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY}
+    raw = [a if isinstance(a, bytes) else a.encode() for a in args]
+    out = subprocess.run([presignd_binary().encode(), *raw], capture_output=True, env=env)
+    position = next(i for i, a in enumerate(args) if isinstance(a, bytes)) + 1
+    assert out.returncode == 64 and out.stdout == b""
+    assert f"argument {position} is not valid UTF-8".encode() in out.stderr
