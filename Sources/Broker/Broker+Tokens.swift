@@ -63,9 +63,9 @@ extension Broker {
 
     /// Succeeds when `client`, limited to buckets or key prefixes, may act on the target's token:
     /// when the token's object is within them, read from the verified URL or, for an id, from the
-    /// token's record (one CHECK first: bucket and key never
-    /// change, so it cannot go stale). A token outside them fails NOPERM, audited; one that does
-    /// not exist is left to the command itself to answer.
+    /// token's record (one CHECK first: bucket and key never change, so it cannot go stale). A
+    /// token outside them fails NOPERM, audited; one that does not exist is left to the command
+    /// itself to answer.
     func withinScope(
         _ target: ResolvedTarget, _ action: AuditTrail.Action, client: ClientPolicy, on eventLoop: any EventLoop
     ) -> EventLoopFuture<Void> {
