@@ -7,11 +7,14 @@ import Redis
 /// empties). The version is part of the library name and of every function name, so a server
 /// holding an older library answers "Function not found" instead of running old rules.
 ///
-/// Versions differ in what functions answer, never in the data they keep: v2's consume, reserve,
-/// commit and release also return the token's bucket and key (for the audit trail). So daemons of
-/// two versions can serve the same Redis during a rolling upgrade, each through its own library.
+/// Versions differ in what functions answer and do, never in the data they keep: v2's consume,
+/// reserve, commit and release also return the token's bucket and key (for the audit trail); v3's
+/// create also prunes index sets of ids whose token is gone, and its reserve holds at most
+/// `maxLeasesHeld` leases per token. So daemons of two versions can serve the same Redis during a
+/// rolling upgrade, each through its own library. Any change to the Lua is a new version: a
+/// restricted Redis user checks the loaded code against its own, byte for byte.
 package struct FunctionLibrary: Sendable {
-    /// The library name, e.g. `presignd_v2`; every function is named `<name>_<operation>`.
+    /// The library name, e.g. `presignd_v3`; every function is named `<name>_<operation>`.
     package let name: String
     /// The Lua source, loaded with `FUNCTION LOAD REPLACE`.
     package let source: String
@@ -22,13 +25,13 @@ package struct FunctionLibrary: Sendable {
     package static let maxLeasesHeld = 1000
 
     /// The library presignd runs on: time comes from Redis `TIME`.
-    package static let standard = FunctionLibrary(name: "presignd_v2", clockKey: nil)
+    package static let standard = FunctionLibrary(name: "presignd_v3", clockKey: nil)
 
     /// A library for tests whose clock reads the integer (unix ms) stored at `clockKey` when that key
     /// exists, else Redis `TIME`. It lets a test stand exactly on an expiry boundary. Its name differs
     /// from the standard one so both can live on one server; presignd never loads it.
     package static func pinnedClock(key clockKey: String) -> FunctionLibrary {
-        FunctionLibrary(name: "presignd_v2_pinned_clock", clockKey: clockKey)
+        FunctionLibrary(name: "presignd_v3_pinned_clock", clockKey: clockKey)
     }
 
     private init(name: String, clockKey: String?) {

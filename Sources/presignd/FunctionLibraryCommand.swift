@@ -16,7 +16,7 @@ struct FunctionLibraryCommand: ParsableCommand {
             presignd then checks that the loaded code is exactly this one and refuses to serve otherwise.
             """)
 
-    @Flag(name: .long, help: "Print only the library's name (e.g. presignd_v2).")
+    @Flag(name: .long, help: "Print only the library's name (e.g. presignd_v3).")
     var name = false
 
     func run() {

@@ -84,14 +84,14 @@ struct TokenACLTests {
 
             // Same name, other code (another version): still refused.
             let other = FunctionLibrary.standard.source + "\n-- another build"
-            #expect(try await deployer.send(["FUNCTION", "LOAD", "REPLACE", other]).string == "presignd_v2")
+            #expect(try await deployer.send(["FUNCTION", "LOAD", "REPLACE", other]).string == "presignd_v3")
             let different = try #require(await failure { () async throws(TokenError) in try await store.prepare() })
             #expect(different.code == .unavailable)
             #expect(different.message.contains("different code"))
 
             #expect(
                 try await deployer.send(["FUNCTION", "LOAD", "REPLACE", FunctionLibrary.standard.source]).string
-                    == "presignd_v2")
+                    == "presignd_v3")
             try await store.prepare()
             try await store.ready()
 
@@ -118,7 +118,7 @@ struct TokenACLTests {
         let acl = try ACLServer.start()
         let admin = try await acl.client(acl.admin)
         #expect(try await admin.send(["ACL", "SETUSER", acl.presignd.name, "-srandmember"]).string == "OK")
-        #expect(try await admin.send(["FUNCTION", "LOAD", "REPLACE", FunctionLibrary.standard.source]).string == "presignd_v2")
+        #expect(try await admin.send(["FUNCTION", "LOAD", "REPLACE", FunctionLibrary.standard.source]).string == "presignd_v3")
         let presignd = try await acl.client(acl.presignd, unix: true)
         let store = RedisTokenStore(
             client: presignd, keyspace: try TokenKeyspace(prefix: "presign:"), logger: Logger(label: "test"))
@@ -157,7 +157,7 @@ struct TokenACLTests {
             #expect(logs.records.filter { $0.message == "token function library missing, loading it" }.count == 1)
             // Another cause is another line, logged at once: here another build's code under the name.
             let other = FunctionLibrary.standard.source + "\n-- another build"
-            #expect(try await deployer.send(["FUNCTION", "LOAD", "REPLACE", other]).string == "presignd_v2")
+            #expect(try await deployer.send(["FUNCTION", "LOAD", "REPLACE", other]).string == "presignd_v3")
             let cause = try #require(await failure { () async throws(TokenError) in try await store.prepare() })
             #expect(cause.message.contains("different code"))
             let both = logs.records.filter { $0.level == .error }

@@ -1,4 +1,4 @@
-#!lua name=presignd_v1
+#!lua name=presignd_v2
 
 -- Token state for presignd. Every state change is one call of one function here, so it is atomic.
 -- Scripts have no rollback: each function reads and validates everything before its first write.
@@ -209,17 +209,18 @@ local function index_add(keys, args)
     return redis.status_reply('OK')
 end
 
--- KEYS: token.  ARGV: method ('' for any).  Returns the uses still available after this one.
+-- KEYS: token.  ARGV: method ('' for any).  Returns the uses still available after this one, and
+-- the token's bucket and key (for the caller's audit line).
 local function consume(keys, args)
     count_args(keys, args, 1, 1)
     local method = text_arg(args[1], 'method', true)
     local t, available, stale = usable(keys[1], method, now_ms())
     spend(keys[1], t, stale)
-    return available - 1
+    return {available - 1, t.b, t.k}
 end
 
--- KEYS: token.  ARGV: method ('' for any), lease ms, nonce.  Returns when the lease ends (ms);
--- a lease never outlives its token.
+-- KEYS: token.  ARGV: method ('' for any), lease ms, nonce.  Returns when the lease ends (ms; a
+-- lease never outlives its token), and the token's bucket and key.
 local function reserve(keys, args)
     count_args(keys, args, 1, 3)
     local method = text_arg(args[1], 'method', true)
@@ -232,7 +233,7 @@ local function reserve(keys, args)
     local ends = math.min(now + lease_ms, t.e)
     call_sliced('HDEL', keys[1], stale)
     redis.call('HSET', keys[1], 'L' .. nonce, ends)
-    return ends
+    return {ends, t.b, t.k}
 end
 
 -- The lease named by `nonce` if it still holds a use at `now`.
@@ -241,7 +242,7 @@ local function held_lease(t, nonce, now)
     if not ends or now > ends then fail('UNKNOWN lease not held (ran out, finished or never issued)') end
 end
 
--- KEYS: token.  ARGV: nonce.  Spends the use the lease holds.
+-- KEYS: token.  ARGV: nonce.  Spends the use the lease holds; returns the token's bucket and key.
 local function commit(keys, args)
     count_args(keys, args, 1, 1)
     local nonce = text_arg(args[1], 'nonce')
@@ -251,10 +252,10 @@ local function commit(keys, args)
     held_lease(t, nonce, now)
     local _, stale = leases(t, now)
     spend(keys[1], t, stale, 'L' .. nonce)
-    return redis.status_reply('OK')
+    return {t.b, t.k}
 end
 
--- KEYS: token.  ARGV: nonce.  Gives the held use back.
+-- KEYS: token.  ARGV: nonce.  Gives the held use back; returns the token's bucket and key.
 local function release(keys, args)
     count_args(keys, args, 1, 1)
     local nonce = text_arg(args[1], 'nonce')
@@ -264,7 +265,7 @@ local function release(keys, args)
     local _, stale = leases(t, now)
     stale[#stale + 1] = 'L' .. nonce
     call_sliced('HDEL', keys[1], stale)
-    return redis.status_reply('OK')
+    return {t.b, t.k}
 end
 
 local STATES = {a = 'active', s = 'spent', r = 'revoked'}
@@ -379,14 +380,14 @@ local function emit_event(keys, args)
     return redis.status_reply('OK')
 end
 
-redis.register_function('presignd_v1_create', guarded(create))
-redis.register_function('presignd_v1_consume', guarded(consume))
-redis.register_function('presignd_v1_reserve', guarded(reserve))
-redis.register_function('presignd_v1_commit', guarded(commit))
-redis.register_function('presignd_v1_release', guarded(release))
-redis.register_function{function_name = 'presignd_v1_check', callback = guarded(check), flags = {'no-writes'}}
-redis.register_function('presignd_v1_revoke', guarded(revoke))
-redis.register_function('presignd_v1_revoke_set', guarded(revoke_set))
-redis.register_function('presignd_v1_index_add', guarded(index_add))
-redis.register_function('presignd_v1_revoke_state', guarded(revoke_state))
-redis.register_function('presignd_v1_emit_event', guarded(emit_event))
+redis.register_function('presignd_v2_create', guarded(create))
+redis.register_function('presignd_v2_consume', guarded(consume))
+redis.register_function('presignd_v2_reserve', guarded(reserve))
+redis.register_function('presignd_v2_commit', guarded(commit))
+redis.register_function('presignd_v2_release', guarded(release))
+redis.register_function{function_name = 'presignd_v2_check', callback = guarded(check), flags = {'no-writes'}}
+redis.register_function('presignd_v2_revoke', guarded(revoke))
+redis.register_function('presignd_v2_revoke_set', guarded(revoke_set))
+redis.register_function('presignd_v2_index_add', guarded(index_add))
+redis.register_function('presignd_v2_revoke_state', guarded(revoke_state))
+redis.register_function('presignd_v2_emit_event', guarded(emit_event))
