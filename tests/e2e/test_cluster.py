@@ -103,3 +103,23 @@ def test_cluster_is_exclusive_with_address(tmp_path):
     sentinels.write_text("redis:\n  sentinels: ['127.0.0.1:26379']\n  master_name: m\n  cluster: ['127.0.0.1:7000']\n")
     out = subprocess.run([presignd_binary(), "check-config", str(sentinels)], capture_output=True, text=True)
     assert out.returncode != 0 and "redis.cluster" in out.stderr and "redis.sentinels" in out.stderr
+
+
+def test_a_reload_names_the_cluster_settings_by_their_keys(cluster):
+    d = Presignd(cluster[0], CLIENTS, PROFILE, redis_config={"cluster": [f"127.0.0.1:{cluster[3].port}"]})
+    try:
+        assert d.client("admin").ping()
+        d.config["redis"]["command_timeout_ms"] = 1500
+        d.write_config()
+        d.proc.send_signal(1)  # SIGHUP
+        wait_for(lambda: "take effect only after a restart" in d.log_text(), 10, "the reload's warning")
+        line = next(l for l in d.log_text().splitlines() if "take effect only after a restart" in l)
+        assert line.endswith("settings=redis.command_timeout_ms"), line
+        d.config["redis"]["cluster"] = [f"127.0.0.1:{cluster[4].port}"]
+        d.write_config()
+        d.proc.send_signal(1)
+        wait_for(lambda: d.log_text().count("take effect only after a restart") == 2, 10, "the second warning")
+        line = [l for l in d.log_text().splitlines() if "take effect only after a restart" in l][1]
+        assert 'settings="redis.cluster, redis.command_timeout_ms"' in line, line
+    finally:
+        d.stop()

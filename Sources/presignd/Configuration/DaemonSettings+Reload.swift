@@ -8,13 +8,22 @@ extension DaemonSettings {
         for (field, old, new) in Self.differingFields(self, fresh) where field != "broker" && field != "warnings" {
             keys += Self.keys(field: field, old: old, new: new)
         }
+        // On a cluster, Redis's endpoint is the first seed: a change to it is one to the seeds.
+        if redisCluster != nil || fresh.redisCluster != nil, let index = keys.firstIndex(of: Self.key(for: "redis.endpoint")) {
+            keys[index] = "redis.cluster"
+        }
         return Array(Set(keys)).sorted()
     }
 
     /// The configuration keys behind one differing settings field, field by field where a
     /// settings value groups several keys (a listener's, the request limits, Redis's).
     private static func keys(field: String, old: Any, new: Any) -> [String] {
-        guard ["server", "http", "wire", "redis", "redisCluster"].contains(field.split(separator: ".").last ?? ""),
+        // A cluster's own setting is its seeds (`redis.cluster`); its node settings are `redis.*`,
+        // named through the `redis` field.
+        if field == "redisCluster", let old = unwrapped(old), let new = unwrapped(new) {
+            return differingFields(old, new).contains { $0.field != "node" } ? [key(for: field)] : []
+        }
+        guard ["server", "http", "wire", "redis"].contains(field.split(separator: ".").last ?? ""),
             let old = unwrapped(old), let new = unwrapped(new)
         else {
             // A plain value, or a listener or cluster added or removed: the whole key.
