@@ -41,7 +41,7 @@ package struct IssueCommand: AsyncParsableCommand {
     package init() {}
 
     package func validate() throws {
-        for pair in param where !pair.unicodeScalars.contains("=") || pair.hasPrefix("=") {
+        for pair in param where !pair.unicodeScalars.contains("=") || pair.unicodeScalars.first == "=" {
             throw ValidationError("--param takes NAME=VALUE, got '\(pair)'")
         }
     }

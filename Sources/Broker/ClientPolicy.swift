@@ -56,7 +56,9 @@ package struct ClientPolicy: Sendable {
     /// about it).
     func allows(bucket: String, key: String) -> Bool {
         if let buckets, !buckets.contains(bucket) { return false }
-        if let keyPrefixes, !keyPrefixes.contains(where: { key.hasPrefix($0) }) { return false }
+        // Byte for byte, as S3 names objects: String's hasPrefix compares canonically equivalent
+        // text as equal, so a prefix `Å/` would also admit `A` + U+030A, another object.
+        if let keyPrefixes, !keyPrefixes.contains(where: { key.utf8.starts(with: $0.utf8) }) { return false }
         return true
     }
 }

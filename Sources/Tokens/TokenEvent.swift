@@ -104,6 +104,17 @@ private struct FlatJSONObject {
         return index > start ? String(decoding: bytes[start..<index], as: UTF8.self) : nil
     }
 
+    /// The four hex digits after `\u`, as a number; nil when they are not four hex digits.
+    private mutating func hexQuad() -> UInt32? {
+        guard index + 4 <= bytes.count else { return nil }
+        let digits = bytes[index..<index + 4]
+        guard digits.allSatisfy({ Character(Unicode.Scalar($0)).isHexDigit }),
+            let code = UInt32(String(decoding: digits, as: UTF8.self), radix: 16)
+        else { return nil }
+        index += 4
+        return code
+    }
+
     /// A JSON string with its escapes resolved; nil for a malformed one, a lone surrogate
     /// included, or one that is not UTF-8.
     private mutating func string() -> String? {
@@ -127,12 +138,15 @@ private struct FlatJSONObject {
                 case UInt8(ascii: "r"): out.append(0x0d)
                 case UInt8(ascii: "t"): out.append(0x09)
                 case UInt8(ascii: "u"):
-                    guard index + 4 <= bytes.count,
-                        bytes[index..<index + 4].allSatisfy({ Character(Unicode.Scalar($0)).isHexDigit }),
-                        let code = UInt32(String(decoding: bytes[index..<index + 4], as: UTF8.self), radix: 16),
-                        let scalar = Unicode.Scalar(code)
-                    else { return nil }
-                    index += 4
+                    guard var code = hexQuad() else { return nil }
+                    // A high surrogate must be followed by `\u` and a low one: together one scalar.
+                    if (0xD800...0xDBFF).contains(code) {
+                        guard take(UInt8(ascii: "\\")), take(UInt8(ascii: "u")), let low = hexQuad(),
+                            (0xDC00...0xDFFF).contains(low)
+                        else { return nil }
+                        code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
+                    }
+                    guard let scalar = Unicode.Scalar(code) else { return nil }
                     out.append(contentsOf: Array(String(Character(scalar)).utf8))
                 default: return nil
                 }

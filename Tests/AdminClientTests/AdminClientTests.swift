@@ -35,6 +35,7 @@ struct RequestTests {
     func badParam() {
         #expect(throws: (any Error).self) { try IssueCommand.parse(["GET", "b", "k", "--param", "novalue"]) }
         #expect(throws: (any Error).self) { try IssueCommand.parse(["GET", "b", "k", "--param", "=v"]) }
+        #expect(throws: (any Error).self) { try IssueCommand.parse(["GET", "b", "k", "--param", "=\u{301}v"]) }
     }
 
     @Test("consume: METHOD only when asked, upper-cased")

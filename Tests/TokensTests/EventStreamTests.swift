@@ -41,6 +41,7 @@ struct EventStreamTests {
             (#"{"event":"revoked","id":"x","bucket":"b","key":"k","at":17}"#, "b", "k"),
             (#"{"bucket":"b","key":"a\"q\\b\u0001\/\n"}"#, "b", "a\"q\\b\u{1}/\n"),
             (#"{"key":"é/ü","bucket":"b"}"#, "b", "é/ü"),
+            (#"{"bucket":"b","key":"\ud83d\ude00"}"#, "b", "\u{1F600}"),
         ])
     func object(payload: String, bucket: String, key: String) {
         let object = TokenEvent(id: .zero, payload: payload).object
@@ -52,7 +53,7 @@ struct EventStreamTests {
         "a payload that is not a flat object holding both has no object",
         arguments: [
             "", "{}", #"{"bucket":"b"}"#, #"{"bucket":"b","key":"k""#, #"{"bucket":"b","key":"k"} "#,
-            #"{"bucket":"b","key":"k",}"#, #"{"bucket":"b","key":{"k":1}}"#, #"{"bucket":"b","key":"\ud800"}"#,
+            #"{"bucket":"b","key":"k",}"#, #"{"bucket":"b","key":{"k":1}}"#, #"{"bucket":"b","key":"\ud800"}"#, #"{"bucket":"b","key":"\ud83dx"}"#, #"{"bucket":"b","key":"\ude00"}"#,
             #"{"bucket":"b","key":"\u00zz"}"#, #"{"bucket":"b","key":"\q"}"#, "{\"bucket\":\"b\",\"key\":\"a\u{1}\"}",
             #"{"bucket":"b","key":true}"#, #"["bucket","b","key","k"]"#,
         ])

@@ -1082,3 +1082,16 @@ def test_a_url_that_signs_headers_is_a_line_protocol_target_by_its_id(daemon):
         with pytest.raises(redis.exceptions.ResponseError, match="^BADSIG .*content-type.*by its token id only"):
             daemon.client(cid).execute_command(command, url)
     assert daemon.client("gateway").execute_command("CONSUME", token) == 1
+
+
+def test_key_prefixes_compare_bytes_not_canonically_equivalent_text(redis_server):
+    # U+00C5 and A + U+030A are the same text to Swift's String comparison, but two S3 objects.
+    clients = {"nordic": {"secret": "nordic-secret-0123456789abcdef01", "roles": ["issue"],
+                          "key_prefixes": ["\u00c5/"]}}
+    d = Presignd(redis_server, clients, PROFILE)
+    try:
+        issue(d, "GET", "bucket-a", "\u00c5/x.txt", cid="nordic")
+        with pytest.raises(redis.exceptions.NoPermissionError):
+            issue(d, "GET", "bucket-a", "A\u030a/x.txt", cid="nordic")
+    finally:
+        d.stop()
