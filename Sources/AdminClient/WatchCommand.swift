@@ -39,6 +39,12 @@ package struct WatchCommand: AsyncParsableCommand {
     package func run() async throws {
         let json = connection.json
         var lastID = from ?? savedID()
+        if let id = lastID, !Self.isEventID(id) {
+            let source = from != nil ? "--from" : "the state file \(stateFile ?? "")"
+            throw AdminFailure(
+                code: "USAGE", message: "\(source) does not hold an event id (<ms>-<seq>, as events carry)",
+                status: .error)
+        }
         let admin = try await AdminConnection.open(connection)
         let subscriber: RedisSubscriber
         do {
@@ -92,6 +98,13 @@ package struct WatchCommand: AsyncParsableCommand {
             return nil
         }
         return object["event_id"] as? String
+    }
+
+    /// Whether `id` is a stream id as REPLAY takes it: `<ms>-<seq>` or `<ms>`, decimal.
+    package static func isEventID(_ id: String) -> Bool {
+        let pieces = id.split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false)
+        return (1...2).contains(pieces.count)
+            && pieces.allSatisfy { !$0.isEmpty && $0.utf8.allSatisfy { (48...57).contains($0) } && UInt64($0) != nil }
     }
 
     /// Whether stream id `a` (`ms-seq`) comes after `b`.

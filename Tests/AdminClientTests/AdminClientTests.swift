@@ -38,6 +38,16 @@ struct RequestTests {
         #expect(throws: (any Error).self) { try IssueCommand.parse(["GET", "b", "k", "--param", "=\u{301}v"]) }
     }
 
+    @Test("watch: a resume point must be an event id")
+    func eventIDs() {
+        for good in ["0", "0-0", "1764403200123-7", "18446744073709551615-18446744073709551615"] {
+            #expect(WatchCommand.isEventID(good), "\(good)")
+        }
+        for bad in ["", "-", "1-", "-1", "1-2-3", "+1", "garbage", "1 ", "٣-0", "18446744073709551616-0"] {
+            #expect(!WatchCommand.isEventID(bad), "\(bad)")
+        }
+    }
+
     @Test("consume: METHOD only when asked, upper-cased")
     func consume() throws {
         #expect(try ConsumeCommand.parse(["id1"]).request == ["CONSUME", "id1"])
