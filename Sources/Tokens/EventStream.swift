@@ -116,7 +116,7 @@ package final class EventStream: Sendable {
         do {
             return try await client.send(command, routingKey: key)
         } catch {
-            throw TokenError(.unavailable, "Redis did not answer: \(error)", underlying: error)
+            throw TokenError.unanswered(error)
         }
     }
 

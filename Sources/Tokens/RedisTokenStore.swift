@@ -261,7 +261,7 @@ package final class RedisTokenStore: TokenStore {
             waiting.wrappingSubtract(1, ordering: .relaxed)
             switch result {
             case .failure(let error):
-                promise.fail(Self.unanswered(error))
+                promise.fail(TokenError.unanswered(error))
             case .success(let reply) where Self.isLibraryMissing(reply):
                 promise.completeWith(eventLoop.makeFutureWithTask { try await inTask() })
             case .success(.error(let message)):
@@ -543,10 +543,6 @@ package final class RedisTokenStore: TokenStore {
         return false
     }
 
-    /// The error for a command Redis did not answer (of any kind, including an unknown outcome).
-    private static func unanswered(_ error: any Error) -> TokenError {
-        TokenError(.unavailable, "Redis did not answer: \(error)", underlying: error)
-    }
 
     /// Sends a command to the node owning `routingKey`; no answer from Redis (of any kind, including
     /// an unknown outcome) is `.unavailable`, never success. A `replicated` write waits for the replica
@@ -560,7 +556,7 @@ package final class RedisTokenStore: TokenStore {
         do {
             return try await client.send(command, routingKey: routingKey, replicated: replicated)
         } catch {
-            throw Self.unanswered(error)
+            throw TokenError.unanswered(error)
         }
     }
 
@@ -570,7 +566,7 @@ package final class RedisTokenStore: TokenStore {
         do {
             return try await cluster.sendToEveryPrimary(command)
         } catch {
-            throw TokenError(.unavailable, "Redis did not answer: \(error)", underlying: error)
+            throw TokenError.unanswered(error)
         }
     }
 

@@ -1,3 +1,5 @@
+import Redis
+
 /// Why a token operation was denied or failed. The code is the first word of the reply a client
 /// gets (PROTOCOL.md, "Denials and errors"); gateways allow only on success and deny on any error.
 package struct TokenError: Error, Sendable, CustomStringConvertible {
@@ -50,4 +52,13 @@ package struct TokenError: Error, Sendable, CustomStringConvertible {
     }
 
     package var description: String { "\(code.rawValue) \(message)" }
+}
+
+extension TokenError {
+    /// The error for a command Redis did not answer (of any kind, including an unknown outcome):
+    /// the client's own words for why, without repeating its code.
+    static func unanswered(_ error: any Error) -> TokenError {
+        let why = (error as? RedisClientError)?.message ?? "\(error)"
+        return TokenError(.unavailable, "Redis did not answer: \(why)", underlying: error)
+    }
 }
