@@ -133,8 +133,11 @@ struct EventStreamTests {
             let stream = EventStream(client: fixture.client, keyspace: fixture.store.keyspace)
             let before = try await Self.addEvents(3, fixture)
             // What a Redis restarted without its data, or a failover to a replica that had not
-            // received them, leaves: the stream begins again, and its new ids are later ones.
+            // received them, leaves: the stream begins again, and its new ids are later ones (a
+            // restart takes more than the millisecond the ids count in; within the same one, a new
+            // stream's ids would start again at the old ones, and no reader could tell).
             _ = try await fixture.client.send(["DEL", fixture.store.keyspace.events])
+            try await Task.sleep(for: .milliseconds(5))
             let after = try await Self.addEvents(2, fixture)
             for stale in before {
                 guard case .resync = try await stream.replay(after: EventID(stale)!, count: 100) else {
