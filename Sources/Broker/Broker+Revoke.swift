@@ -79,19 +79,14 @@ extension Broker {
     }
 
     /// Revokes `what` and returns how many URLs it revoked; nil when the token is outside the
-    /// client's scope. A scoped client's revocation of one token is checked against the token's
-    /// object first (bucket and key never change, so the check cannot go stale).
+    /// client's scope (a scoped client's revocation of one token is checked first).
     private func revoked(_ what: RevocationTarget, client: ClientPolicy, reason: String) async throws(BrokerError)
         -> Int?
     {
         do throws(TokenError) {
             switch what {
             case .one(let target):
-                if client.isScoped, let record = try await store.check(id: target.id),
-                    !client.allows(bucket: record.bucket, key: record.key)
-                {
-                    return nil
-                }
+                if client.isScoped, try await isOutsideScope(tokenID: target.id, client: client) { return nil }
                 return try await store.revoke(id: target.id, by: client.id, reason: reason) ? 1 : 0
             case .object(let bucket, let key):
                 return try await store.revokeObject(bucket: bucket, key: key, by: client.id, reason: reason)

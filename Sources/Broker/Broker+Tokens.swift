@@ -78,13 +78,21 @@ extension Broker {
             return client.allows(bucket: object.bucket, key: object.key)
                 ? eventLoop.makeSucceededVoidFuture() : eventLoop.makeFailedFuture(refused())
         }
-        return eventLoop.makeFutureWithTask { [store] in try await store.check(id: target.id) }
+        return eventLoop.makeFutureWithTask { [self] in try await isOutsideScope(tokenID: target.id, client: client) }
             .flatMapError { [self] error in
                 eventLoop.makeFailedFuture(denial(TokenError(storeFailure: error), action, target, client: client.id))
             }
-            .flatMapThrowing { record in
-                if let record, !client.allows(bucket: record.bucket, key: record.key) { throw refused() }
+            .flatMapThrowing { outside in
+                if outside { throw refused() }
             }
+    }
+
+    /// Whether the token `tokenID` exists and its object is outside `client`'s buckets or key
+    /// prefixes, read from its record (one CHECK: bucket and key never change, so the answer
+    /// cannot go stale). A token that does not exist is not outside: its command answers that.
+    func isOutsideScope(tokenID: String, client: ClientPolicy) async throws(TokenError) -> Bool {
+        guard let record = try await store.check(id: tokenID) else { return false }
+        return !client.allows(bucket: record.bucket, key: record.key)
     }
 
     /// The NOPERM answer to a client acting on a token outside its buckets or key prefixes.
