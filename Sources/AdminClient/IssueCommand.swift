@@ -1,4 +1,5 @@
 import ArgumentParser
+import Wire
 
 /// `presignctl issue`: presign a URL and register its token.
 package struct IssueCommand: AsyncParsableCommand {
@@ -41,7 +42,7 @@ package struct IssueCommand: AsyncParsableCommand {
     package init() {}
 
     package func validate() throws {
-        for pair in param where !pair.unicodeScalars.contains("=") || pair.unicodeScalars.first == "=" {
+        for pair in param where CommandLineArguments.nameValue(pair) == nil {
             throw ValidationError("--param takes NAME=VALUE, got '\(pair)'")
         }
     }
@@ -55,10 +56,8 @@ package struct IssueCommand: AsyncParsableCommand {
         if let contentLength { request += ["CONTENT-LENGTH", String(contentLength)] }
         for tag in tag { request += ["TAG", tag] }
         for pair in param {
-            // The first `=` scalar: as a Character, `=` and a combining mark after it are one.
-            let scalars = pair.unicodeScalars
-            let equals = scalars.firstIndex(of: "=")!
-            request += ["PARAM", String(scalars[..<equals]), String(scalars[scalars.index(after: equals)...])]
+            let (name, value) = CommandLineArguments.nameValue(pair)!  // checked by validate()
+            request += ["PARAM", name, value]
         }
         if let profile { request += ["PROFILE", profile] }
         return request

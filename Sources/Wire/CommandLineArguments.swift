@@ -17,6 +17,15 @@ package enum CommandLineArguments {
         return nil
     }
 
+    /// A `NAME=VALUE` option argument (`--param`, `--header`) split at its first `=` scalar, so
+    /// the value may hold `=`; nil without one or with an empty name. (As a Character, `=` and a
+    /// combining mark after it are one, and would be missed or taken for part of the name.)
+    package static func nameValue(_ argument: String) -> (name: String, value: String)? {
+        let scalars = argument.unicodeScalars
+        guard let equals = scalars.firstIndex(of: "="), equals != scalars.startIndex else { return nil }
+        return (String(scalars[..<equals]), String(scalars[scalars.index(after: equals)...]))
+    }
+
     /// Exits with status 64 (usage), naming the argument, when one is not UTF-8.
     package static func requireUTF8(program: String) {
         guard let index = firstNotUTF8() else { return }
