@@ -543,7 +543,6 @@ package final class RedisTokenStore: TokenStore {
         return false
     }
 
-
     /// Sends a command to the node owning `routingKey`; no answer from Redis (of any kind, including
     /// an unknown outcome) is `.unavailable`, never success. A `replicated` write waits for the replica
     /// confirmations the client is configured for.
