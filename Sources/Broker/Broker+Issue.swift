@@ -68,7 +68,7 @@ extension Broker {
                         "method": .bulk(presign.method.rawValue),
                         "expires_at": .integer(Int(signed.expiresAt)),
                         "uses": .integer(request.uses),
-                        "headers": .array(signed.headersToSend.flatMap { [Reply.bulk($0.name), .bulk($0.value)] }),
+                        "headers": .array(presign.headersToSend.flatMap { [Reply.bulk($0.name), .bulk($0.value)] }),
                     ]))
             case .failure(let error as TokenError) where error.code == .exists:
                 var next = presign

@@ -10,7 +10,7 @@ package struct PresignRequest: Sendable {
     /// The longest lifetime SigV4 allows a presigned URL: seven days.
     package static let maxExpires: Int64 = 604_800
     /// Headers to sign (Content-Type, Content-Length, x-amz-meta-*, …). Their values do not appear
-    /// in the URL: the HTTP client must send them (`PresignedURL.headersToSend`).
+    /// in the URL: the HTTP client must send them (`headersToSend`).
     package var headers: [(name: String, value: String)]
     /// Operation query parameters (response-content-disposition, versionId, x-id, partNumber…),
     /// signed and written into the URL in this order, before the auth parameters.
@@ -26,5 +26,13 @@ package struct PresignRequest: Sendable {
         self.expires = expires
         self.headers = headers
         self.query = query
+    }
+}
+
+extension PresignRequest {
+    /// The signed headers the HTTP client must send with this request's URL, with these exact values
+    /// (lowercase names), in the request's order.
+    package var headersToSend: [HeaderToSend] {
+        headers.map { HeaderToSend(name: CanonicalHeaders.lowercasedName($0.name), value: $0.value) }
     }
 }

@@ -24,7 +24,6 @@ package final class PresignSigner: Sendable {
     /// The offset of the base path in `authorityAndBase`.
     private let basePathOffset: Int
     private let hostHeader: [UInt8]
-    private let hostHeaderText: String
     /// The end of the canonical request of a URL that signs no header but host, after `host:` and
     /// the bucket's label in a virtual host: `<host>\n\nhost\nUNSIGNED-PAYLOAD`.
     private let hostOnlyTail: [UInt8]
@@ -46,9 +45,8 @@ package final class PresignSigner: Sendable {
         authorityAndBase = Array(endpoint.urlAuthority.utf8) + Array(endpoint.basePath.utf8)
         basePathOffset = endpoint.urlAuthority.utf8.count
         pathStylePrefix = schemePrefix + authorityAndBase
-        hostHeaderText = endpoint.hostHeader
-        hostHeader = Array(hostHeaderText.utf8)
-        hostOnlyTail = Array("\(hostHeaderText)\n\nhost\nUNSIGNED-PAYLOAD".utf8)
+        hostHeader = Array(endpoint.hostHeader.utf8)
+        hostOnlyTail = Array("\(endpoint.hostHeader)\n\nhost\nUNSIGNED-PAYLOAD".utf8)
         credentialPrefix =
             Array("X-Amz-Credential=".utf8) + URIEncoding.encode(credentials.accessKeyId.utf8, keepSlash: false)
             + Array("%2F".utf8)
@@ -308,10 +306,7 @@ package final class PresignSigner: Sendable {
                 }
             }
         }
-        return PresignedURL(
-            url: url, signatureDigest: signature, amzDate: date, expiresAt: time + request.expires,
-            endpointHost: hostHeaderText, virtualBucket: virtual ? request.bucket : nil,
-            signedHeaders: request.headers)
+        return PresignedURL(url: url, signatureDigest: signature, amzDate: date, expiresAt: time + request.expires)
     }
 }
 

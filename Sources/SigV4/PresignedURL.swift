@@ -1,4 +1,8 @@
 /// A presigned URL and what the broker needs to track it.
+///
+/// It holds the URL and a few numbers, nothing else that is reference-counted: making and dropping
+/// one is part of every presign's cost. What few callers need (the signed host, the headers to send)
+/// is derived on use, from the URL or from the request.
 package struct PresignedURL: Sendable {
     /// The whole URL. It is a bearer credential: never log it.
     package let url: String
@@ -8,21 +12,16 @@ package struct PresignedURL: Sendable {
     package let amzDate: AmzDate
     /// Unix seconds at which the URL stops working: X-Amz-Date + X-Amz-Expires.
     package let expiresAt: Int64
-    /// The `host` value the URL is signed for (what a verifier must be told): the endpoint's host,
-    /// after `bucket.` for a virtual-hosted URL. Made on use, as few callers need it.
+
+    /// The `host` value the URL is signed for (what a verifier must be told): the URL's authority,
+    /// `bucket.` included for a virtual-hosted URL, by the endpoint's rule for the host header
+    /// (`S3Endpoint.hostHeader`): in lower case, without the scheme's default port.
     package var signedHost: String {
-        guard let virtualBucket else { return endpointHost }
-        return "\(virtualBucket).\(endpointHost)"
-    }
-    let endpointHost: String
-    /// The bucket when it is part of the host name.
-    let virtualBucket: String?
-    /// The request's signed headers, as the caller gave them.
-    let signedHeaders: [(name: String, value: String)]
-    /// Signed headers the HTTP client must send with these exact values (lowercase names), in the
-    /// request's order. Made on use, as few callers need them.
-    package var headersToSend: [HeaderToSend] {
-        signedHeaders.map { HeaderToSend(name: CanonicalHeaders.lowercasedName($0.name), value: $0.value) }
+        guard let schemeEnd = url.firstRange(of: "://") else { return "" }
+        let authority = url[schemeEnd.upperBound...].prefix { $0 != "/" && $0 != "?" }
+        let defaultPort = url.hasPrefix("https:") ? ":443" : ":80"
+        let host = authority.hasSuffix(defaultPort) ? authority.dropLast(defaultPort.utf8.count) : authority
+        return CanonicalHeaders.lowercased(String(host))
     }
 
     /// The signature in lowercase hex (X-Amz-Signature). Secret-equivalent while the URL lives.

@@ -42,7 +42,7 @@ struct PresignCommand: ParsableCommand {
                 query: params.map { ($0.name, $0.value) })
             let url = try signer.presign(request, at: time)
             print(url.url)
-            for header in url.headersToSend {
+            for header in request.headersToSend {
                 FileOutput.standardError.write("send header: \(header.name): \(header.value)\n")
             }
         } catch let error as SigV4Error {

@@ -101,7 +101,7 @@ struct SeededGenerator: RandomNumberGenerator {
     }
 
     static func verify(_ c: Case, _ url: PresignedURL, _ target: String? = nil, at: Int64) -> Verdict {
-        let sent = Dictionary(uniqueKeysWithValues: url.headersToSend.map { ($0.name, $0.value) })
+        let sent = Dictionary(uniqueKeysWithValues: c.request.headersToSend.map { ($0.name, $0.value) })
         return c.verifier.verify(
             method: c.request.method.rawValue, url: target ?? url.url, signedHost: url.signedHost,
             headers: { sent[$0] }, now: at)

@@ -138,6 +138,27 @@ import Testing
             try S3Endpoint(url: "https://s3.example.com:8443", region: "us-east-1").hostHeader == "s3.example.com:8443")
     }
 
+    /// A URL's signed host is read back from the URL itself: for every awkward authority (upper
+    /// case, an explicit default port, IPv6, a port ending in the default's digits, a base path,
+    /// a virtual host) it is the endpoint's host header, after `bucket.` when virtual-hosted.
+    @Test(arguments: [
+        ("https://S3.Example.COM:443", "s3.example.com"), ("http://S3.Example.COM:80/base", "s3.example.com"),
+        ("http://[::1]:80", "[::1]"), ("http://[::1]:8080/s3", "[::1]:8080"), ("https://host.test:80", "host.test:80"),
+        ("http://host.test:443", "host.test:443"), ("https://host.test:1443", "host.test:1443"),
+        ("http://127.0.0.1:9000", "127.0.0.1:9000"), ("https://host.test", "host.test"),
+    ])
+    func signedHostIsTheHostHeader(_ endpointURL: String, _ hostHeader: String) throws {
+        let credentials = Credentials(accessKeyId: "AKIDEXAMPLE", secretAccessKey: "secret")
+        for addressing in [S3Endpoint.Addressing.path, .virtual] {
+            let endpoint = try S3Endpoint(url: endpointURL, region: "us-east-1", addressing: addressing)
+            #expect(endpoint.hostHeader == hostHeader)
+            let url = try PresignSigner(credentials: credentials, endpoint: endpoint)
+                .presign(PresignRequest(method: .get, bucket: "bucket", key: "a/b"), at: 1_700_000_000)
+            let virtual = endpoint.usesVirtualHosting(bucket: "bucket")
+            #expect(url.signedHost == (virtual ? "bucket." : "") + hostHeader, "\(endpointURL) \(addressing)")
+        }
+    }
+
     @Test func secretsNeverPrinted() {
         var credentials = Self.credentials
         credentials.sessionToken = "TOKEN-never-shown"

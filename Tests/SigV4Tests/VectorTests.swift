@@ -30,9 +30,9 @@ import Testing
         #expect(url.amzDate.description == vector.input.timestamp)
         #expect(url.expiresAt == vector.expiresAt)
         #expect(url.tokenId == tokenId(signatureHex: expected.signature))
-        let sent = Dictionary(uniqueKeysWithValues: url.headersToSend.map { ($0.name, $0.value) })
+        let sent = Dictionary(uniqueKeysWithValues: vector.request.headersToSend.map { ($0.name, $0.value) })
         #expect(sent == expected.headersClientMustSend)
-        #expect(url.headersToSend.count == expected.headersClientMustSend.count)
+        #expect(vector.request.headersToSend.count == expected.headersClientMustSend.count)
     }
 
     /// The canonical headers do not depend on the order or the case the caller gives names in:
@@ -55,7 +55,7 @@ import Testing
                 request.headers = order.map { (upper ? $0.name.uppercased() : $0.name.lowercased(), $0.value) }
                 let url = try signer.presign(request, at: vector.time)
                 #expect(url.url == vector.expected.url, "\(request.headers.map(\.name))")
-                #expect(url.headersToSend.map(\.name) == order.map { $0.name.lowercased() })
+                #expect(request.headersToSend.map(\.name) == order.map { $0.name.lowercased() })
             }
         }
     }
@@ -106,10 +106,10 @@ import Testing
     @Test func formURLEncodedContentTypeStaysSigned() throws {
         let vector = Vector.named("quirk-form-urlencoded-content-type-dropped")
         let signer = try PresignSigner(credentials: vector.credentials, endpoint: try vector.endpoint())
-        let (url, details) = try signer.presignDetailed(vector.request, at: vector.time)
+        let (_, details) = try signer.presignDetailed(vector.request, at: vector.time)
         #expect(vector.expected.signedHeaders == "host")
         #expect(details.signedHeaders == "content-type;host")
-        #expect(url.headersToSend.map(\.name) == ["content-type"])
+        #expect(vector.request.headersToSend.map(\.name) == ["content-type"])
     }
 
     /// SPEC §3's AWS documentation example, independently of the JSON file.
