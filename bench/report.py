@@ -319,7 +319,8 @@ def main():
         f"hand-written {shown(number(r, 'race.recipe.never_allowed'))}, presignd "
         f"{shown(number(r, 'race.presignd.never_allowed'))}).",
         "- Signing: `PresignBench sign` and `bench/botocore_presign.py`, one thread each, the same inputs, "
-        f"taking turns in {shown(number(r, 'sign.rounds'))} rounds; the ratio is the median of the rounds' ratios (the rates are medians too, so "
+        f"taking turns in {shown(number(r, 'sign.rounds'))} rounds: both run as long-lived processes and each presignd turn is next to "
+        "botocore's on the same case; the ratio is the median of those pairs' ratios (the rates are medians too, so "
         "the ratio can differ a little from their quotient). botocore makes the URL alone, as does presignd in "
         "the first two rows; ISSUE also derives the token id (one more SHA-256).",
         "- Token store: `PresignBench consume` (50 tasks on one auto-pipelined client) against `redis-benchmark "

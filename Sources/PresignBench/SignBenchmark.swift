@@ -1,13 +1,23 @@
 import SigV4
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// Presigned URLs per second on one thread, with the inputs `bench/botocore_presign.py` uses:
 /// a GET, path style, a 30-byte key, no extra parameters; and a PUT with a signed Content-Type.
 /// These make the URL alone, as botocore's `generate_presigned_url` does; `get_path_token_id` also
 /// derives each URL's token id, as the broker's ISSUE does (one more SHA-256).
+///
+/// With `--serve` it reads `<case> <seconds>` lines and answers each with that case's result line,
+/// so that `bench/sign` can alternate it with botocore in short, adjacent turns.
 struct SignBenchmark {
     var seconds = 3.0
     /// Only the case of this name (for profiling one case), or every case.
     var only: String?
+    var serve = false
 
     init(arguments: [String]) throws {
         var rest = arguments[...]
@@ -19,11 +29,15 @@ struct SignBenchmark {
             case "--only":
                 guard let name = rest.popFirst() else { PresignBench.usage() }
                 only = name
+            case "--serve":
+                serve = true
             default:
                 PresignBench.usage()
             }
         }
     }
+
+    static let cases = ["get_path", "put_content_type", "get_path_token_id", "verify_get_path"]
 
     /// 1,024 distinct 30-byte keys, so that no result can be reused between iterations.
     static let keys: [String] = (0..<1024).map { index in
@@ -32,6 +46,22 @@ struct SignBenchmark {
     }
 
     func run() throws {
+        guard serve else { return try runCases() }
+        while let line = readLine() {
+            let words = line.split(separator: " ")
+            guard words.count == 2, Self.cases.contains(String(words[0])), let seconds = Double(words[1]), seconds > 0
+            else {
+                throw PresignBenchError(message: "expected `<case> <seconds>`, got \(line)")
+            }
+            var turn = self
+            turn.only = String(words[0])
+            turn.seconds = seconds
+            try turn.runCases()
+            fflush(nil)  // every output stream: the answer must reach the pipe now
+        }
+    }
+
+    private func runCases() throws {
         precondition(Self.keys.allSatisfy { $0.utf8.count == 30 })
         let signer = try PresignSigner(
             credentials: Credentials(
