@@ -64,8 +64,10 @@ package final class HTTPServer: Sendable {
                         try sync.addHandler(BackPressureHandler())
                         try sync.addHandler(IdleStateHandler(readTimeout: TimeAmount(configuration.idleTimeout)))
                         try sync.configureHTTPServerPipeline(
-                            withPipeliningAssistance: true, withErrorHandling: true, withOutboundHeaderValidation: true,
-                            withEncoderConfiguration: .init(), withDecoderLimitConfiguration: limits)
+                            withPipeliningAssistance: true, withErrorHandling: false,
+                            withOutboundHeaderValidation: true, withEncoderConfiguration: .init(),
+                            withDecoderLimitConfiguration: limits)
+                        try sync.addHandler(HTTPParseErrorHandler(metrics: metrics, logger: logger))
                         try sync.addHandler(
                             HTTPHandler(
                                 broker: broker, metrics: metrics, maxConnections: configuration.maxConnections,

@@ -223,9 +223,39 @@ def test_oversized_headers_are_refused_and_the_connection_closed(daemon):
             # presignd closed with the rest of the oversized header unread, so the kernel reset
             # the connection, possibly before the 400 arrived.
             pass
-    assert data == b"" or data.startswith(b"HTTP/1.1 400")
+    assert data == b"" or data.startswith(b"HTTP/1.1 403")
     assert b"ok" not in data
     assert send("GET", base(daemon) + "/healthz")[0] == 200
+
+
+@pytest.mark.parametrize("request_bytes", [
+    b"GET /v1/authorize HTTP/1.1\r\nHost: x\r\nX-Original-Method GET\r\n\r\n",  # a header without a colon
+    b"G\x01T /v1/authorize HTTP/1.1\r\nHost: x\r\n\r\n",  # a method that is not a token
+    b"GET /v1/authorize HTTP/1.1\r\nHost: x\r\nContent-Length: zero\r\n\r\n",
+])
+def test_unparsable_request_is_a_counted_logged_denial(daemon, request_bytes):
+    """What NIO's parser refuses is answered like every other refusal (403, X-Presign-Deny: ERR,
+    no-store), logged with its reason but not its bytes, counted, and the connection closed."""
+    before = daemon.log_text().count("http request refused")
+    with socket.create_connection(("127.0.0.1", daemon.http_port), timeout=10) as sock:
+        sock.sendall(request_bytes)
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode().split("\r\n")
+    assert lines[0] == "HTTP/1.1 403 Forbidden"
+    headers = {name.lower(): value for name, value in (line.split(": ", 1) for line in lines[1:])}
+    assert headers["x-presign-deny"] == "ERR"
+    assert headers["cache-control"] == "no-store"
+    assert headers["connection"] == "close"
+    assert body.startswith(b"ERR ") and len(body) == int(headers["content-length"])
+    wait_for(lambda: daemon.log_text().count("http request refused") > before, 10, "the refusal's log line")
+    line = [l for l in daemon.log_text().splitlines() if "http request refused" in l][-1]
+    assert "outcome=ERR" in line and "reason=" in line and "client=http:127.0.0.1 " in line
+    assert "X-Original" not in line and "zero" not in line
+    metrics = send("GET", base(daemon) + "/metrics")[2].decode()
+    assert 'presignd_http_requests_total{endpoint="unparsed",outcome="ERR"} ' in metrics
 
 
 def test_request_body_is_ignored_and_logs_hold_no_signature(daemon):
