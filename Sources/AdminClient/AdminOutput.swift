@@ -19,7 +19,7 @@ package enum AdminOutput {
     package static func issued(_ reply: RESPValue, json: Bool) throws(AdminFailure) -> String {
         let fields = try record(reply, of: "ISSUE")
         if json {
-            return encode(
+            return success(
                 Dictionary(
                     fields.map { name, value in
                         (name, name == "headers" ? pairsObject(value) : jsonValue(value))
@@ -42,7 +42,7 @@ package enum AdminOutput {
     /// `CONSUME`'s `:<uses left>`.
     package static func consumed(_ reply: RESPValue, json: Bool) throws(AdminFailure) -> String {
         guard let left = reply.integer else { throw .unexpectedReply(to: "CONSUME") }
-        if json { return encode(["allowed": true, "uses_left": left]) }
+        if json { return success(["allowed": true, "uses_left": left]) }
         return "allowed: \(left) \(left == 1 ? "use" : "uses") left"
     }
 
@@ -50,7 +50,7 @@ package enum AdminOutput {
     package static func checked(_ reply: RESPValue, json: Bool) throws(AdminFailure) -> String {
         let fields = try record(reply, of: "CHECK")
         if json {
-            return encode(Dictionary(fields.map { ($0.0, jsonValue($0.1)) }, uniquingKeysWith: { first, _ in first }))
+            return success(Dictionary(fields.map { ($0.0, jsonValue($0.1)) }, uniquingKeysWith: { first, _ in first }))
         }
         return aligned(fields.map { ($0.0, text($0.1, field: $0.0)) })
     }
@@ -58,22 +58,24 @@ package enum AdminOutput {
     /// `REVOKE`'s `:<count>`; `single` for `REVOKE <target>`, where the count is 1 or 0.
     package static func revoked(_ reply: RESPValue, single: Bool, json: Bool) throws(AdminFailure) -> String {
         guard let count = reply.integer else { throw .unexpectedReply(to: "REVOKE") }
-        if json { return encode(["revoked": count]) }
+        if json { return success(["revoked": count]) }
         if single { return count == 1 ? "revoked" : "not active: nothing to revoke" }
         return "revoked \(count) \(count == 1 ? "token" : "tokens")"
     }
 
-    /// `INFO`'s text as is, or as `{"section": {"field": "value"}}`.
+    /// `INFO`'s text as is, or as `{"section": {"field": value}}`, a value that is a whole number as
+    /// a number and any other as a string (`cmdstat_` lines stay Redis's `calls=4,OK=3` text).
     package static func stats(_ reply: RESPValue, json: Bool) throws(AdminFailure) -> String {
         guard let info = reply.string else { throw .unexpectedReply(to: "INFO") }
         guard json else { return info.trimmingCharacters(in: .whitespacesAndNewlines) }
-        var sections: [String: [String: String]] = [:]
+        var sections: [String: [String: Any]] = [:]
         var section = "default"
         for line in info.split(whereSeparator: \.isNewline) {
             if line.hasPrefix("# ") {
                 section = line.dropFirst(2).trimmingCharacters(in: .whitespaces).lowercased()
             } else if let colon = line.firstIndex(of: ":") {
-                sections[section, default: [:]][String(line[..<colon])] = String(line[line.index(after: colon)...])
+                let value = String(line[line.index(after: colon)...])
+                sections[section, default: [:]][String(line[..<colon])] = Int(value).map { $0 as Any } ?? value
             }
         }
         return encode(sections)
@@ -162,6 +164,11 @@ package enum AdminOutput {
         let width = lines.map(\.0.count).max() ?? 0
         return lines.map { $0.0.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + $0.1 }
             .joined(separator: "\n")
+    }
+
+    /// A success's object, with `"ok": true` as a failure's has `"ok": false`.
+    private static func success(_ object: [String: Any]) -> String {
+        encode(object.merging(["ok": true]) { _, ok in ok })
     }
 
     private static func encode(_ object: Any) -> String {

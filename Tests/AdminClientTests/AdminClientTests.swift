@@ -169,17 +169,17 @@ struct OutputTests {
     func issueJSON() throws {
         #expect(
             try AdminOutput.issued(Self.issueReply, json: true)
-                == #"{"expires_at":1764403200,"headers":{"Content-Type":"image/png"},"id":"AAAAAAAAAAAAAAAAAAAAAA","method":"PUT","url":"http://gw/b/k?X-Amz-Signature=00","uses":1}"#
+                == #"{"expires_at":1764403200,"headers":{"Content-Type":"image/png"},"id":"AAAAAAAAAAAAAAAAAAAAAA","method":"PUT","ok":true,"url":"http://gw/b/k?X-Amz-Signature=00","uses":1}"#
         )
     }
 
     @Test("consume, revoke and a failure in text and JSON")
     func shortReplies() throws {
         #expect(try AdminOutput.consumed(.integer(2), json: false) == "allowed: 2 uses left")
-        #expect(try AdminOutput.consumed(.integer(0), json: true) == #"{"allowed":true,"uses_left":0}"#)
+        #expect(try AdminOutput.consumed(.integer(0), json: true) == #"{"allowed":true,"ok":true,"uses_left":0}"#)
         #expect(try AdminOutput.revoked(.integer(0), single: true, json: false) == "not active: nothing to revoke")
         #expect(try AdminOutput.revoked(.integer(3), single: false, json: false) == "revoked 3 tokens")
-        #expect(try AdminOutput.revoked(.integer(3), single: false, json: true) == #"{"revoked":3}"#)
+        #expect(try AdminOutput.revoked(.integer(3), single: false, json: true) == #"{"ok":true,"revoked":3}"#)
         let used = AdminFailure(errorReply: "USED no uses left")
         #expect(AdminOutput.failure(used, json: false) == "denied: USED no uses left")
         #expect(
@@ -194,12 +194,13 @@ struct OutputTests {
         #expect(throws: AdminFailure.self) { try AdminOutput.stats(.integer(1), json: true) }
     }
 
-    @Test("INFO --json groups fields by section")
+    @Test("INFO --json groups fields by section, whole numbers as numbers")
     func statsJSON() throws {
-        let info = RESPValue.bulkString(Array("# Server\r\nversion:1.0\r\n\r\n# Commands\r\ncmd_consume:OK=3\r\n".utf8))
+        let info = RESPValue.bulkString(
+            Array("# Server\r\nversion:1.0\r\nuptime_in_seconds:42\r\n\r\n# Commands\r\ncmd_consume:OK=3\r\n".utf8))
         #expect(
             try AdminOutput.stats(info, json: true)
-                == #"{"commands":{"cmd_consume":"OK=3"},"server":{"version":"1.0"}}"#)
+                == #"{"commands":{"cmd_consume":"OK=3"},"server":{"uptime_in_seconds":42,"version":"1.0"}}"#)
     }
 
     @Test("an event line shows id, time, kind, token, object, who and why; unparsable payloads pass through")

@@ -74,7 +74,7 @@ def test_consume_until_used_then_denied(daemon):
     first = ctl(daemon, "gateway", "consume", record["id"], "--method", "get")
     assert (first.returncode, first.stdout.strip()) == (0, "allowed: 1 use left")
     by_url = ctl(daemon, "gateway", "consume", record["url"], "--json")
-    assert by_url.returncode == 0 and json.loads(by_url.stdout) == {"allowed": True, "uses_left": 0}
+    assert by_url.returncode == 0 and json.loads(by_url.stdout) == {"ok": True, "allowed": True, "uses_left": 0}
     used = ctl(daemon, "gateway", "consume", record["id"])
     assert used.returncode == 1 and used.stderr.startswith("denied: USED")
     used_json = ctl(daemon, "gateway", "consume", record["id"], "--json")
@@ -98,6 +98,7 @@ def test_check_active_spent_and_unknown(daemon):
     assert active.returncode == 0
     fields = json.loads(active.stdout)
     assert fields["state"] == "active" and fields["uses_left"] == 1 and fields["tags"] == ["t-check"]
+    assert fields["ok"] is True
     assert ctl(daemon, "gateway", "consume", record["id"]).returncode == 0
     spent = ctl(daemon, "admin", "check", record["url"])
     assert spent.returncode == 1
@@ -118,7 +119,7 @@ def test_revoke_by_id_object_and_tag(daemon):
     by_object = ctl(daemon, "admin", "revoke", "--object", "bucket-a", "revoke/one")
     assert (by_object.returncode, by_object.stdout.strip()) == (0, "revoked 2 tokens")
     by_tag = ctl(daemon, "admin", "revoke", "--tag", "t-revoke", "--json")
-    assert by_tag.returncode == 0 and json.loads(by_tag.stdout) == {"revoked": 1}
+    assert by_tag.returncode == 0 and json.loads(by_tag.stdout) == {"ok": True, "revoked": 1}
     for record in (a, b, c, d):
         denied = ctl(daemon, "gateway", "consume", record["id"])
         assert denied.returncode == 1 and "REVOKED" in denied.stderr
@@ -129,6 +130,8 @@ def test_stats(daemon):
     assert text.returncode == 0 and text.stdout.startswith("# ")
     sections = json.loads(ctl(daemon, "admin", "stats", "--json").stdout)
     assert sections and all(isinstance(fields, dict) for fields in sections.values())
+    assert isinstance(sections["server"]["uptime_in_seconds"], int)
+    assert isinstance(sections["server"]["presignd_version"], str)
 
 
 def test_permissions_and_authentication(daemon):
