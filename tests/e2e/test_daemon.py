@@ -7,6 +7,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -594,7 +595,10 @@ def test_a_yaml_error_never_quotes_the_line(tmp_path):
 
 
 def test_check_config_and_the_daemon_warn_of_what_is_valid_but_risky(tmp_path, redis_server):
-    secret = tmp_path / "s3-secret"
+    # Every local user can reach this file: /tmp and the directory let others through.
+    shared = Path(tempfile.mkdtemp(prefix="presignd-shared-", dir="/tmp"))
+    shared.chmod(0o755)
+    secret = shared / "s3-secret"
     secret.write_text("risky-secret\n")
     secret.chmod(0o644)
     config = tmp_path / "risky.yaml"
@@ -619,6 +623,14 @@ def test_check_config_and_the_daemon_warn_of_what_is_valid_but_risky(tmp_path, r
                      "profiles[1].public_base_url is not set"):
         assert any(expected in w for w in warnings), (expected, warnings)
     assert "risky-secret" not in out.stdout + out.stderr
+    # The same file where only its owner can go (pytest's own directories are 0700) is not exposed.
+    hidden = tmp_path / "s3-secret"
+    shutil.move(secret, hidden)
+    shared.rmdir()
+    config.write_text(config.read_text().replace(str(secret), str(hidden)))
+    out = subprocess.run([presignd_binary(), "check-config", str(config)], capture_output=True, text=True)
+    assert out.returncode == 0 and "can be read by every local user" not in out.stdout, out.stdout
+    assert len([line for line in out.stdout.splitlines() if line.startswith("warning: ")]) == 4
     # One client's full pipeline would overflow the Redis connection: UNAVAILABLE with Redis fine.
     # A warning: earlier samples had 1000 against 1024, and such a file must still start.
     inflight = tmp_path / "inflight.yaml"

@@ -32,10 +32,8 @@ struct Secret: Sendable, CustomStringConvertible {
                 throw DecodingError.dataCorruptedError(
                     forKey: file, in: c, debugDescription: "cannot read the file \(path)")
             }
-            var status = stat()
-            let readableByOthers = stat(path, &status) == 0 && status.st_mode & S_IROTH != 0
             return Secret(
-                value: text.trimmingCharacters(in: .newlines), fileReadableByOthers: readableByOthers ? path : nil)
+                value: text.trimmingCharacters(in: .newlines), fileReadableByOthers: othersCanRead(path) ? path : nil)
         }
         if let name = try c.decodeIfPresent(String.self, forKey: env) {
             guard let text = ProcessInfo.processInfo.environment[name], !text.isEmpty else {
@@ -45,6 +43,22 @@ struct Secret: Sendable, CustomStringConvertible {
             return Secret(value: text)
         }
         return nil
+    }
+
+    /// Whether a user neither the owner nor in the group could read the file at `path`: the file
+    /// is readable by others and every directory on its real path lets others through (`o+x`). A
+    /// world-readable file in a directory only its owner may enter is not exposed.
+    static func othersCanRead(_ path: String) -> Bool {
+        guard let resolved = realpath(path, nil) else { return false }
+        defer { free(resolved) }
+        var status = stat()
+        guard stat(resolved, &status) == 0, status.st_mode & S_IROTH != 0 else { return false }
+        var directory = URL(fileURLWithPath: String(cString: resolved)).deletingLastPathComponent()
+        while true {
+            guard stat(directory.path, &status) == 0, status.st_mode & S_IXOTH != 0 else { return false }
+            if directory.path == "/" { return true }
+            directory.deleteLastPathComponent()
+        }
     }
 
     /// `path` with a leading `$CREDENTIALS_DIRECTORY/` (or `${CREDENTIALS_DIRECTORY}/`) replaced by
