@@ -25,7 +25,8 @@ CLIENTS = {
 
 @pytest.fixture(scope="module")
 def daemon(redis_server):
-    d = Presignd(redis_server, CLIENTS, PROFILE, http=True)
+    # Debug level: the tests check that not even debug lines hold request bytes.
+    d = Presignd(redis_server, CLIENTS, PROFILE, http=True, args=["--log-level", "debug"])
     yield d
     d.stop()
 
@@ -256,6 +257,67 @@ def test_unparsable_request_is_a_counted_logged_denial(daemon, request_bytes):
     assert "X-Original" not in line and "zero" not in line
     metrics = send("GET", base(daemon) + "/metrics")[2].decode()
     assert 'presignd_http_requests_total{endpoint="unparsed",outcome="ERR"} ' in metrics
+
+
+def read_all(sock):
+    data = b""
+    try:
+        while chunk := sock.recv(65536):
+            data += chunk
+    except ConnectionResetError:
+        pass
+    return data
+
+
+def refusals(d):
+    metrics = send("GET", base(d) + "/metrics")[2].decode()
+    prefix = 'presignd_http_requests_total{endpoint="unparsed",outcome="ERR"} '
+    return sum(int(float(l[len(prefix):])) for l in metrics.splitlines() if l.startswith(prefix))
+
+
+@pytest.mark.parametrize("garbage", [2000, 8000, 64000])
+def test_garbage_after_an_authorize_gets_its_answer_then_one_refusal(daemon, garbage):
+    """The garbage fails to parse while the authorize waits for Redis, and more of it arrives
+    after: the authorize is still answered (its use is spent), then one 403 ERR, then the close.
+    The garbage's bytes reach no log, not even as the decoder's hex dump at debug level."""
+    issued = issue(daemon, "GET", "bkt", f"garbage/{garbage}")
+    marker = b"ZQXMARKER" * (garbage // 9)
+    request = (f"GET /v1/authorize HTTP/1.1\r\nHost: x\r\nX-Original-Method: GET\r\n"
+               f"X-Original-URI: {origin_form(issued['url'])}\r\n\r\n").encode()
+    before = refusals(daemon)
+    with socket.create_connection(("127.0.0.1", daemon.http_port), timeout=10) as sock:
+        sock.sendall(request + marker)
+        data = read_all(sock)
+    assert data.startswith(b"HTTP/1.1 200 OK\r\n"), data[:200]
+    assert data.count(b"HTTP/1.1 200 OK\r\n") == 1 and data.count(b"HTTP/1.1 403 Forbidden\r\n") == 1
+    assert b"x-presign-deny: ERR" in data
+    used = send("GET", base(daemon) + "/v1/authorize",
+                headers={"X-Original-Method": "GET", "X-Original-URI": origin_form(issued["url"])})
+    assert used[1].get("x-presign-deny") == "USED"  # its one use went to the first request
+    assert refusals(daemon) == before + 1
+    log = daemon.log_text()
+    assert "ZQXMARKER" not in log and "5a51584d41524b4552" not in log.lower()
+
+
+def test_a_version_the_parser_reports_twice_is_one_refusal(daemon):
+    before = refusals(daemon)
+    with socket.create_connection(("127.0.0.1", daemon.http_port), timeout=10) as sock:
+        sock.sendall(b"GET /healthz HTTP/2.0\r\nHost: x\r\n\r\n")
+        data = read_all(sock)
+    assert data.count(b"HTTP/1.1 403 Forbidden") == 1
+    assert refusals(daemon) == before + 1
+
+
+def test_a_client_leaving_mid_request_is_not_a_refusal(daemon):
+    before = refusals(daemon)
+    lines = daemon.log_text().count("http request refused")
+    with socket.create_connection(("127.0.0.1", daemon.http_port), timeout=10) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-A: abc")
+        sock.shutdown(socket.SHUT_WR)
+        assert read_all(sock) == b""
+    assert send("GET", base(daemon) + "/healthz")[0] == 200
+    assert refusals(daemon) == before
+    assert daemon.log_text().count("http request refused") == lines
 
 
 def test_request_body_is_ignored_and_logs_hold_no_signature(daemon):
