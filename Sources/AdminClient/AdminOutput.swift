@@ -75,7 +75,9 @@ package enum AdminOutput {
                 section = line.dropFirst(2).trimmingCharacters(in: .whitespaces).lowercased()
             } else if let colon = line.firstIndex(of: ":") {
                 let value = String(line[line.index(after: colon)...])
-                sections[section, default: [:]][String(line[..<colon])] = Int(value).map { $0 as Any } ?? value
+                // Only a number written as a number (`42`, not `+42` or `042`) becomes one.
+                let number = Int(value).flatMap { String($0) == value ? $0 : nil }
+                sections[section, default: [:]][String(line[..<colon])] = number.map { $0 as Any } ?? value
             }
         }
         return encode(sections)

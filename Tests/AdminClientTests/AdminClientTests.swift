@@ -197,10 +197,10 @@ struct OutputTests {
     @Test("INFO --json groups fields by section, whole numbers as numbers")
     func statsJSON() throws {
         let info = RESPValue.bulkString(
-            Array("# Server\r\nversion:1.0\r\nuptime_in_seconds:42\r\n\r\n# Commands\r\ncmd_consume:OK=3\r\n".utf8))
+            Array("# Server\r\nversion:1.0\r\nuptime_in_seconds:42\r\nbuild:007\r\n\r\n# Commands\r\ncmd_consume:OK=3\r\n".utf8))
         #expect(
             try AdminOutput.stats(info, json: true)
-                == #"{"commands":{"cmd_consume":"OK=3"},"server":{"uptime_in_seconds":42,"version":"1.0"}}"#)
+                == #"{"commands":{"cmd_consume":"OK=3"},"server":{"build":"007","uptime_in_seconds":42,"version":"1.0"}}"#)
     }
 
     @Test("an event line shows id, time, kind, token, object, who and why; unparsable payloads pass through")
