@@ -22,18 +22,17 @@ extension Broker {
             }
             version = requested
         }
+        // Every option is read before anything changes, as Redis does: a HELLO answered with an
+        // error leaves the connection as it was (its client and its protocol).
+        var credentials: (id: String, secret: String)?
         while !arguments.isAtEnd {
-            switch try arguments.string("option").uppercased() {
-            case "AUTH":
-                let id = try arguments.string("client id")
-                let secret = try arguments.string("secret")
-                session.client = try authenticate(id: id, secret: secret)
-            case "SETNAME":
-                _ = try arguments.string("connection name")
-            default:
-                throw BrokerError(.err, "syntax error in HELLO: expected AUTH or SETNAME")
+            switch try arguments.string("option").asciiUppercased {
+            case "AUTH": credentials = (try arguments.string("client id"), try arguments.string("secret"))
+            case "SETNAME": _ = try arguments.string("connection name")
+            default: throw BrokerError(.err, "syntax error in HELLO: expected AUTH or SETNAME")
             }
         }
+        if let credentials { session.client = try authenticate(id: credentials.id, secret: credentials.secret) }
         // PROTOCOL.md allows HELLO before AUTH: it switches the protocol and says who you are,
         // which is nobody until AUTH.
         session.protocolVersion = version
@@ -93,7 +92,7 @@ extension Broker {
     func command(_ arguments: inout CommandArguments) throws(BrokerError) -> Reply {
         let all = CommandSpec.all
         guard !arguments.isAtEnd else { return .array(all.map(\.info)) }
-        let subcommand = try arguments.string("subcommand").uppercased()
+        let subcommand = try arguments.string("subcommand").asciiUppercased
         var names: [String] = []
         while !arguments.isAtEnd { names.append(try arguments.string("command name").lowercased()) }
         switch subcommand {
@@ -101,7 +100,7 @@ extension Broker {
         case "LIST": return .array(all.map { .bulk($0.name) })
         case "INFO":
             if names.isEmpty { return .array(all.map(\.info)) }
-            return .array(names.map { CommandSpec.byName[$0.uppercased()]?.info ?? .null })
+            return .array(names.map { CommandSpec.byName[$0.asciiUppercased]?.info ?? .null })
         case "DOCS":
             let chosen = names.isEmpty ? all : all.filter { names.contains($0.name) }
             return .map(chosen.map { (key: .bulk($0.name), value: $0.docs) })
@@ -117,7 +116,7 @@ extension Broker {
     /// redis-py does before AUTH); presignd accepts and ignores that. `CLIENT ID` answers the
     /// connection's number.
     func clientCommand(_ arguments: inout CommandArguments, session: Session) throws(BrokerError) -> Reply {
-        switch try arguments.string("subcommand").uppercased() {
+        switch try arguments.string("subcommand").asciiUppercased {
         case "SETNAME": return .simple("OK")
         case "ID":
             try arguments.expectEnd()
@@ -125,7 +124,7 @@ extension Broker {
         case "SETINFO":
             // The two attributes Redis takes; it refuses others.
             let attribute = try arguments.string("attribute")
-            guard ["LIB-NAME", "LIB-VER"].contains(attribute.uppercased()) else {
+            guard ["LIB-NAME", "LIB-VER"].contains(attribute.asciiUppercased) else {
                 throw BrokerError(.err, "Unrecognized option '\(Broker.printable(attribute, limit: 32))'")
             }
             return .simple("OK")

@@ -102,7 +102,7 @@ extension Broker {
         }
         var count = Self.defaultReplayCount
         if !arguments.isAtEnd {
-            guard try arguments.string("option").uppercased() == "COUNT" else {
+            guard try arguments.string("option").asciiUppercased == "COUNT" else {
                 throw BrokerError(.err, "syntax error: REPLAY <event-id> [COUNT n]")
             }
             count = try arguments.integer("COUNT", in: 1...Self.maxReplayCount)

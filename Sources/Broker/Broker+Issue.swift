@@ -109,7 +109,7 @@ struct IssueRequest: Sendable {
     var profile: String
 
     init(parsing arguments: inout CommandArguments, client: ClientPolicy, settings: BrokerSettings) throws(BrokerError) {
-        let methodName = try arguments.string("method").uppercased()
+        let methodName = try arguments.string("method").asciiUppercased
         guard let method = S3Method(rawValue: methodName) else {
             throw BrokerError(.err, "method must be GET, PUT, HEAD or DELETE")
         }
@@ -127,7 +127,7 @@ struct IssueRequest: Sendable {
         // Options that take one value may be given once (TAG and PARAM add one each time).
         var given: Set<String> = []
         while !arguments.isAtEnd {
-            let option = try arguments.string("option").uppercased()
+            let option = try arguments.string("option").asciiUppercased
             if ["TTL", "USES", "CONTENT-TYPE", "CONTENT-LENGTH", "PROFILE"].contains(option) {
                 guard given.insert(option).inserted else { throw BrokerError(.err, "\(option) is given twice") }
             }

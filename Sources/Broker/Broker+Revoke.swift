@@ -12,7 +12,7 @@ extension Broker {
     ) throws(BrokerError) -> @Sendable () async throws(BrokerError) -> Reply {
         let first = try arguments.string("target")
         let what: RevocationTarget
-        switch first.uppercased() {
+        switch first.asciiUppercased {
         case "OBJECT":
             let bucket = try arguments.string("bucket")
             let key = try arguments.string("key")
@@ -32,13 +32,17 @@ extension Broker {
         }
         var reason = "revoked"
         if !arguments.isAtEnd {
-            guard try arguments.string("option").uppercased() == "REASON" else {
+            guard try arguments.string("option").asciiUppercased == "REASON" else {
                 throw BrokerError(.err, "syntax error: REVOKE <target>|OBJECT <bucket> <key>|TAG <tag> [REASON text]")
             }
             reason = try arguments.string("REASON")
             guard reason.utf8.count <= Self.maxReasonBytes else {
                 throw BrokerError(.err, "REASON is longer than \(Self.maxReasonBytes) bytes")
             }
+        }
+        var rest = arguments  // (a look at what follows; `arguments` stays where it is)
+        if !rest.isAtEnd, (try? rest.string("option").asciiUppercased) == "REASON" {
+            throw BrokerError(.err, "REASON is given twice")
         }
         try arguments.expectEnd()
         return { [self, reason] () async throws(BrokerError) -> Reply in

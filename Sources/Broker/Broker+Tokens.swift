@@ -13,8 +13,8 @@ extension Broker {
         let target = try Target(arguments.string("target"))
         var method: String?
         while !arguments.isAtEnd {
-            switch try arguments.string("option").uppercased() {
-            case "METHOD": method = try arguments.string("METHOD").uppercased()
+            switch try arguments.string("option").asciiUppercased {
+            case "METHOD": method = try Self.once(method, "METHOD", arguments.string("METHOD").asciiUppercased)
             default: throw BrokerError(.err, "syntax error: CONSUME <target> [METHOD m]")
             }
         }
@@ -32,19 +32,27 @@ extension Broker {
     ) throws(BrokerError) -> EventLoopFuture<String> {
         let target = try Target(arguments.string("target"))
         var method: String?
-        var lease = settings.limits.defaultLeaseMs
+        var leaseGiven: Int?
         while !arguments.isAtEnd {
-            switch try arguments.string("option").uppercased() {
-            case "METHOD": method = try arguments.string("METHOD").uppercased()
-            case "LEASE": lease = try arguments.integer("LEASE", in: 1...604_800_000)
+            switch try arguments.string("option").asciiUppercased {
+            case "METHOD": method = try Self.once(method, "METHOD", arguments.string("METHOD").asciiUppercased)
+            case "LEASE":
+                leaseGiven = try Self.once(leaseGiven, "LEASE", arguments.integer("LEASE", in: 1...604_800_000))
             default: throw BrokerError(.err, "syntax error: RESERVE <target> [METHOD m] [LEASE ms]")
             }
         }
+        let lease = leaseGiven ?? settings.limits.defaultLeaseMs
         let resolved = try resolve(target, method: method, settings: settings)
         guard client.isScoped else { return hold(resolved, leaseMillis: lease, client: client.id, on: eventLoop) }
         return withinScope(resolved, .reserve, client: client, on: eventLoop).flatMap { [self, lease] in
             hold(resolved, leaseMillis: lease, client: client.id, on: eventLoop)
         }
+    }
+
+    /// `value` for an option that may be given once, `earlier` its value so far (nil: not given yet).
+    static func once<Value>(_ earlier: Value?, _ option: String, _ value: Value) throws(BrokerError) -> Value {
+        guard earlier == nil else { throw BrokerError(.err, "\(option) is given twice") }
+        return value
     }
 
     /// `COMMIT <lease>` / `RELEASE <lease>` → `+OK`.

@@ -81,7 +81,7 @@ package final class Broker: Sendable {
     /// Answers one request. `arguments` is the command name and its arguments.
     package func dispatch(_ arguments: [ByteBuffer], session: inout Session, on eventLoop: any EventLoop) -> Outcome {
         guard let first = arguments.first else { return .now(BrokerError(.err, "empty command").reply) }
-        let name = String(buffer: first).uppercased()
+        let name = String(buffer: first).asciiUppercased
         do {
             let outcome = try dispatch(name: name, CommandArguments(arguments, name: name), session: &session, on: eventLoop)
             // Every call counts, as in Redis's INFO commandstats; one answered later is counted
@@ -107,10 +107,14 @@ package final class Broker: Sendable {
     ) throws(BrokerError) -> Outcome {
         var arguments = arguments
         try CommandSpec.byName[name]?.checkArity(arguments)
-        if let reply = try transactionReply(name: name, session: &session) { return .now(reply) }
+        // Subscribed mode first: there, as in Redis, MULTI is one more command not taken, and
+        // must not start a transaction that refuses the PING after it.
         if session.subscribed && session.protocolVersion == .resp2,
             let reply = try subscribedModeReply(name: name, &arguments)
         {
+            return .now(reply)
+        }
+        if let reply = try transactionReply(name: name, hasArguments: !arguments.isAtEnd, session: &session) {
             return .now(reply)
         }
         switch name {
@@ -177,7 +181,13 @@ package final class Broker: Sendable {
     /// commands would run one by one while the client believes the whole failed. So MULTI is
     /// refused and every command up to EXEC or DISCARD is refused too, and EXEC answers
     /// EXECABORT, as Redis does for a transaction with an error in it. Nil: not a transaction's.
-    private func transactionReply(name: String, session: inout Session) throws(BrokerError) -> Reply? {
+    private func transactionReply(
+        name: String, hasArguments: Bool, session: inout Session
+    ) throws(BrokerError) -> Reply? {
+        // They take no arguments; with one, as in Redis, nothing changes.
+        if hasArguments && ["MULTI", "EXEC", "DISCARD"].contains(name) {
+            throw BrokerError(.err, "wrong number of arguments for '\(name.lowercased())' command")
+        }
         if session.inRefusedTransaction {
             switch name {
             case "EXEC":

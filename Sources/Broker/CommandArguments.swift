@@ -42,11 +42,11 @@ struct CommandArguments {
         return arguments[index]
     }
 
-    /// An integer as Redis reads one: decimal digits, with `-` but not `+` in front (`Int("+5")`
-    /// would take that).
+    /// An integer as Redis reads one: decimal digits, `-` in front for a negative one.
     static func integer(_ text: String) -> Int? {
-        guard text.utf8.first != UInt8(ascii: "+") else { return nil }
-        return Int(text)
+        // Redis's string2ll: no `+`, no leading zero (`0300`), no `-0`; the number written as it reads.
+        guard let value = Int(text), String(value) == text else { return nil }
+        return value
     }
 
     /// The next argument as an integer within `range`.
@@ -63,5 +63,16 @@ struct CommandArguments {
         guard isAtEnd else {
             throw BrokerError(.err, "wrong number of arguments for '\(name.lowercased())' command")
         }
+    }
+}
+
+extension String {
+    /// The string with ASCII letters in upper case and every other character as it is: how command
+    /// names and keywords are matched, as Redis matches them (`strcasecmp`). Unicode's upper case
+    /// would turn `ıssue` (dotless i) into `ISSUE`.
+    var asciiUppercased: String {
+        let lower = UInt8(ascii: "a")...UInt8(ascii: "z")
+        guard utf8.contains(where: lower.contains) else { return self }
+        return String(decoding: utf8.map { lower.contains($0) ? $0 - 32 : $0 }, as: UTF8.self)
     }
 }

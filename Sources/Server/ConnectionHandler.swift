@@ -65,7 +65,8 @@ final class ConnectionHandler: ChannelDuplexHandler {
     init(broker: Broker, session: Session, configuration: LineServerConfiguration, counter: ConnectionCounter, logger: Logger) {
         self.broker = broker
         self.session = session
-        self.decoder = RequestDecoder(limits: configuration.wire)
+        self.decoder = RequestDecoder(
+            limits: session.client == nil ? configuration.wire.beforeAuthenticating : configuration.wire)
         self.configuration = configuration
         self.counter = counter
         self.logger = logger
@@ -157,6 +158,8 @@ final class ConnectionHandler: ChannelDuplexHandler {
 
     private func handle(_ arguments: [ByteBuffer], context: ChannelHandlerContext) {
         let outcome = broker.dispatch(arguments, session: &session, on: context.eventLoop)
+        // The next request is read with the limits of who the connection now is.
+        decoder.limits = session.client == nil ? configuration.wire.beforeAuthenticating : configuration.wire
         // HELLO answers in the protocol it switches to, as Redis does.
         let version = session.protocolVersion
         let close = session.closeAfterReply

@@ -30,7 +30,8 @@ extension RequestDecoder {
             if end > 0 && bytes[end - 1] == UInt8(ascii: "\r") { end -= 1 }
             guard end <= limit else { return .failure(self.inlineTooLong()) }
             return Self.splitInline(
-                UnsafeRawBufferPointer(rebasing: bytes[0..<end]), maxArguments: self.limits.maxArguments)
+                UnsafeRawBufferPointer(rebasing: bytes[0..<end]), maxArguments: self.limits.maxArguments,
+                limitName: self.limits.quoted(WireLimits.maxArgumentsName))
         }
         let words = try split.get()
         let base = buffer.readerIndex
@@ -53,7 +54,8 @@ extension RequestDecoder {
     private func inlineTooLong() -> WireError {
         let limit = self.limits.maxInlineBytes
         return WireError(
-            .inlineTooLong, "Protocol error: inline request exceeds \(WireLimits.maxInlineBytesName) (\(limit))")
+            .inlineTooLong,
+            "Protocol error: inline request exceeds \(self.limits.quoted(WireLimits.maxInlineBytesName)) (\(limit))")
     }
 
     /// Splits one inline line (without its terminator) into words exactly as Redis's `sdssplitargs`
@@ -70,7 +72,9 @@ extension RequestDecoder {
     /// A NUL byte anywhere in the line is an error. Redis looks for the line's end with `strchr`, which
     /// stops at a NUL, so such a line never ends there: the connection hangs until the 64 KiB inline
     /// limit. A clear error is better than imitating that.
-    static func splitInline(_ line: UnsafeRawBufferPointer, maxArguments: Int) -> Result<[InlineWord], WireError> {
+    static func splitInline(
+        _ line: UnsafeRawBufferPointer, maxArguments: Int, limitName: String = WireLimits.maxArgumentsName
+    ) -> Result<[InlineWord], WireError> {
         if line.contains(0) {
             return .failure(WireError(.nulInInline, "Protocol error: NUL byte in inline request"))
         }
@@ -143,7 +147,7 @@ extension RequestDecoder {
             return .failure(
                 .limit(
                     .tooManyArguments, what: "argument count", value: count,
-                    limitName: WireLimits.maxArgumentsName, limit: maxArguments))
+                    limitName: limitName, limit: maxArguments))
         }
         return .success(words)
     }

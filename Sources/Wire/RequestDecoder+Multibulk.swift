@@ -34,7 +34,7 @@ extension RequestDecoder {
                         return .failed(
                             .limit(
                                 .bulkTooLong, what: "bulk length", value: length,
-                                limitName: WireLimits.maxBulkBytesName, limit: maxBulk))
+                                limitName: self.limits.quoted(WireLimits.maxBulkBytesName), limit: maxBulk))
                     }
                     let dataEnd = dataStart + length
                     guard dataEnd + 2 <= bytes.count else { return .needMore(cursor: cursor) }

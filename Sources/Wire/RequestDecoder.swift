@@ -20,8 +20,9 @@ import NIOCore
 package struct RequestDecoder: NIOSingleStepByteToMessageDecoder {
     package typealias InboundOut = [ByteBuffer]
 
-    /// The limits this decoder enforces.
-    package let limits: WireLimits
+    /// The limits this decoder enforces, from the next request on (a connection that authenticates
+    /// moves from `WireLimits.beforeAuthenticating` to its configured ones).
+    package var limits: WireLimits
 
     /// Where decoding of the request at the buffer's reader index stands. Offsets are relative to the
     /// reader index, which does not move until a whole request is taken: the handler may compact or grow
@@ -93,7 +94,7 @@ package struct RequestDecoder: NIOSingleStepByteToMessageDecoder {
                     guard count <= self.limits.maxArguments else {
                         throw .limit(
                             .tooManyArguments, what: "argument count", value: count,
-                            limitName: WireLimits.maxArgumentsName, limit: self.limits.maxArguments)
+                            limitName: self.limits.quoted(WireLimits.maxArgumentsName), limit: self.limits.maxArguments)
                     }
                     self.argumentRanges.removeAll(keepingCapacity: true)
                     self.argumentRanges.reserveCapacity(count)

@@ -18,11 +18,32 @@ package struct WireLimits: Sendable, Hashable {
     /// The configuration name of ``maxArguments``, as quoted in error messages.
     package static let maxArgumentsName = "max-arguments"
 
+    /// Whether these are the limits of a connection that has not authenticated (`beforeAuthentication`).
+    package private(set) var beforeAuthentication = false
+
     /// Creates limits; every value must be at least 1 (configuration loading validates this first).
     package init(maxInlineBytes: Int = 64 * 1024, maxBulkBytes: Int = 64 * 1024, maxArguments: Int = 64) {
         precondition(maxInlineBytes > 0 && maxBulkBytes > 0 && maxArguments > 0, "wire limits must be positive")
         self.maxInlineBytes = maxInlineBytes
         self.maxBulkBytes = maxBulkBytes
         self.maxArguments = maxArguments
+    }
+
+    /// These limits for a connection that has not authenticated yet: at most 10 arguments of
+    /// 16 KiB and inline lines of 16 KiB, as Redis bounds what it buffers for such a client (its
+    /// "unauthenticated multibulk length" and "bulk length"). Everything a client sends before
+    /// AUTH (HELLO with AUTH and SETNAME, CLIENT SETINFO) fits; a stranger can make presignd hold
+    /// about 160 KiB per connection instead of 4 MiB.
+    package var beforeAuthenticating: WireLimits {
+        var limits = WireLimits(
+            maxInlineBytes: min(maxInlineBytes, 16 * 1024), maxBulkBytes: min(maxBulkBytes, 16 * 1024),
+            maxArguments: min(maxArguments, 10))
+        limits.beforeAuthentication = true
+        return limits
+    }
+
+    /// A limit's name as an error message quotes it: `max-arguments`, or `max-arguments before AUTH`.
+    package func quoted(_ name: String) -> String {
+        beforeAuthentication ? "\(name) before AUTH" : name
     }
 }

@@ -275,10 +275,12 @@ def test_a_request_split_across_reads_is_answered(daemon):
 
     assert reply_to([b"PI", b"NG\r\n"], 7) == b"+PONG\r\n"
     assert reply_to([b"*2\r\n$4\r\nPING\r\n$3\r\nab", b"c\r\n"], 9) == b"$3\r\nabc\r\n"
-    # A 60 KB argument in 4 KB pieces, as a client library writes one over a slow link.
+    # A 60 KB argument in 4 KB pieces, as a client library writes one over a slow link (after AUTH:
+    # before it, arguments are at most 16 KiB).
     argument = os.urandom(30000).hex().encode()
-    request = b"*2\r\n$4\r\nPING\r\n$%d\r\n%s\r\n" % (len(argument), argument)
-    expected = b"$%d\r\n%s\r\n" % (len(argument), argument)
+    auth = b"AUTH gateway " + CLIENTS["gateway"]["secret"].encode() + b"\r\n"
+    request = auth + b"*2\r\n$4\r\nPING\r\n$%d\r\n%s\r\n" % (len(argument), argument)
+    expected = b"+OK\r\n$%d\r\n%s\r\n" % (len(argument), argument)
     assert reply_to([request[i:i + 4096] for i in range(0, len(request), 4096)], len(expected)) == expected
     # redis-py sends a large value the same way.
     assert daemon.client("gateway").echo(argument) == argument
@@ -402,6 +404,80 @@ def test_hello_answers_as_redis_does(daemon):
     assert daemon.client(protocol=3).execute_command("HELLO", "3")[b"client"] is None
 
 
+def test_a_hello_answered_with_an_error_changes_nothing(daemon):
+    """Every option is read before HELLO authenticates or switches protocol, as Redis does."""
+    secret = daemon.clients["gateway"]["secret"]
+    with socket.create_connection(("127.0.0.1", daemon.port), timeout=10) as sock:
+        for hello in (f"HELLO 2 AUTH gateway {secret} BOGUS", f"HELLO 3 AUTH gateway {secret} FOO",
+                      f"HELLO 2 AUTH gateway {secret} SETNAME", f"HELLO 2 AUTH gateway {secret} AUTH gateway wrong"):
+            sock.sendall(hello.encode() + b"\r\n")
+            assert read_reply(sock).startswith((b"-ERR", b"-WRONGPASS")), hello
+            sock.sendall(b"CHECK AAAAAAAAAAAAAAAAAAAAAA\r\n")
+            assert read_reply(sock).startswith(b"-NOAUTH"), hello  # not logged in, still RESP2
+        # The last AUTH of a HELLO whose options are all good is the one that counts.
+        sock.sendall(f"HELLO 2 AUTH gateway wrong AUTH gateway {secret}\r\n".encode())
+        assert read_reply(sock).startswith(b"*")
+        sock.sendall(b"CHECK AAAAAAAAAAAAAAAAAAAAAA\r\n")
+        assert read_reply(sock) == b"$-1\r\n"
+
+
+def test_a_stranger_cannot_make_the_daemon_buffer_much(daemon):
+    """Before AUTH a request has at most 10 arguments of 16 KiB (Redis's own bounds for such
+    clients); after AUTH the configured 64 of 64 KiB."""
+    secret = daemon.clients["gateway"]["secret"]
+    refusals = (
+        (b"*11\r\n", b"-ERR Protocol error: argument count 11 exceeds max-arguments before AUTH (10)"),
+        (b"*2\r\n$16385\r\n", b"-ERR Protocol error: bulk length 16385 exceeds max-bulk-bytes before AUTH (16384)"),
+        (b"x" * 16385, b"-ERR Protocol error: inline request exceeds max-inline-bytes before AUTH (16384)"),
+    )
+    for request, error in refusals:
+        with socket.create_connection(("127.0.0.1", daemon.port), timeout=10) as sock:
+            sock.sendall(request)
+            assert read_reply(sock).startswith(error), request[:20]
+            assert closed(sock)
+    with socket.create_connection(("127.0.0.1", daemon.port), timeout=10) as sock:
+        sock.sendall(f"AUTH gateway {secret}\r\n".encode())
+        assert read_reply(sock) == b"+OK\r\n"
+        sock.sendall(b"*2\r\n$4\r\nECHO\r\n$65536\r\n" + b"e" * 65536 + b"\r\n")
+        sock.settimeout(10)
+        data = b""
+        while len(data) < 65536 + 10:
+            data += sock.recv(65536)
+        assert data == b"$65536\r\n" + b"e" * 65536 + b"\r\n"
+        sock.sendall(b"*12\r\n" + b"$4\r\nECHO\r\n" + b"$1\r\nx\r\n" * 11)
+        assert read_reply(sock).startswith(b"-ERR wrong number of arguments for 'echo'")
+
+
+def test_names_keywords_and_numbers_are_read_as_redis_reads_them(daemon):
+    conn = daemon.client("uploader", single_connection_client=True)
+    # ASCII letters only: dotless i (U+0131) and long s (U+017F) upper-case to I and S in Unicode.
+    for name in ("\u0131ssue", "con\u017fume", "\u0131nfo"):
+        with pytest.raises(redis.ResponseError, match="unknown command"):
+            conn.execute_command(name, "GET", "bucket-a", "names/x")
+    # Integers as Redis's string2ll takes them: no leading zero, no sign but a minus.
+    for ttl in ("0300", "+300", "-0"):
+        with pytest.raises(redis.ResponseError, match="TTL"):
+            conn.execute_command("ISSUE", "GET", "bucket-a", "names/x", "TTL", ttl)
+    with pytest.raises(redis.ResponseError, match="Protocol version"):
+        conn.execute_command("HELLO", "02")
+    # Options that take one value are given once.
+    record = issue(daemon, "GET", "bucket-a", "names/once")
+    gateway = daemon.client("gateway")
+    for command in (("CONSUME", record["id"], "METHOD", "GET", "METHOD", "GET"),
+                    ("RESERVE", record["id"], "LEASE", "100000", "LEASE", "200000")):
+        with pytest.raises(redis.ResponseError, match="is given twice"):
+            gateway.execute_command(*command)
+    with pytest.raises(redis.ResponseError, match="REASON is given twice"):
+        daemon.client("admin").execute_command("REVOKE", record["id"], "REASON", "a", "REASON", "b")
+    assert daemon.client("admin").execute_command("CHECK", record["id"])  # still there, unspent
+    # MULTI, EXEC and DISCARD take no arguments.
+    with socket.create_connection(("127.0.0.1", daemon.port), timeout=10) as sock:
+        sock.sendall(b"MULTI foo\r\n")
+        assert read_reply(sock) == b"-ERR wrong number of arguments for 'multi' command\r\n"
+        sock.sendall(b"PING\r\n")
+        assert read_reply(sock) == b"+PONG\r\n"  # no transaction began
+
+
 def test_resp3_after_hello_3(daemon):
     client = daemon.client("gateway", protocol=3)
     assert daemon.client("gateway", protocol=2).execute_command("CHECK", "AAAAAAAAAAAAAAAAAAAAAA") is None
@@ -438,7 +514,7 @@ def closed(sock: socket.socket, timeout: float = 5) -> bool:
 
 @pytest.mark.parametrize("payload, message", [
     (b"*1\r\n$1073741824\r\n", b"-ERR Protocol error: bulk length 1073741824 exceeds max-bulk-bytes"),
-    (b"*100000\r\n", b"-ERR Protocol error: argument count 100000 exceeds max-arguments (64)"),
+    (b"*100000\r\n", b"-ERR Protocol error: argument count 100000 exceeds max-arguments before AUTH (10)"),
     (b"*abc\r\n", b"-ERR Protocol error: invalid multibulk length"),
     (b"ISSUE \"unterminated\r\n", b"-ERR Protocol error: unbalanced quotes"),
     (b"\x00\xff*$" * 30000, b"-ERR Protocol error"),

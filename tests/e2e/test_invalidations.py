@@ -274,6 +274,15 @@ def test_subscribed_mode_follows_redis_rules(pair):
     reply(b"-ERR Can't execute 'check': only SUBSCRIBE / UNSUBSCRIBE / PING / QUIT are allowed in this context\r\n")
     s.sendall(b"PING\r\n")
     reply(b"*2\r\n$4\r\npong\r\n$0\r\n\r\n")
+    # MULTI is one more command not taken here: it starts no transaction that would refuse the
+    # keep-alive PING after it. A name in other letters that Unicode upper-cases to PING (dotless
+    # i) is not PING, as in Redis.
+    s.sendall(b"MULTI\r\nPING\r\n")
+    reply(b"-ERR Can't execute 'multi': only SUBSCRIBE / UNSUBSCRIBE / PING / QUIT are allowed in this context\r\n"
+          b"*2\r\n$4\r\npong\r\n$0\r\n\r\n")
+    s.sendall("p\u0131ng\r\n".encode())
+    reply("-ERR Can't execute 'p\u0131ng': only SUBSCRIBE / UNSUBSCRIBE / PING / QUIT are allowed in this context\r\n"
+          .encode())
     s.sendall(b"SUBSCRIBE other\r\n")
     reply(b"-ERR unknown channel 'other': presignd publishes only 'invalidations'\r\n")
     s.sendall(b"UNSUBSCRIBE\r\n")
