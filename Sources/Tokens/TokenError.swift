@@ -41,10 +41,15 @@ package struct TokenError: Error, Sendable, CustomStringConvertible {
     /// The error for a Redis error reply. The Function library answers denials as `<CODE> <message>`;
     /// any other reply (`OOM`, `READONLY`, `NOREPLICAS`, `BUSY`, …) means Redis did not run the rule,
     /// so the token is unavailable, never allowed.
+    ///
+    /// A command Redis refused inside a Function (`ERR user_function:20: … can't run this command`,
+    /// an ACL without a command the rule needs) is Redis's error, not the library's `ERR`: also
+    /// unavailable, so that it is alerted on as Redis trouble and never read as a malformed request.
     init(redisReply reply: String) {
         let word = reply.prefix { $0 != " " }
         let rest = reply.dropFirst(word.count).drop { $0 == " " }
-        if let code = Code(rawValue: String(word)), code != .unavailable {
+        let raisedByRedis = word == "ERR" && (rest.hasPrefix("user_function:") || rest.hasPrefix("Error running script"))
+        if let code = Code(rawValue: String(word)), code != .unavailable, !raisedByRedis {
             self.init(code, String(rest))
         } else {
             self.init(.unavailable, "Redis refused the call: \(reply)")

@@ -134,6 +134,29 @@ struct TokenACLTests {
         }
     }
 
+    @Test("a command the rule needs, refused inside the Function by the ACL, is UNAVAILABLE, not ERR")
+    func refusedInsideTheFunctionIsUnavailable() async throws {
+        let acl = try ACLServer.start()
+        let admin = try await acl.client(acl.admin)
+        #expect(try await admin.send(["FUNCTION", "LOAD", "REPLACE", FunctionLibrary.standard.source]).string == "presignd_v3")
+        #expect(try await admin.send(["ACL", "SETUSER", acl.presignd.name, "-hincrby"]).string == "OK")
+        let presignd = try await acl.client(acl.presignd, unix: true)
+        let store = RedisTokenStore(
+            client: presignd, keyspace: try TokenKeyspace(prefix: "presign:"), logger: Logger(label: "test"))
+        try await acl.closing([presignd, admin]) {
+            let now = try #require(Int64(try acl.server.cli("TIME").split(separator: "\n")[0])) * 1000
+            let token = NewToken(
+                id: randomTokenID(), method: "GET", bucket: "b", key: "k", profile: "main", uses: 2, issuedAt: now,
+                expiresAt: now + 600_000, issuer: "svc", tags: [])
+            try await store.create(token)
+            // (Spending one of two uses is an HINCRBY.) Redis's reply is `ERR user_function:…: … can't run this command`: Redis trouble, deny.
+            var refused: TokenError?
+            do { _ = try await store.consume(id: token.id, method: nil) } catch let error as TokenError { refused = error }
+            #expect(refused?.code == .unavailable, "\(String(describing: refused))")
+            #expect(try await store.check(id: token.id)?.usesLeft == 2)
+        }
+    }
+
     @Test("library missing, not loadable: every request fails closed, logged once per 10 s with a count of the rest")
     func missingLibraryLogsOnce() async throws {
         let acl = try ACLServer.start()
