@@ -48,7 +48,8 @@ package struct TokenError: Error, Sendable, CustomStringConvertible {
     init(redisReply reply: String) {
         let word = reply.prefix { $0 != " " }
         let rest = reply.dropFirst(word.count).drop { $0 == " " }
-        let raisedByRedis = word == "ERR" && (rest.hasPrefix("user_function:") || rest.hasPrefix("Error running script"))
+        let raisedByRedis =
+            word == "ERR" && (rest.hasPrefix("user_function:") || rest.hasPrefix("Error running script"))
         if let code = Code(rawValue: String(word)), code != .unavailable, !raisedByRedis {
             self.init(code, String(rest))
         } else {
