@@ -61,6 +61,33 @@ struct RedisFailureTests {
         await harness.stop()
     }
 
+    @Test("a server that drops each connection soon after the handshake does not make the client spin")
+    func droppedAfterHandshake() async throws {
+        let harness = try RedisTestHarness.start()
+        #expect(try await harness.client.send(["PING"]) == .simpleString("PONG"))
+        func connects() -> Int { harness.logs.all.filter { $0.hasPrefix("info redis connected") }.count }
+        let before = connects()
+        // For 3 s, every connection is killed about as soon as it is up (redis-cli's own are spared).
+        let clock = ContinuousClock()
+        let end = clock.now + .seconds(3)
+        var kills = 0
+        while clock.now < end {
+            _ = try harness.server.cli("CLIENT", "KILL", "TYPE", "normal")
+            kills += 1
+        }
+        // None of those connections lived the healthy second, so the backoff keeps growing to its
+        // 500 ms cap: a handful of reconnects. (When each handshake reset it, one came 20 ms after
+        // each kill.)
+        let reconnects = connects() - before
+        #expect(kills > 30, "the kills came too slowly for the test to mean anything")
+        #expect(reconnects < 20, "\(reconnects) reconnects for \(kills) kills")
+        let recovered = await eventually(within: .seconds(5)) {
+            (try? await harness.client.send(["PING"])) == .simpleString("PONG")
+        }
+        #expect(recovered)
+        await harness.stop()
+    }
+
     @Test("waitUntilConnected gives up after connectTimeout when nothing listens")
     func nothingListening() async throws {
         let harness = try RedisTestHarness.start { $0.connectTimeout = .milliseconds(300) }
