@@ -33,6 +33,8 @@ package final class RedisTokenStore: TokenStore {
     /// has its own limit, so a change of cause (say, another version's code loaded meanwhile) is
     /// logged at once.
     private let missingLibraryLog = LogRateLimit(interval: .seconds(10))
+    /// Redis refusing token calls (OOM, READONLY, an ACL without a command): every call meets it.
+    private let refusedLog = LogRateLimit(interval: .seconds(10))
     private let notLoadableLogs = Dictionary(
         uniqueKeysWithValues: NotLoadable.allCases.map { ($0, LogRateLimit(interval: .seconds(10))) })
 
@@ -113,11 +115,24 @@ package final class RedisTokenStore: TokenStore {
 
     /// Logs `message` with the library's name, unless `limit` holds it back; the line says how many
     /// were held back before it (`log.suppressed`).
-    private func log(_ level: Logger.Level, _ message: Logger.Message, limitedBy limit: LogRateLimit) {
+    private func log(
+        _ level: Logger.Level, _ message: Logger.Message, limitedBy limit: LogRateLimit, extra: Logger.Metadata = [:]
+    ) {
         guard let suppressed = limit.admit() else { return }
-        var metadata: Logger.Metadata = ["redis.library": "\(library.name)"]
+        var metadata: Logger.Metadata = ["redis.library": "\(library.name)"].merging(extra) { first, _ in first }
         if suppressed > 0 { metadata["log.suppressed"] = "\(suppressed)" }
         logger.log(level: level, message, metadata: metadata)
+    }
+
+    /// The error for an error reply to a token call. When it is Redis refusing the call rather
+    /// than the library's denial, it is also logged as a warning (at most once per 10 s): every
+    /// state change fails closed then, and an operator must hear of it even with the audit trail off.
+    private func refusal(_ reply: String) -> TokenError {
+        let error = TokenError(redisReply: reply)
+        if error.code == .unavailable {
+            log(.warning, "redis refused a token call", limitedBy: refusedLog, extra: ["redis.error": "\(reply)"])
+        }
+        return error
     }
 
     /// Asks Redis whether this store's Function library is loaded (`FUNCTION LIST LIBRARYNAME`), on
@@ -265,7 +280,7 @@ package final class RedisTokenStore: TokenStore {
             case .success(let reply) where Self.isLibraryMissing(reply):
                 promise.completeWith(eventLoop.makeFutureWithTask { try await inTask() })
             case .success(.error(let message)):
-                promise.fail(TokenError(redisReply: message))
+                promise.fail(refusal(message))
             case .success(let reply):
                 promise.completeWith(Result { () throws(TokenError) in try answer(reply) })
             }
@@ -481,7 +496,7 @@ package final class RedisTokenStore: TokenStore {
             let drop = outcomes.filter { $0.1 != .untouched }.map(\.0)
             if !drop.isEmpty {
                 let removed = try await send(["SREM", set] + drop, routingKey: set)
-                if case .error(let message) = removed { throw TokenError(redisReply: message) }
+                if case .error(let message) = removed { throw refusal(message) }
             }
             revoked += outcomes.filter { $0.1 == .revoked }.count
             cursor = next
@@ -528,7 +543,7 @@ package final class RedisTokenStore: TokenStore {
             try await prepare()
             reply = try await send(command, routingKey: keys.first, replicated: !readOnly)
         }
-        if case .error(let message) = reply { throw TokenError(redisReply: message) }
+        if case .error(let message) = reply { throw refusal(message) }
         return reply
     }
 

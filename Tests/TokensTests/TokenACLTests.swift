@@ -141,8 +141,9 @@ struct TokenACLTests {
         #expect(try await admin.send(["FUNCTION", "LOAD", "REPLACE", FunctionLibrary.standard.source]).string == "presignd_v3")
         #expect(try await admin.send(["ACL", "SETUSER", acl.presignd.name, "-hincrby"]).string == "OK")
         let presignd = try await acl.client(acl.presignd, unix: true)
+        let logs = LogRecorder()
         let store = RedisTokenStore(
-            client: presignd, keyspace: try TokenKeyspace(prefix: "presign:"), logger: Logger(label: "test"))
+            client: presignd, keyspace: try TokenKeyspace(prefix: "presign:"), logger: logs.logger)
         try await acl.closing([presignd, admin]) {
             let now = try #require(Int64(try acl.server.cli("TIME").split(separator: "\n")[0])) * 1000
             let token = NewToken(
@@ -154,6 +155,10 @@ struct TokenACLTests {
             do { _ = try await store.consume(id: token.id, method: nil) } catch let error as TokenError { refused = error }
             #expect(refused?.code == .unavailable, "\(String(describing: refused))")
             #expect(try await store.check(id: token.id)?.usesLeft == 2)
+            // Said at warning level, once however many calls meet it (the audit trail may be off).
+            _ = try? await store.consume(id: token.id, method: nil)
+            let warnings = logs.all.filter { $0.hasPrefix("warning redis refused a token call") }
+            #expect(warnings.count == 1 && warnings[0].contains("can't run this command"), "\(logs.all)")
         }
     }
 
