@@ -10,11 +10,14 @@ import Redis
 /// Versions differ in what functions answer and do, never in the data they keep: v2's consume,
 /// reserve, commit and release also return the token's bucket and key (for the audit trail); v3's
 /// create also prunes index sets of ids whose token is gone, and its reserve holds at most
-/// `maxLeasesHeld` leases per token. So daemons of two versions can serve the same Redis during a
-/// rolling upgrade, each through its own library. Any change to the Lua is a new version: a
-/// restricted Redis user checks the loaded code against its own, byte for byte.
+/// `maxLeasesHeld` leases per token; v4's functions that make more than one write first check that
+/// the Redis user may run each (`redis.acl_check_cmd`), so that an ACL refusal changes nothing (v3's
+/// revoke, refused its XADD, had already marked the token revoked and sent no event). So daemons
+/// of two versions can serve the same Redis during a rolling upgrade, each through its own
+/// library. Any change to the Lua is a new version: a restricted Redis user checks the loaded code
+/// against its own, byte for byte.
 package struct FunctionLibrary: Sendable {
-    /// The library name, e.g. `presignd_v3`; every function is named `<name>_<operation>`.
+    /// The library name, e.g. `presignd_v4`; every function is named `<name>_<operation>`.
     package let name: String
     /// The Lua source, loaded with `FUNCTION LOAD REPLACE`.
     package let source: String
@@ -25,13 +28,13 @@ package struct FunctionLibrary: Sendable {
     package static let maxLeasesHeld = 1000
 
     /// The library presignd runs on: time comes from Redis `TIME`.
-    package static let standard = FunctionLibrary(name: "presignd_v3", clockKey: nil)
+    package static let standard = FunctionLibrary(name: "presignd_v4", clockKey: nil)
 
     /// A library for tests whose clock reads the integer (unix ms) stored at `clockKey` when that key
     /// exists, else Redis `TIME`. It lets a test stand exactly on an expiry boundary. Its name differs
     /// from the standard one so both can live on one server; presignd never loads it.
     package static func pinnedClock(key clockKey: String) -> FunctionLibrary {
-        FunctionLibrary(name: "presignd_v3_pinned_clock", clockKey: clockKey)
+        FunctionLibrary(name: "presignd_v4_pinned_clock", clockKey: clockKey)
     }
 
     private init(name: String, clockKey: String?) {
@@ -66,7 +69,8 @@ package struct FunctionLibrary: Sendable {
             #!lua name=\#(name)
 
             -- Token state for presignd. Every state change is one call of one function here, so it is atomic.
-            -- Scripts have no rollback: each function reads and validates everything before its first write.
+            -- Scripts have no rollback: each function reads and validates everything before its first write,
+            -- its permission to make every write included (may_write).
             -- Hash fields (short names keep a token near 200 bytes): s state (a|s|r), u uses left (not yet
             -- spent; leases are counted separately), n uses max, m method, b bucket, k key, p profile,
             -- i issued at (ms), e expires at (ms), w issuer, g tags (comma-joined), L<nonce> a lease's end (ms).
@@ -75,6 +79,22 @@ package struct FunctionLibrary: Sendable {
             -- plain error reply by `guarded` (a raised error would get a script/line suffix).
             local function fail(reply)
                 error({denial = reply})
+            end
+
+            -- A write the Redis user may not run fails where it stands, after the writes before it. So a
+            -- function making more than one write first asks whether the user may run each, with the keys
+            -- and channel it will use (redis.acl_check_cmd), and a refusal changes nothing.
+            local function may_write(commands)
+                for _, command in ipairs(commands) do
+                    if not redis.acl_check_cmd(unpack(command)) then
+                        fail('NOPERM this Redis user may not run ' .. command[1] .. ', which the function needs')
+                    end
+                end
+            end
+
+            -- An event's two writes, for may_write.
+            local function event_writes(stream, channel)
+                return {{'XADD', stream, '*', 'event', '{}'}, {'PUBLISH', channel, '{}'}}
             end
 
             local function guarded(fn)
@@ -270,6 +290,13 @@ package struct FunctionLibrary: Sendable {
                 if profile ~= '' then table.insert(fields, 'p') table.insert(fields, profile) end
                 if issuer ~= '' then table.insert(fields, 'w') table.insert(fields, issuer) end
                 if tags ~= '' then table.insert(fields, 'g') table.insert(fields, tags) end
+                local writes = {{'HSET', keys[1], 's', 'a'}, {'PEXPIREAT', keys[1], '0'}}
+                for i = 2, #keys do
+                    for _, command in ipairs({'SADD', 'PEXPIREAT', 'SREM'}) do
+                        writes[#writes + 1] = {command, keys[i], '0'}
+                    end
+                end
+                may_write(writes)
                 redis.call('HSET', keys[1], unpack(fields))
                 redis.call('PEXPIREAT', keys[1], expires)
                 local id = string.match(keys[1], '{(.*)}$')
@@ -290,6 +317,7 @@ package struct FunctionLibrary: Sendable {
                 local expires = int_arg(args[2], 'expires_at', 0, 1e15)
                 -- A past expiry would delete the whole set, other tokens' ids included.
                 if now_ms() > expires then fail('EXPIRED expires_at is in the past') end
+                may_write({{'SADD', keys[1], id}, {'PEXPIREAT', keys[1], '0'}})
                 index(keys[1], id, expires)
                 return redis.status_reply('OK')
             end
@@ -379,6 +407,9 @@ package struct FunctionLibrary: Sendable {
                 local r = revocation(keys, args)
                 local t = load(keys[1])
                 if not t or t.s ~= 'a' or r.now > t.e then return 0 end
+                local writes = event_writes(r.stream, r.channel)
+                writes[#writes + 1] = {'HSET', keys[1], 's', 'r'}
+                may_write(writes)
                 revoke_one(keys[1], id, t, r)
                 return 1
             end
@@ -419,6 +450,12 @@ package struct FunctionLibrary: Sendable {
                         targets[#targets + 1] = {key = key, id = id, t = t}
                     end
                     if not belongs or t.s ~= 'a' or r.now > t.e then drop[#drop + 1] = id end
+                end
+                if #drop > 0 or #targets > 0 then
+                    local writes = event_writes(r.stream, r.channel)
+                    writes[#writes + 1] = {'SREM', keys[1], '-'}
+                    if #targets > 0 then writes[#writes + 1] = {'HSET', targets[1].key, 's', 'r'} end
+                    may_write(writes)
                 end
                 for _, target in ipairs(targets) do
                     revoke_one(target.key, target.id, target.t, r)
@@ -464,8 +501,10 @@ package struct FunctionLibrary: Sendable {
             -- KEYS: event stream.  ARGV: stream max length, channel, event payload.
             local function emit_event(keys, args)
                 count_args(keys, args, 1, 3)
-                emit(keys[1], int_arg(args[1], 'stream length', 1, 1e12), text_arg(args[2], 'channel'),
-                    text_arg(args[3], 'event'))
+                local maxlen, channel = int_arg(args[1], 'stream length', 1, 1e12), text_arg(args[2], 'channel')
+                local event = text_arg(args[3], 'event')
+                may_write(event_writes(keys[1], channel))
+                emit(keys[1], maxlen, channel, event)
                 return redis.status_reply('OK')
             end
 

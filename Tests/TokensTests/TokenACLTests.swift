@@ -49,6 +49,29 @@ struct TokenACLTests {
             return client
         }
 
+        /// The test admin's client, having loaded the library and taken `revoking` (commands) from
+        /// the presignd user; that user's client (over the Unix socket) and a token store on it.
+        func presigndStore(
+            revoking: [String] = [], logger: Logger = Logger(label: "test")
+        ) async throws -> (admin: RedisClient, presignd: RedisClient, store: RedisTokenStore) {
+            let admin = try await client(self.admin)
+            let loaded = try await admin.send(["FUNCTION", "LOAD", "REPLACE", FunctionLibrary.standard.source])
+            #expect(loaded.string == FunctionLibrary.standard.name)
+            if !revoking.isEmpty {
+                let revoked = try await admin.send(["ACL", "SETUSER", presignd.name] + revoking.map { "-" + $0 })
+                #expect(revoked.string == "OK")
+            }
+            let presignd = try await client(self.presignd, unix: true)
+            let keyspace = try TokenKeyspace(prefix: "presign:")
+            let store = RedisTokenStore(client: presignd, keyspace: keyspace, logger: logger)
+            return (admin, presignd, store)
+        }
+
+        /// Redis's clock, in unix milliseconds.
+        func nowMillis() throws -> Int64 {
+            try #require(Int64(try server.cli("TIME").split(separator: "\n")[0])) * 1000
+        }
+
         /// Runs `body`, then shuts `clients` down and stops the server, whether `body` threw or not.
         func closing(_ clients: [RedisClient], _ body: () async throws -> Void) async throws {
             var failure: (any Error)?
@@ -84,14 +107,14 @@ struct TokenACLTests {
 
             // Same name, other code (another version): still refused.
             let other = FunctionLibrary.standard.source + "\n-- another build"
-            #expect(try await deployer.send(["FUNCTION", "LOAD", "REPLACE", other]).string == "presignd_v3")
+            #expect(try await deployer.send(["FUNCTION", "LOAD", "REPLACE", other]).string == "presignd_v4")
             let different = try #require(await failure { () async throws(TokenError) in try await store.prepare() })
             #expect(different.code == .unavailable)
             #expect(different.message.contains("different code"))
 
             #expect(
                 try await deployer.send(["FUNCTION", "LOAD", "REPLACE", FunctionLibrary.standard.source]).string
-                    == "presignd_v3")
+                    == "presignd_v4")
             try await store.prepare()
             try await store.ready()
 
@@ -116,14 +139,9 @@ struct TokenACLTests {
     @Test("a presignd user from before index pruning (no +srandmember) still creates tokens with tags")
     func createsWithoutSrandmember() async throws {
         let acl = try ACLServer.start()
-        let admin = try await acl.client(acl.admin)
-        #expect(try await admin.send(["ACL", "SETUSER", acl.presignd.name, "-srandmember"]).string == "OK")
-        #expect(try await admin.send(["FUNCTION", "LOAD", "REPLACE", FunctionLibrary.standard.source]).string == "presignd_v3")
-        let presignd = try await acl.client(acl.presignd, unix: true)
-        let store = RedisTokenStore(
-            client: presignd, keyspace: try TokenKeyspace(prefix: "presign:"), logger: Logger(label: "test"))
+        let (admin, presignd, store) = try await acl.presigndStore(revoking: ["srandmember"])
         try await acl.closing([presignd, admin]) {
-            let now = try #require(Int64(try acl.server.cli("TIME").split(separator: "\n")[0])) * 1000
+            let now = try acl.nowMillis()
             for _ in 0..<2 {
                 let token = NewToken(
                     id: randomTokenID(), method: "GET", bucket: "b", key: "k", profile: "main", uses: 1, issuedAt: now,
@@ -137,15 +155,10 @@ struct TokenACLTests {
     @Test("a command the rule needs, refused inside the Function by the ACL, is UNAVAILABLE, not ERR")
     func refusedInsideTheFunctionIsUnavailable() async throws {
         let acl = try ACLServer.start()
-        let admin = try await acl.client(acl.admin)
-        #expect(try await admin.send(["FUNCTION", "LOAD", "REPLACE", FunctionLibrary.standard.source]).string == "presignd_v3")
-        #expect(try await admin.send(["ACL", "SETUSER", acl.presignd.name, "-hincrby"]).string == "OK")
-        let presignd = try await acl.client(acl.presignd, unix: true)
         let logs = LogRecorder()
-        let store = RedisTokenStore(
-            client: presignd, keyspace: try TokenKeyspace(prefix: "presign:"), logger: logs.logger)
+        let (admin, presignd, store) = try await acl.presigndStore(revoking: ["hincrby"], logger: logs.logger)
         try await acl.closing([presignd, admin]) {
-            let now = try #require(Int64(try acl.server.cli("TIME").split(separator: "\n")[0])) * 1000
+            let now = try acl.nowMillis()
             let token = NewToken(
                 id: randomTokenID(), method: "GET", bucket: "b", key: "k", profile: "main", uses: 2, issuedAt: now,
                 expiresAt: now + 600_000, issuer: "svc", tags: [])
@@ -159,6 +172,54 @@ struct TokenACLTests {
             _ = try? await store.consume(id: token.id, method: nil)
             let warnings = logs.all.filter { $0.hasPrefix("warning redis refused a token call") }
             #expect(warnings.count == 1 && warnings[0].contains("can't run this command"), "\(logs.all)")
+        }
+    }
+
+    @Test("a write the ACL refuses changes nothing: revoke, revoke by tag and create check before writing")
+    func refusedWritesChangeNothing() async throws {
+        let acl = try ACLServer.start()
+        let (admin, presignd, store) = try await acl.presigndStore()
+        try await acl.closing([presignd, admin]) {
+            let now = try acl.nowMillis()
+            func token() -> NewToken {
+                NewToken(
+                    id: randomTokenID(), method: "GET", bucket: "b", key: "k", profile: "main", uses: 1, issuedAt: now,
+                    expiresAt: now + 600_000, issuer: "svc", tags: ["t"])
+            }
+            func refusal(_ body: () async throws(TokenError) -> Void) async -> TokenError.Code? {
+                do throws(TokenError) {
+                    try await body()
+                    return nil
+                } catch {
+                    return error.code
+                }
+            }
+            let first = token()
+            try await store.create(first)
+            // Without XADD (or PUBLISH) a revocation could not send its event: it does not happen.
+            for command in ["xadd", "publish"] {
+                #expect(try await admin.send(["ACL", "SETUSER", acl.presignd.name, "-\(command)"]).string == "OK")
+                let one = await refusal { () async throws(TokenError) in
+                    _ = try await store.revoke(id: first.id, by: "ops", reason: "r")
+                }
+                let byTag = await refusal { () async throws(TokenError) in
+                    _ = try await store.revokeTag("t", by: "ops", reason: "r")
+                }
+                #expect(one == .unavailable && byTag == .unavailable, "\(command)")
+                #expect(try await store.check(id: first.id)?.state == .active)
+                #expect(try await admin.send(["ACL", "SETUSER", acl.presignd.name, "+\(command)"]).string == "OK")
+            }
+            #expect(try await admin.send(["XLEN", "presign:events"]).integer == 0)
+            // Without SADD the token would be created but not found by a revocation by tag: neither is.
+            #expect(try await admin.send(["ACL", "SETUSER", acl.presignd.name, "-sadd"]).string == "OK")
+            let second = token()
+            let created = await refusal { () async throws(TokenError) in try await store.create(second) }
+            #expect(created == .unavailable)
+            #expect(try await store.check(id: second.id) == nil)
+            #expect(try await admin.send(["ACL", "SETUSER", acl.presignd.name, "+sadd"]).string == "OK")
+            // Permissions back: the revocation happens and its event is sent.
+            #expect(try await store.revoke(id: first.id, by: "ops", reason: "r"))
+            #expect(try await admin.send(["XLEN", "presign:events"]).integer == 1)
         }
     }
 
@@ -185,7 +246,7 @@ struct TokenACLTests {
             #expect(logs.records.filter { $0.message == "token function library missing, loading it" }.count == 1)
             // Another cause is another line, logged at once: here another build's code under the name.
             let other = FunctionLibrary.standard.source + "\n-- another build"
-            #expect(try await deployer.send(["FUNCTION", "LOAD", "REPLACE", other]).string == "presignd_v3")
+            #expect(try await deployer.send(["FUNCTION", "LOAD", "REPLACE", other]).string == "presignd_v4")
             let cause = try #require(await failure { () async throws(TokenError) in try await store.prepare() })
             #expect(cause.message.contains("different code"))
             let both = logs.records.filter { $0.level == .error }

@@ -95,13 +95,13 @@ struct TokenClusterTests {
             let orphan = randomTokenID()
             let set = "test:g:{late}"
             try fixture.owner(of: set).cli(
-                "FCALL", "presignd_v3_index_add", "1", set, orphan,
+                "FCALL", "presignd_v4_index_add", "1", set, orphan,
                 String(Int64(Date().timeIntervalSince1970 * 1000) + 600_000))
             #expect(try await store.revokeTag("late", by: "ops", reason: "") == 0)
             #expect(try fixture.owner(of: set).cli("SISMEMBER", set, orphan) == "1")
             // An expiry in the past writes nothing (it would delete the whole set).
             #expect(
-                try fixture.owner(of: set).cli("FCALL", "presignd_v3_index_add", "1", set, randomTokenID(), "1")
+                try fixture.owner(of: set).cli("FCALL", "presignd_v4_index_add", "1", set, randomTokenID(), "1")
                     .contains("EXPIRED"))
             #expect(try fixture.owner(of: set).cli("SCARD", set) == "1")
         }

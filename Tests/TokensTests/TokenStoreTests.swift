@@ -16,7 +16,7 @@ struct TokenStoreTests {
                         id: token.id, state: .active, usesLeft: 3, usesMax: 3, leasesHeld: 0, method: "GET",
                         bucket: "photos", key: "users/1/avatar.png", profile: "default", issuedAt: token.issuedAt,
                         expiresAt: token.expiresAt, issuer: "svc-upload", tags: ["red", "blue"]))
-            let raw = try fixture.server.cli("FCALL_RO", "presignd_v3_check", "1", "test:t:{\(token.id)}")
+            let raw = try fixture.server.cli("FCALL_RO", "presignd_v4_check", "1", "test:t:{\(token.id)}")
             let names = raw.split(separator: "\n").enumerated().filter { $0.offset % 2 == 0 }.map { String($0.element) }
             #expect(
                 names == [
@@ -185,7 +185,7 @@ struct TokenStoreTests {
             let token = try await fixture.created(uses: 2)
             try fixture.server.cli("FUNCTION", "FLUSH")
             #expect(try await fixture.store.consume(id: token.id, method: nil).usesLeft == 1)
-            #expect(try fixture.server.cli("FUNCTION", "LIST").contains("presignd_v3"))
+            #expect(try fixture.server.cli("FUNCTION", "LIST").contains("presignd_v4"))
         }
     }
 }

@@ -149,9 +149,9 @@ def test_readyz_loads_a_missing_function_library(redis_server):
         assert send("GET", base(d) + "/readyz")[0] == 200
         # Redis lost the library (restarted empty, FUNCTION FLUSH): the probe itself loads it again,
         # or no instance would be ready, get traffic, and so make the token call that loads it.
-        assert redis_server.cli("FUNCTION", "DELETE", "presignd_v3") == "OK"
+        assert redis_server.cli("FUNCTION", "DELETE", "presignd_v4") == "OK"
         assert send("GET", base(d) + "/readyz")[0] == 200
-        assert "presignd_v3" in redis_server.cli("FUNCTION", "LIST", "LIBRARYNAME", "presignd_v3")
+        assert "presignd_v4" in redis_server.cli("FUNCTION", "LIST", "LIBRARYNAME", "presignd_v4")
         url = issue(d, "GET", "bkt", "ready/x")["url"]
         assert nginx_style(d, "GET", url)[0] == 200
     finally:

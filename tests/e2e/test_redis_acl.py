@@ -33,7 +33,7 @@ def test_daemon_as_the_restricted_user():
         loaded = subprocess.run([find("redis-cli"), "-p", str(redis.port), "--user", "deployer", "--pass",
                                  "deployer-pw-0123456789", "--no-auth-warning", "-x", "FUNCTION", "LOAD", "REPLACE"],
                                 input=source, capture_output=True, timeout=30)
-        assert loaded.stdout.decode().strip() == "presignd_v3", loaded.stdout + loaded.stderr
+        assert loaded.stdout.decode().strip() == "presignd_v4", loaded.stdout + loaded.stderr
         daemon = Presignd(redis, CLIENTS, PROFILE, http=True,
                           redis_config={"prefix": "presign:", "username": "presignd",
                                         "password": "presignd-pw-0123456789"})

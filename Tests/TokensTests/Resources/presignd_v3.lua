@@ -1,4 +1,4 @@
-#!lua name=presignd_v2
+#!lua name=presignd_v3
 
 -- Token state for presignd. Every state change is one call of one function here, so it is atomic.
 -- Scripts have no rollback: each function reads and validates everything before its first write.
@@ -163,6 +163,21 @@ local function index(set, id, expires)
     end
 end
 
+-- Drops up to three members of an index set whose token is gone (expired). Each new id
+-- pushes the set's TTL forward, so a tag or an object in steady use would otherwise keep
+-- every expired id for ever; sampled on each create, the set stays within about 1.5 times
+-- its live members. Not on Redis Cluster, where the token keys live in other slots; nor
+-- for a Redis user whose ACL predates the pruning (no +srandmember): creating must not fail.
+local function prune(set, prefix, keep)
+    local sample = redis.pcall('SRANDMEMBER', set, 3)
+    if sample.err then return end
+    for _, member in ipairs(sample) do
+        if member ~= keep and redis.call('EXISTS', prefix .. 't:{' .. member .. '}') == 0 then
+            redis.call('SREM', set, member)
+        end
+    end
+end
+
 -- KEYS: token, object set, tag sets...  ARGV: uses, method, bucket, key, profile, issued_at,
 -- expires_at, issuer, tags (comma-joined, same order as the tag set keys).
 local function create(keys, args)
@@ -192,7 +207,12 @@ local function create(keys, args)
     if tags ~= '' then table.insert(fields, 'g') table.insert(fields, tags) end
     redis.call('HSET', keys[1], unpack(fields))
     redis.call('PEXPIREAT', keys[1], expires)
-    for i = 2, #keys do index(keys[i], string.match(keys[1], '{(.*)}$'), expires) end
+    local id = string.match(keys[1], '{(.*)}$')
+    local prefix = string.sub(keys[1], 1, #keys[1] - #id - 4)  -- without 't:{<id>}'
+    for i = 2, #keys do
+        index(keys[i], id, expires)
+        prune(keys[i], prefix, id)
+    end
     return redis.status_reply('OK')
 end
 
@@ -228,7 +248,11 @@ local function reserve(keys, args)
     local nonce = text_arg(args[3], 'nonce')
     if not string.match(nonce, '^[%w_-]+$') or #nonce > 64 then fail('ERR nonce is malformed') end
     local now = now_ms()
-    local t, _, stale = usable(keys[1], method, now)
+    local t, free, stale = usable(keys[1], method, now)
+    -- Every call on a token reads all its lease fields: their number is bounded.
+    if t.u - free >= 1000 then
+        fail('RESERVED 1000 leases are already held on this token')
+    end
     if t.leases[nonce] then fail('ERR nonce already used') end
     local ends = math.min(now + lease_ms, t.e)
     call_sliced('HDEL', keys[1], stale)
@@ -380,14 +404,14 @@ local function emit_event(keys, args)
     return redis.status_reply('OK')
 end
 
-redis.register_function('presignd_v2_create', guarded(create))
-redis.register_function('presignd_v2_consume', guarded(consume))
-redis.register_function('presignd_v2_reserve', guarded(reserve))
-redis.register_function('presignd_v2_commit', guarded(commit))
-redis.register_function('presignd_v2_release', guarded(release))
-redis.register_function{function_name = 'presignd_v2_check', callback = guarded(check), flags = {'no-writes'}}
-redis.register_function('presignd_v2_revoke', guarded(revoke))
-redis.register_function('presignd_v2_revoke_set', guarded(revoke_set))
-redis.register_function('presignd_v2_index_add', guarded(index_add))
-redis.register_function('presignd_v2_revoke_state', guarded(revoke_state))
-redis.register_function('presignd_v2_emit_event', guarded(emit_event))
+redis.register_function('presignd_v3_create', guarded(create))
+redis.register_function('presignd_v3_consume', guarded(consume))
+redis.register_function('presignd_v3_reserve', guarded(reserve))
+redis.register_function('presignd_v3_commit', guarded(commit))
+redis.register_function('presignd_v3_release', guarded(release))
+redis.register_function{function_name = 'presignd_v3_check', callback = guarded(check), flags = {'no-writes'}}
+redis.register_function('presignd_v3_revoke', guarded(revoke))
+redis.register_function('presignd_v3_revoke_set', guarded(revoke_set))
+redis.register_function('presignd_v3_index_add', guarded(index_add))
+redis.register_function('presignd_v3_revoke_state', guarded(revoke_state))
+redis.register_function('presignd_v3_emit_event', guarded(emit_event))
