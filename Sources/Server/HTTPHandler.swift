@@ -152,7 +152,9 @@ final class HTTPHandler: ChannelInboundHandler {
 
     private func respond(_ answer: HTTPAnswer, to request: HTTPRequestHead, context: ChannelHandlerContext) {
         inFlight = false
-        let keepAlive = request.isKeepAlive && !draining
+        // After a CONNECT the parser reads the rest of the stream as a tunnel, not as requests:
+        // nothing more can be answered on this connection.
+        let keepAlive = request.isKeepAlive && !draining && request.method != .CONNECT
         var headers = answer.headers
         // An authorization answer is about one request: no cache may keep it (DESIGN.md).
         headers.replaceOrAdd(name: "cache-control", value: "no-store")

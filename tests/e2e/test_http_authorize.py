@@ -299,6 +299,18 @@ def test_garbage_after_an_authorize_gets_its_answer_then_one_refusal(daemon, gar
     assert "ZQXMARKER" not in log and "5a51584d41524b4552" not in log.lower()
 
 
+def test_connect_is_refused_and_the_connection_closed(daemon):
+    """After CONNECT the parser takes the stream for a tunnel: the answer closes the connection
+    instead of holding it until the idle timeout."""
+    started = time.monotonic()
+    with socket.create_connection(("127.0.0.1", daemon.http_port), timeout=10) as sock:
+        sock.sendall(b"CONNECT s3.example.com:443 HTTP/1.1\r\nHost: s3.example.com:443\r\n\r\n")
+        data = read_all(sock)
+    assert data.startswith((b"HTTP/1.1 404", b"HTTP/1.1 405")), data[:100]
+    assert b"connection: close" in data.lower()
+    assert time.monotonic() - started < 5
+
+
 def test_a_version_the_parser_reports_twice_is_one_refusal(daemon):
     before = refusals(daemon)
     with socket.create_connection(("127.0.0.1", daemon.http_port), timeout=10) as sock:
