@@ -30,21 +30,18 @@ extension Broker {
         default:
             what = .one(try resolve(Target(first), method: nil, settings: settings, allowExpired: true))
         }
-        var reason = "revoked"
-        if !arguments.isAtEnd {
+        var given: String?
+        while !arguments.isAtEnd {
             guard try arguments.string("option").asciiUppercased == "REASON" else {
                 throw BrokerError(.err, "syntax error: REVOKE <target>|OBJECT <bucket> <key>|TAG <tag> [REASON text]")
             }
-            reason = try arguments.string("REASON")
-            guard reason.utf8.count <= Self.maxReasonBytes else {
+            let text = try Self.once(given, "REASON", arguments.string("REASON"))
+            guard text.utf8.count <= Self.maxReasonBytes else {
                 throw BrokerError(.err, "REASON is longer than \(Self.maxReasonBytes) bytes")
             }
+            given = text
         }
-        var rest = arguments  // (a look at what follows; `arguments` stays where it is)
-        if !rest.isAtEnd, (try? rest.string("option").asciiUppercased) == "REASON" {
-            throw BrokerError(.err, "REASON is given twice")
-        }
-        try arguments.expectEnd()
+        let reason = given ?? "revoked"
         return { [self, reason] () async throws(BrokerError) -> Reply in
             // One audit line per command, with how many URLs it revoked (the event Stream has one
             // entry per URL).

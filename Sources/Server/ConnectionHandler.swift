@@ -65,8 +65,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
     init(broker: Broker, session: Session, configuration: LineServerConfiguration, counter: ConnectionCounter, logger: Logger) {
         self.broker = broker
         self.session = session
-        self.decoder = RequestDecoder(
-            limits: session.client == nil ? configuration.wire.beforeAuthenticating : configuration.wire)
+        self.decoder = RequestDecoder(limits: Self.wireLimits(configuration, session))
         self.configuration = configuration
         self.counter = counter
         self.logger = logger
@@ -156,10 +155,16 @@ final class ConnectionHandler: ChannelDuplexHandler {
         }
     }
 
+    /// The request limits of a connection: the configured ones once it has a client (after AUTH,
+    /// or from the start on an open listener), stricter ones before.
+    private static func wireLimits(_ configuration: LineServerConfiguration, _ session: Session) -> WireLimits {
+        session.client == nil ? configuration.wire.beforeAuthenticating : configuration.wire
+    }
+
     private func handle(_ arguments: [ByteBuffer], context: ChannelHandlerContext) {
         let outcome = broker.dispatch(arguments, session: &session, on: context.eventLoop)
         // The next request is read with the limits of who the connection now is.
-        decoder.limits = session.client == nil ? configuration.wire.beforeAuthenticating : configuration.wire
+        decoder.limits = Self.wireLimits(configuration, session)
         // HELLO answers in the protocol it switches to, as Redis does.
         let version = session.protocolVersion
         let close = session.closeAfterReply
