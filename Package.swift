@@ -101,7 +101,7 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(
             name: "TokensTests", dependencies: ["Tokens", "Redis", "TestSupport", "Subprocesses", log] + nio,
-            resources: [.copy("Resources/presignd_v3.lua")], swiftSettings: strict),
+            resources: [.copy("Resources/presignd_v4.lua")], swiftSettings: strict),
         .testTarget(
             name: "ServerTests",
             dependencies: ["Server", "Broker", .product(name: "NIOHTTP1", package: "swift-nio")] + nio,

@@ -7,17 +7,21 @@ import Redis
 /// empties). The version is part of the library name and of every function name, so a server
 /// holding an older library answers "Function not found" instead of running old rules.
 ///
-/// Versions differ in what functions answer and do, never in the data they keep: v2's consume,
-/// reserve, commit and release also return the token's bucket and key (for the audit trail); v3's
-/// create also prunes index sets of ids whose token is gone, and its reserve holds at most
-/// `maxLeasesHeld` leases per token; v4's functions that make more than one write first check that
-/// the Redis user may run each (`redis.acl_check_cmd`), so that an ACL refusal changes nothing (v3's
-/// revoke, refused its XADD, had already marked the token revoked and sent no event). So daemons
-/// of two versions can serve the same Redis during a rolling upgrade, each through its own
+/// Versions differ in what functions answer and do: v2's consume, reserve, commit and release also
+/// return the token's bucket and key (for the audit trail); v3's create also prunes index sets of
+/// ids whose token is gone, and its reserve holds at most `maxLeasesHeld` leases per token; v4's
+/// functions that make more than one write first check that the Redis user may run each
+/// (`redis.acl_check_cmd`), so that an ACL refusal changes nothing (v3's revoke, refused its XADD,
+/// had already marked the token revoked and sent no event). v5 is the first to change the data
+/// kept: its index sets are sorted sets under new names (`TokenKeyspace`), scored by each token's
+/// expiry, from which every create drops the ids of expired tokens (v4's plain sets could only be
+/// pruned by looking the tokens up, which Redis Cluster does not allow, so there they grew with
+/// every URL issued); its revoke_set also reads v4's sets, for the URLs v4 daemons issued. So
+/// daemons of two versions can serve the same Redis during a rolling upgrade, each through its own
 /// library. Any change to the Lua is a new version: a restricted Redis user checks the loaded code
 /// against its own, byte for byte.
 package struct FunctionLibrary: Sendable {
-    /// The library name, e.g. `presignd_v4`; every function is named `<name>_<operation>`.
+    /// The library name, e.g. `presignd_v5`; every function is named `<name>_<operation>`.
     package let name: String
     /// The Lua source, loaded with `FUNCTION LOAD REPLACE`.
     package let source: String
@@ -28,13 +32,13 @@ package struct FunctionLibrary: Sendable {
     package static let maxLeasesHeld = 1000
 
     /// The library presignd runs on: time comes from Redis `TIME`.
-    package static let standard = FunctionLibrary(name: "presignd_v4", clockKey: nil)
+    package static let standard = FunctionLibrary(name: "presignd_v5", clockKey: nil)
 
     /// A library for tests whose clock reads the integer (unix ms) stored at `clockKey` when that key
     /// exists, else Redis `TIME`. It lets a test stand exactly on an expiry boundary. Its name differs
     /// from the standard one so both can live on one server; presignd never loads it.
     package static func pinnedClock(key clockKey: String) -> FunctionLibrary {
-        FunctionLibrary(name: "presignd_v4_pinned_clock", clockKey: clockKey)
+        FunctionLibrary(name: "presignd_v5_pinned_clock", clockKey: clockKey)
     }
 
     private init(name: String, clockKey: String?) {
@@ -236,11 +240,16 @@ package struct FunctionLibrary: Sendable {
                 emit(r.stream, r.maxlen, r.channel, revoked_event(id, t, r.by, r.reason, r.now))
             end
 
-            -- Adds an id to an index set whose TTL then covers the token's.
-            local function index(set, id, expires)
-                redis.call('SADD', set, id)
+            -- Adds an id to an index set, a sorted set scored by its token's expiry (ms), and drops the ids of
+            -- tokens that have expired, so that a set holds only ids of live tokens (or of tokens whose create
+            -- is still on its way) without reading a token key: on Redis Cluster too, where those keys are in
+            -- other slots. The set's TTL covers its last token.
+            local function index(set, id, expires, now)
+                redis.call('ZADD', set, expires, id)
+                -- A token lives while now <= expires: only scores below now are gone.
+                redis.call('ZREMRANGEBYSCORE', set, '-inf', '(' .. string.format('%.0f', now))
                 -- GT alone does nothing on a key without a TTL (it counts as infinite), and a set just
-                -- created by SADD has none: give it one plainly first.
+                -- created by ZADD has none: give it one plainly first.
                 if redis.call('PEXPIRETIME', set) < 0 then
                     redis.call('PEXPIREAT', set, expires)
                 else
@@ -248,19 +257,13 @@ package struct FunctionLibrary: Sendable {
                 end
             end
 
-            -- Drops up to three members of an index set whose token is gone (expired). Each new id
-            -- pushes the set's TTL forward, so a tag or an object in steady use would otherwise keep
-            -- every expired id for ever; sampled on each create, the set stays within about 1.5 times
-            -- its live members. Not on Redis Cluster, where the token keys live in other slots; nor
-            -- for a Redis user whose ACL predates the pruning (no +srandmember): creating must not fail.
-            local function prune(set, prefix, keep)
-                local sample = redis.pcall('SRANDMEMBER', set, 3)
-                if sample.err then return end
-                for _, member in ipairs(sample) do
-                    if member ~= keep and redis.call('EXISTS', prefix .. 't:{' .. member .. '}') == 0 then
-                        redis.call('SREM', set, member)
-                    end
+            -- An index set's writes, for may_write.
+            local function index_writes(writes, set)
+                for _, command in ipairs({{'ZADD', set, '0', '-'}, {'ZREMRANGEBYSCORE', set, '0', '0'},
+                        {'PEXPIREAT', set, '0'}}) do
+                    writes[#writes + 1] = command
                 end
+                return writes
             end
 
             -- KEYS: token, object set, tag sets...  ARGV: uses, method, bucket, key, profile, issued_at,
@@ -291,20 +294,12 @@ package struct FunctionLibrary: Sendable {
                 if issuer ~= '' then table.insert(fields, 'w') table.insert(fields, issuer) end
                 if tags ~= '' then table.insert(fields, 'g') table.insert(fields, tags) end
                 local writes = {{'HSET', keys[1], 's', 'a'}, {'PEXPIREAT', keys[1], '0'}}
-                for i = 2, #keys do
-                    for _, command in ipairs({'SADD', 'PEXPIREAT', 'SREM'}) do
-                        writes[#writes + 1] = {command, keys[i], '0'}
-                    end
-                end
+                for i = 2, #keys do index_writes(writes, keys[i]) end
                 may_write(writes)
                 redis.call('HSET', keys[1], unpack(fields))
                 redis.call('PEXPIREAT', keys[1], expires)
                 local id = string.match(keys[1], '{(.*)}$')
-                local prefix = string.sub(keys[1], 1, #keys[1] - #id - 4)  -- without 't:{<id>}'
-                for i = 2, #keys do
-                    index(keys[i], id, expires)
-                    prune(keys[i], prefix, id)
-                end
+                for i = 2, #keys do index(keys[i], id, expires, now) end
                 return redis.status_reply('OK')
             end
 
@@ -316,9 +311,10 @@ package struct FunctionLibrary: Sendable {
                 local id = text_arg(args[1], 'id')
                 local expires = int_arg(args[2], 'expires_at', 0, 1e15)
                 -- A past expiry would delete the whole set, other tokens' ids included.
-                if now_ms() > expires then fail('EXPIRED expires_at is in the past') end
-                may_write({{'SADD', keys[1], id}, {'PEXPIREAT', keys[1], '0'}})
-                index(keys[1], id, expires)
+                local now = now_ms()
+                if now > expires then fail('EXPIRED expires_at is in the past') end
+                may_write(index_writes({}, keys[1]))
+                index(keys[1], id, expires, now)
                 return redis.status_reply('OK')
             end
 
@@ -415,14 +411,16 @@ package struct FunctionLibrary: Sendable {
             end
 
             -- KEYS: an object or tag set, event stream.  ARGV: token key prefix, by, reason, stream max
-            -- length, channel, kind ('object' or 'tag'), bucket or tag, key ('' for a tag), SSCAN cursor,
-            -- batch size.  Returns {next cursor, revoked}: the caller repeats from the cursor until it is
-            -- '0', so a set of any size never holds Redis for more than one batch.
+            -- length, channel, kind ('object' or 'tag'), bucket or tag, key ('' for a tag), scan cursor,
+            -- batch size, form ('sorted' for the index sets of this version, 'plain' for the sets of v4
+            -- and before, which may still hold ids of URLs those daemons issued).  Returns {next cursor,
+            -- revoked}: the caller repeats from the cursor until it is '0', so a set of any size never
+            -- holds Redis for more than one batch.
             -- Revokes every active member that really belongs to the set (its own fields match, so a hash
             -- collision in a set's name cannot revoke a stranger) and drops members that are no longer active.
             -- The token keys are not declared: fine on one Redis; Cluster would refuse them (other slots).
             local function revoke_set(keys, args)
-                count_args(keys, args, 2, 10)
+                count_args(keys, args, 2, 11)
                 local prefix = text_arg(args[1], 'prefix')
                 local r = revocation(keys, args)
                 local kind = text_arg(args[6], 'kind')
@@ -430,12 +428,24 @@ package struct FunctionLibrary: Sendable {
                 local object = text_arg(args[8], 'key', kind == 'tag')
                 local cursor = text_arg(args[9], 'cursor')
                 local batch = int_arg(args[10], 'batch', 1, 10000)
+                local form = text_arg(args[11], 'form')
                 if kind ~= 'object' and kind ~= 'tag' then fail('ERR kind must be object or tag') end
+                local scan_command, remove = 'ZSCAN', 'ZREM'
+                if form == 'plain' then
+                    scan_command, remove = 'SSCAN', 'SREM'
+                elseif form ~= 'sorted' then
+                    fail('ERR form must be sorted or plain')
+                end
                 -- Read every member of the batch first: a failing read after a write would leave half
                 -- the batch done.
-                local scan = redis.call('SSCAN', keys[1], cursor, 'COUNT', batch)
+                local scan = redis.call(scan_command, keys[1], cursor, 'COUNT', batch)
+                local ids = scan[2]
+                if form == 'sorted' then
+                    ids = {}
+                    for i = 1, #scan[2], 2 do ids[#ids + 1] = scan[2][i] end  -- member, score, member, ...
+                end
                 local targets, drop = {}, {}
-                for _, id in ipairs(scan[2]) do
+                for _, id in ipairs(ids) do
                     local key = prefix .. 't:{' .. id .. '}'
                     local t = load(key)
                     local belongs = false
@@ -453,7 +463,7 @@ package struct FunctionLibrary: Sendable {
                 end
                 if #drop > 0 or #targets > 0 then
                     local writes = event_writes(r.stream, r.channel)
-                    writes[#writes + 1] = {'SREM', keys[1], '-'}
+                    writes[#writes + 1] = {remove, keys[1], '-'}
                     if #targets > 0 then writes[#writes + 1] = {'HSET', targets[1].key, 's', 'r'} end
                     may_write(writes)
                 end
@@ -461,7 +471,7 @@ package struct FunctionLibrary: Sendable {
                     revoke_one(target.key, target.id, target.t, r)
                     drop[#drop + 1] = target.id
                 end
-                call_sliced('SREM', keys[1], drop)
+                call_sliced(remove, keys[1], drop)
                 return {scan[1], #targets}
             end
 

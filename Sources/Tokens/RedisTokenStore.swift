@@ -14,7 +14,7 @@ import Synchronization
 ///   the other order could leave a token that revocation by object or tag never finds.
 /// - revoke changes the token's state in its slot, then appends the event to the Stream and
 ///   publishes it in one call on the Stream's node. Only a token whose state changed gets an event.
-/// - revoke by object or tag reads the set in batches (`SSCAN`), then revokes each batch's members as
+/// - revoke by object or tag reads the set in batches (`ZSCAN`), then revokes each batch's members as
 ///   above, concurrently.
 package final class RedisTokenStore: TokenStore {
     /// The key names in use.
@@ -382,42 +382,61 @@ package final class RedisTokenStore: TokenStore {
     }
 
     package func revokeObject(bucket: String, key: String, by: String, reason: String) async throws(TokenError) -> Int {
-        try await revokeSet(
-            try keyspace.object(bucket: bucket, key: key), kind: "object", name: bucket, key: key, by: by,
-            reason: reason)
+        try await revokeIndexed(
+            in: [
+                (try keyspace.object(bucket: bucket, key: key), .sorted),
+                (try keyspace.legacyObject(bucket: bucket, key: key), .plain),
+            ], kind: "object", name: bucket, key: key, by: by, reason: reason)
     }
 
     package func revokeTag(_ tag: String, by: String, reason: String) async throws(TokenError) -> Int {
-        try await revokeSet(try keyspace.tag(tag), kind: "tag", name: tag, key: "", by: by, reason: reason)
+        try await revokeIndexed(
+            in: [(try keyspace.tag(tag), .sorted), (try keyspace.legacyTag(tag), .plain)], kind: "tag", name: tag,
+            key: "", by: by, reason: reason)
     }
 
-    private func revokeSet(
-        _ set: String, kind: String, name: String, key: String, by: String, reason: String
+    /// How an index set is kept: this version's sorted sets, or the plain sets of daemons up to
+    /// library v4, which may still hold ids of URLs they issued.
+    private enum IndexForm: String {
+        case sorted, plain
+
+        /// The command reading the set in batches, and the one dropping members.
+        var scan: String { self == .sorted ? "ZSCAN" : "SSCAN" }
+        var remove: String { self == .sorted ? "ZREM" : "SREM" }
+    }
+
+    /// Revokes the active tokens indexed in `sets`, one set after the other, and returns how many.
+    private func revokeIndexed(
+        in sets: [(name: String, form: IndexForm)], kind: String, name: String, key: String, by: String,
+        reason: String
     ) async throws(TokenError) -> Int {
         try Self.validate(by: by, reason: reason)
-        if cluster != nil {
-            return try await revokeSetInCluster(set, arguments: [by, reason, kind, name, key])
-        }
-        // Batch by batch (each one call, atomic), so that a set of any size never holds Redis, nor
-        // this call, longer than one batch takes.
-        var cursor = "0"
         var revoked = 0
-        repeat {
-            let reply = try await call(
-                "revoke_set", keys: [set, keyspace.events],
-                arguments: [
-                    keyspace.prefix, by, reason, String(eventStreamMaxLength), keyspace.invalidations, kind, name, key,
-                    cursor, String(Self.revokeBatch),
-                ])
-            guard let parts = reply.array, parts.count == 2, let next = parts[0].string, let count = parts[1].integer
-            else { throw Self.unexpected(reply) }
-            revoked += Int(count)
-            cursor = next
-        } while cursor != "0"
+        for set in sets {
+            if cluster != nil {
+                revoked += try await revokeSetInCluster(set.name, form: set.form, arguments: [by, reason, kind, name, key])
+                continue
+            }
+            // Batch by batch (each one call, atomic), so that a set of any size never holds Redis, nor
+            // this call, longer than one batch takes.
+            var cursor = "0"
+            repeat {
+                let reply = try await call(
+                    "revoke_set", keys: [set.name, keyspace.events],
+                    arguments: [
+                        keyspace.prefix, by, reason, String(eventStreamMaxLength), keyspace.invalidations, kind, name,
+                        key, cursor, String(Self.revokeBatch), set.form.rawValue,
+                    ])
+                guard let parts = reply.array, parts.count == 2, let next = parts[0].string, let count = parts[1].integer
+                else { throw Self.unexpected(reply) }
+                revoked += Int(count)
+                cursor = next
+            } while cursor != "0"
+        }
         return revoked
     }
 
-    /// Set members looked at per `revoke_set` call (`SSCAN … COUNT`): a few milliseconds of Redis time.
+    /// Set members looked at per `revoke_set` call (`ZSCAN … COUNT`): a few milliseconds of Redis time.
     package static let revokeBatch = 500
 
     /// What `revoke_state` did to one token.
@@ -451,10 +470,10 @@ package final class RedisTokenStore: TokenStore {
     /// Revokes every active member of an index set on Redis Cluster and drops the ids of members that
     /// are no longer active. `arguments`: by, reason, kind, name, key.
     ///
-    /// The set is read `revokeBatch` members at a time with `SSCAN`, each batch revoked before the
-    /// next is read, so a set of any size never holds its node (as `SMEMBERS` would) nor this call's
-    /// memory. `SSCAN` may return a member twice (the set may be rehashed meanwhile, not least by the
-    /// `SREM`s here): its second `revoke_state` finds it no longer active and answers "inactive", so it
+    /// The set is read `revokeBatch` members at a time with `ZSCAN` (`SSCAN` for a plain set of v4),
+    /// each batch revoked before the next is read, so a set of any size never holds its node (as
+    /// `SMEMBERS` would) nor this call's memory. A scan may return a member twice (the set may be rehashed meanwhile, not least by the
+    /// removals here): its second `revoke_state` finds it no longer active and answers "inactive", so it
     /// gets no second event and is not counted again.
     ///
     /// A cursor belongs to one node's hash table. If the set's slot moves to another primary during the
@@ -464,10 +483,10 @@ package final class RedisTokenStore: TokenStore {
     /// are missing or not yet created, and anything skipped) and ends the revocation when it revokes
     /// nothing. At most `clusterRevokeScans` scans, so tokens issued to a tag meanwhile cannot keep a
     /// revocation going.
-    private func revokeSetInCluster(_ set: String, arguments: [String]) async throws(TokenError) -> Int {
+    private func revokeSetInCluster(_ set: String, form: IndexForm, arguments: [String]) async throws(TokenError) -> Int {
         var revoked = 0
         for _ in 0..<Self.clusterRevokeScans {
-            let found = try await scanAndRevokeInCluster(set, arguments: arguments)
+            let found = try await scanAndRevokeInCluster(set, form: form, arguments: arguments)
             revoked += found
             if found == 0 { break }
         }
@@ -478,16 +497,19 @@ package final class RedisTokenStore: TokenStore {
     /// one more should the slot move again.
     static let clusterRevokeScans = 3
 
-    /// One `SSCAN` of the whole set, revoking its active members batch by batch; returns how many.
-    private func scanAndRevokeInCluster(_ set: String, arguments: [String]) async throws(TokenError) -> Int {
+    /// One scan of the whole set, revoking its active members batch by batch; returns how many.
+    private func scanAndRevokeInCluster(_ set: String, form: IndexForm, arguments: [String]) async throws(TokenError) -> Int {
         var cursor = "0"
         var revoked = 0
         repeat {
-            let reply = try await send(["SSCAN", set, cursor, "COUNT", String(Self.revokeBatch)], routingKey: set)
-            guard let parts = reply.array, parts.count == 2, let next = parts[0].string, let members = parts[1].array
+            let reply = try await send([form.scan, set, cursor, "COUNT", String(Self.revokeBatch)], routingKey: set)
+            guard let parts = reply.array, parts.count == 2, let next = parts[0].string, let members = parts[1].array,
+                form == .plain || members.count % 2 == 0
             else { throw Self.unexpected(reply) }
-            let ids = members.compactMap(\.string)
-            guard ids.count == members.count else { throw Self.unexpected(reply) }
+            // A sorted set's scan gives member, score, member, score…
+            let names = form == .plain ? members : stride(from: 0, to: members.count, by: 2).map { members[$0] }
+            let ids = names.compactMap(\.string)
+            guard ids.count == names.count else { throw Self.unexpected(reply) }
             // Ids that are not token ids cannot come from `create`; they are skipped, never revoked.
             let batch = Array(Set(ids.filter(TokenKeyspace.isTokenID)))
             let outcomes = try await concurrently(batch) { id throws(TokenError) in
@@ -495,7 +517,7 @@ package final class RedisTokenStore: TokenStore {
             }
             let drop = outcomes.filter { $0.1 != .untouched }.map(\.0)
             if !drop.isEmpty {
-                let removed = try await send(["SREM", set] + drop, routingKey: set)
+                let removed = try await send([form.remove, set] + drop, routingKey: set)
                 if case .error(let message) = removed { throw refusal(message) }
             }
             revoked += outcomes.filter { $0.1 == .revoked }.count

@@ -21,22 +21,45 @@ package struct TokenKeyspace: Sendable, Hashable {
         return "\(prefix)t:{\(id)}"
     }
 
-    /// `<prefix>o:{<bucket>/<hex SHA-256 of key>}`: the set of ids issued for one object. The key is
-    /// hashed so that the name has a fixed length whatever the key holds.
+    /// `<prefix>oz:{<bucket>/<hex SHA-256 of key>}`: the index of the ids issued for one object, a
+    /// sorted set scored by each token's expiry (unix ms). The key is hashed so that the name has a
+    /// fixed length whatever the key holds.
     package func object(bucket: String, key: String) throws(TokenError) -> String {
+        "\(prefix)oz:\(try hashTag(bucket: bucket, key: key))"
+    }
+
+    /// `<prefix>gz:{<tag>}`: the index of the ids issued with one tag, scored like `object`'s.
+    package func tag(_ tag: String) throws(TokenError) -> String {
+        "\(prefix)gz:\(try hashTag(tag: tag))"
+    }
+
+    /// `<prefix>o:{…}`, the plain set (no scores) that daemons up to library v4 index an object's
+    /// ids in. Revocation still reads it: it holds the ids of URLs those daemons issued, and Redis
+    /// deletes it when the last of them expires.
+    package func legacyObject(bucket: String, key: String) throws(TokenError) -> String {
+        "\(prefix)o:\(try hashTag(bucket: bucket, key: key))"
+    }
+
+    /// `<prefix>g:{<tag>}`, the plain set of a tag's ids of daemons up to library v4 (`legacyObject`).
+    package func legacyTag(_ tag: String) throws(TokenError) -> String {
+        "\(prefix)g:\(try hashTag(tag: tag))"
+    }
+
+    /// `{<bucket>/<hex SHA-256 of key>}`, an object's hash tag.
+    private func hashTag(bucket: String, key: String) throws(TokenError) -> String {
         guard !bucket.isEmpty, bucket.utf8.count <= 255,
             !bucket.unicodeScalars.contains(where: { Self.isForbiddenInName($0) || $0 == "/" })
         else { throw TokenError(.err, "bucket must be 1-255 bytes without '/', braces, spaces or control characters") }
         guard !key.isEmpty, key.utf8.count <= 1024 else { throw TokenError(.err, "key must be 1-1024 bytes") }
-        return "\(prefix)o:{\(bucket)/\(Digest.sha256(Array(key.utf8)).hex)}"
+        return "{\(bucket)/\(Digest.sha256(Array(key.utf8)).hex)}"
     }
 
-    /// `<prefix>g:{<tag>}`: the set of ids issued with one tag.
-    package func tag(_ tag: String) throws(TokenError) -> String {
+    /// `{<tag>}`, a tag's hash tag.
+    private func hashTag(tag: String) throws(TokenError) -> String {
         guard !tag.isEmpty, tag.utf8.count <= 128,
             !tag.unicodeScalars.contains(where: { Self.isForbiddenInName($0) || $0 == "," })
         else { throw TokenError(.err, "tag must be 1-128 bytes without ',', braces, spaces or control characters") }
-        return "\(prefix)g:{\(tag)}"
+        return "{\(tag)}"
     }
 
     /// `<prefix>events`: the Stream of invalidation events.

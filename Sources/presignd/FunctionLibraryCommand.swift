@@ -16,7 +16,7 @@ struct FunctionLibraryCommand: ParsableCommand {
             presignd then checks that the loaded code is exactly this one and refuses to serve otherwise.
             """)
 
-    @Flag(name: .long, help: "Print only the library's name (e.g. presignd_v4).")
+    @Flag(name: .long, help: "Print only the library's name (e.g. presignd_v5).")
     var name = false
 
     func run() {

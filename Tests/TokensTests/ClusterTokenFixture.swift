@@ -100,7 +100,7 @@ struct ClusterTokenFixture {
     }
 
     /// A running node's clock, unix ms.
-    private func now() throws -> Int64 {
+    func now() throws -> Int64 {
         let running = try #require(cluster.servers.first { $0.pid != nil })
         let lines = try running.cli("TIME").split(separator: "\n")
         return Int64(lines[0])! * 1000 + Int64(lines[1])! / 1000

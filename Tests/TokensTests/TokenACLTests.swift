@@ -107,14 +107,14 @@ struct TokenACLTests {
 
             // Same name, other code (another version): still refused.
             let other = FunctionLibrary.standard.source + "\n-- another build"
-            #expect(try await deployer.send(["FUNCTION", "LOAD", "REPLACE", other]).string == "presignd_v4")
+            #expect(try await deployer.send(["FUNCTION", "LOAD", "REPLACE", other]).string == FunctionLibrary.standard.name)
             let different = try #require(await failure { () async throws(TokenError) in try await store.prepare() })
             #expect(different.code == .unavailable)
             #expect(different.message.contains("different code"))
 
             #expect(
                 try await deployer.send(["FUNCTION", "LOAD", "REPLACE", FunctionLibrary.standard.source]).string
-                    == "presignd_v4")
+                    == FunctionLibrary.standard.name)
             try await store.prepare()
             try await store.ready()
 
@@ -210,13 +210,16 @@ struct TokenACLTests {
                 #expect(try await admin.send(["ACL", "SETUSER", acl.presignd.name, "+\(command)"]).string == "OK")
             }
             #expect(try await admin.send(["XLEN", "presign:events"]).integer == 0)
-            // Without SADD the token would be created but not found by a revocation by tag: neither is.
-            #expect(try await admin.send(["ACL", "SETUSER", acl.presignd.name, "-sadd"]).string == "OK")
-            let second = token()
-            let created = await refusal { () async throws(TokenError) in try await store.create(second) }
-            #expect(created == .unavailable)
-            #expect(try await store.check(id: second.id) == nil)
-            #expect(try await admin.send(["ACL", "SETUSER", acl.presignd.name, "+sadd"]).string == "OK")
+            // Without ZADD the token would be created but not found by a revocation by tag: neither is.
+            // Nor without ZREMRANGEBYSCORE, which keeps the index sets to live tokens.
+            for command in ["zadd", "zremrangebyscore"] {
+                #expect(try await admin.send(["ACL", "SETUSER", acl.presignd.name, "-\(command)"]).string == "OK")
+                let second = token()
+                let created = await refusal { () async throws(TokenError) in try await store.create(second) }
+                #expect(created == .unavailable, "\(command)")
+                #expect(try await store.check(id: second.id) == nil)
+                #expect(try await admin.send(["ACL", "SETUSER", acl.presignd.name, "+\(command)"]).string == "OK")
+            }
             // Permissions back: the revocation happens and its event is sent.
             #expect(try await store.revoke(id: first.id, by: "ops", reason: "r"))
             #expect(try await admin.send(["XLEN", "presign:events"]).integer == 1)
@@ -246,7 +249,7 @@ struct TokenACLTests {
             #expect(logs.records.filter { $0.message == "token function library missing, loading it" }.count == 1)
             // Another cause is another line, logged at once: here another build's code under the name.
             let other = FunctionLibrary.standard.source + "\n-- another build"
-            #expect(try await deployer.send(["FUNCTION", "LOAD", "REPLACE", other]).string == "presignd_v4")
+            #expect(try await deployer.send(["FUNCTION", "LOAD", "REPLACE", other]).string == FunctionLibrary.standard.name)
             let cause = try #require(await failure { () async throws(TokenError) in try await store.prepare() })
             #expect(cause.message.contains("different code"))
             let both = logs.records.filter { $0.level == .error }

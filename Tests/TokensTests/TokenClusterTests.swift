@@ -67,9 +67,9 @@ struct TokenClusterTests {
             #expect(try await store.check(id: spent.id)?.state == .spent)
             // Revoked and spent members left their sets; the one still active stayed in its own.
             let objectSet = try store.keyspace.object(bucket: "photos", key: "doc.pdf")
-            #expect(try fixture.owner(of: objectSet).cli("SCARD", objectSet) == "0")
-            #expect(try fixture.owner(of: "test:g:{campaign}").cli("SCARD", "test:g:{campaign}") == "0")
-            #expect(try fixture.owner(of: "test:g:{x}").cli("SMEMBERS", "test:g:{x}").contains(otherObject.id))
+            #expect(try fixture.owner(of: objectSet).cli("ZCARD", objectSet) == "0")
+            #expect(try fixture.owner(of: "test:gz:{campaign}").cli("ZCARD", "test:gz:{campaign}") == "0")
+            #expect(try fixture.owner(of: "test:gz:{x}").cli("ZRANGE", "test:gz:{x}", "0", "-1").contains(otherObject.id))
 
             // One event per revoked token, in the stream on its slot's owner and on the channel.
             let streamed = try streamOwner.cli("XRANGE", "test:events", "-", "+").split(separator: "\n")
@@ -93,40 +93,94 @@ struct TokenClusterTests {
             let store = fixture.store
             // What a create cut short after its index calls leaves: an id in the set, no token.
             let orphan = randomTokenID()
-            let set = "test:g:{late}"
+            let set = "test:gz:{late}"
             try fixture.owner(of: set).cli(
-                "FCALL", "presignd_v4_index_add", "1", set, orphan,
+                "FCALL", FunctionLibrary.standard.name + "_index_add", "1", set, orphan,
                 String(Int64(Date().timeIntervalSince1970 * 1000) + 600_000))
             #expect(try await store.revokeTag("late", by: "ops", reason: "") == 0)
-            #expect(try fixture.owner(of: set).cli("SISMEMBER", set, orphan) == "1")
+            #expect(try fixture.owner(of: set).cli("ZSCORE", set, orphan) != "")
             // An expiry in the past writes nothing (it would delete the whole set).
             #expect(
-                try fixture.owner(of: set).cli("FCALL", "presignd_v4_index_add", "1", set, randomTokenID(), "1")
+                try fixture.owner(of: set).cli("FCALL", FunctionLibrary.standard.name + "_index_add", "1", set, randomTokenID(), "1")
                     .contains("EXPIRED"))
-            #expect(try fixture.owner(of: set).cli("SCARD", set) == "1")
+            #expect(try fixture.owner(of: set).cli("ZCARD", set) == "1")
         }
     }
 
-    @Test("a tag on more than one batch of tokens is read with SSCAN: each token revoked once, one event each")
+    @Test("each index entry added drops the ids of expired tokens from its set, without reading a token")
+    func indexSetsArePruned() async throws {
+        try await ClusterTokenFixture.with { fixture in
+            // Twenty ids that expire at once, then thirty that live on, all on one tag and one object.
+            let now = try fixture.now()
+            for _ in 0..<20 { try await fixture.store.create(TokenFixture.token(now: now, lifetime: 1_500, tags: ["busy"])) }
+            let tagSet = try fixture.store.keyspace.tag("busy")
+            let objectSet = try fixture.store.keyspace.object(bucket: "photos", key: "users/1/avatar.png")
+            #expect(try fixture.owner(of: tagSet).cli("ZCARD", tagSet) == "20")
+            while try fixture.now() <= now + 1_500 { try await Task.sleep(for: .milliseconds(50)) }
+            var live: Set<String> = []
+            for _ in 0..<30 { live.insert(try await fixture.created(tags: ["busy"]).id) }
+            // The expired ids went with the first new entry; none of the live ones did.
+            for set in [tagSet, objectSet] {
+                let members = try fixture.owner(of: set).cli("ZRANGE", set, "0", "-1").split(separator: "\n")
+                #expect(Set(members.map(String.init)) == live, "\(set)")
+            }
+        }
+    }
+
+    @Test("REVOKE TAG and OBJECT also revoke URLs that a v4 daemon indexed in its plain sets")
+    func revokeLegacyPlainSets() async throws {
+        try await ClusterTokenFixture.with { fixture in
+            let store = fixture.store
+            // A v4 daemon leaves the same token hash and the id in a plain set under the old name:
+            // made here by moving ids out of the sorted sets.
+            func asIssuedByV4(_ token: NewToken) throws {
+                for tag in token.tags {
+                    let (sorted, plain) = (try store.keyspace.tag(tag), try store.keyspace.legacyTag(tag))
+                    try fixture.owner(of: sorted).cli("ZREM", sorted, token.id)
+                    try fixture.owner(of: plain).cli("SADD", plain, token.id)
+                }
+                let sorted = try store.keyspace.object(bucket: token.bucket, key: token.key)
+                let plain = try store.keyspace.legacyObject(bucket: token.bucket, key: token.key)
+                try fixture.owner(of: sorted).cli("ZREM", sorted, token.id)
+                try fixture.owner(of: plain).cli("SADD", plain, token.id)
+            }
+            var old: [NewToken] = []
+            for _ in 0..<6 { old.append(try await fixture.created(tags: ["campaign"])) }
+            for token in old { try asIssuedByV4(token) }
+            let new = try await fixture.created(tags: ["campaign"])
+            let oldObject = try await fixture.created(key: "doc.pdf")
+            try asIssuedByV4(oldObject)
+
+            #expect(try await store.revokeTag("campaign", by: "ops", reason: "ended") == 7)
+            #expect(try await store.revokeObject(bucket: "photos", key: "doc.pdf", by: "ops", reason: "") == 1)
+            for token in old + [new, oldObject] {
+                #expect(try await store.check(id: token.id)?.state == .revoked)
+            }
+            let plain = try store.keyspace.legacyTag("campaign")
+            #expect(try fixture.owner(of: plain).cli("EXISTS", plain) == "0")
+        }
+    }
+
+    @Test("a tag on more than one batch of tokens is read with ZSCAN: each token revoked once, one event each")
     func revokeLargeTag() async throws {
         try await ClusterTokenFixture.with { fixture in
             let count = RedisTokenStore.revokeBatch + 120
             let ids = try await fixture.createMany(count, tags: ["bulk"]) { _ in true }
-            let set = "test:g:{bulk}"
+            let set = "test:gz:{bulk}"
             let setOwner = try fixture.owner(of: set)
             try setOwner.cli("CONFIG", "RESETSTAT")
-            // Two revocations of the same tag at once: a member both revoke (as when SSCAN returns
+            // Two revocations of the same tag at once: a member both revoke (as when ZSCAN returns
             // one twice) is revoked, counted and announced once.
             async let first = fixture.store.revokeTag("bulk", by: "ops", reason: "ended")
             async let second = fixture.store.revokeTag("bulk", by: "ops", reason: "ended")
             #expect(try await first + second == count)
-            #expect(try setOwner.cli("SCARD", set) == "0")
-            // The set was read in batches (at least two SSCANs for the first revocation), never whole.
+            #expect(try setOwner.cli("ZCARD", set) == "0")
+            // The set was read in batches (at least two ZSCANs for the first revocation), never whole.
             let stats = try setOwner.cli("INFO", "commandstats")
             #expect(!stats.contains("cmdstat_smembers:"))
             let scans = try #require(
-                stats.split(whereSeparator: \.isNewline).first { $0.hasPrefix("cmdstat_sscan:calls=") }?
-                    .dropFirst("cmdstat_sscan:calls=".count).prefix { $0.isNumber })
+                stats.split(whereSeparator: \.isNewline).first { $0.hasPrefix("cmdstat_zscan:calls=") }?
+                    .dropFirst("cmdstat_zscan:calls=".count).prefix { $0.isNumber })
             #expect(try #require(Int(scans)) >= 3)
             for id in [ids.first!, ids.last!] {
                 #expect(try await fixture.store.check(id: id)?.state == .revoked)
@@ -144,7 +198,7 @@ struct TokenClusterTests {
     @Test("REVOKE TAG while the tag set's slot moves to another primary: every token is still revoked, once")
     func revokeWhileTheSetMoves() async throws {
         try await ClusterTokenFixture.with { fixture in
-            let set = "test:g:{moving}"
+            let set = "test:gz:{moving}"
             let slot = String(RedisKeySlot.slot(of: set))
             let primaries = try fixture.cluster.primaries()
             let source = try fixture.owner(of: set)
@@ -156,9 +210,9 @@ struct TokenClusterTests {
 
             async let revoked = fixture.store.revokeTag("moving", by: "ops", reason: "moved")
             // Once the first batch is revoked (the set shrank), the set's slot moves while the
-            // revocation goes on: the SSCAN cursor of the old node then runs on the new node's table.
+            // revocation goes on: the ZSCAN cursor of the old node then runs on the new node's table.
             let deadline = ContinuousClock.now + .seconds(20)
-            while (Int(try source.cli("SCARD", set)) ?? count) > count - RedisTokenStore.revokeBatch {
+            while (Int(try source.cli("ZCARD", set)) ?? count) > count - RedisTokenStore.revokeBatch {
                 try #require(ContinuousClock.now < deadline, "the revocation never started")
                 try await Task.sleep(for: .milliseconds(2))
             }
@@ -175,7 +229,7 @@ struct TokenClusterTests {
             }
 
             #expect(try await revoked == count)
-            #expect(try target.cli("SCARD", set) == "0")
+            #expect(try target.cli("ZCARD", set) == "0")
             var notRevoked = 0
             for id in ids where try await fixture.store.check(id: id)?.state != .revoked { notRevoked += 1 }
             #expect(notRevoked == 0)

@@ -25,7 +25,7 @@ struct TokenDurabilityTests {
             fixture.server.kill9()
             try fixture.server.restart()
             // Checked before the store makes any call, since a call would reload a missing library.
-            #expect(try fixture.server.cli("FUNCTION", "LIST", "LIBRARYNAME", "presignd_v4").contains("presignd_v4"))
+            #expect(try fixture.server.cli("FUNCTION", "LIST", "LIBRARYNAME", FunctionLibrary.standard.name).contains(FunctionLibrary.standard.name))
             #expect(await eventually(within: .seconds(5)) { (try? await fixture.store.check(id: consumed[0])) != nil })
             for id in consumed {
                 #expect(try await fixture.store.check(id: id)?.state == .spent)

@@ -47,7 +47,7 @@ struct TokenEventTests {
             let events = try streamed.map {
                 try #require(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
             }
-            // A set's members are revoked in SMEMBERS order, which is not creation order.
+            // A set's members are revoked in the set's order (by expiry, then id), not creation order.
             let ids = events.map { $0["id"] as? String ?? "" }
             #expect(ids.count == 5 && ids[0] == single.id)
             #expect(Set(ids[1..<3]) == Set(tagged.map(\.id)) && Set(ids[3..<5]) == Set(object.map(\.id)))
@@ -64,7 +64,7 @@ struct TokenEventTests {
     func revocationInBatches() async throws {
         try await TokenFixture.with { fixture in
             let count = RedisTokenStore.revokeBatch * 2 + 37
-            // Hashtable-encoded sets (above 128 members) are where SSCAN really goes in batches.
+            // Skiplist-encoded sorted sets (above 128 members) are where ZSCAN really goes in batches.
             var ids: [String] = []
             for _ in 0..<count { ids.append(try await fixture.created(tags: ["big"]).id) }
             let spent = ids[5]

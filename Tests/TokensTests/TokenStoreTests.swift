@@ -16,7 +16,7 @@ struct TokenStoreTests {
                         id: token.id, state: .active, usesLeft: 3, usesMax: 3, leasesHeld: 0, method: "GET",
                         bucket: "photos", key: "users/1/avatar.png", profile: "default", issuedAt: token.issuedAt,
                         expiresAt: token.expiresAt, issuer: "svc-upload", tags: ["red", "blue"]))
-            let raw = try fixture.server.cli("FCALL_RO", "presignd_v4_check", "1", "test:t:{\(token.id)}")
+            let raw = try fixture.server.cli("FCALL_RO", FunctionLibrary.standard.name + "_check", "1", "test:t:{\(token.id)}")
             let names = raw.split(separator: "\n").enumerated().filter { $0.offset % 2 == 0 }.map { String($0.element) }
             #expect(
                 names == [
@@ -71,29 +71,38 @@ struct TokenStoreTests {
             #expect(try cli.cli("PEXPIRETIME", "test:t:{\(early.id)}") == String(early.expiresAt))
             let objectSet = try fixture.store.keyspace.object(bucket: "photos", key: "users/1/avatar.png")
             #expect(try cli.cli("PEXPIRETIME", objectSet) == String(late.expiresAt))
-            #expect(try cli.cli("PEXPIRETIME", "test:g:{red}") == String(late.expiresAt))
-            #expect(try cli.cli("PEXPIRETIME", "test:g:{blue}") == String(early.expiresAt))
-            #expect(try cli.cli("SCARD", objectSet) == "2")
+            #expect(try cli.cli("PEXPIRETIME", "test:gz:{red}") == String(late.expiresAt))
+            #expect(try cli.cli("PEXPIRETIME", "test:gz:{blue}") == String(early.expiresAt))
+            // Each id is scored by its token's expiry.
+            #expect(try cli.cli("ZRANGE", objectSet, "0", "-1", "WITHSCORES") == "\(early.id)\n\(early.expiresAt)\n\(late.id)\n\(late.expiresAt)")
         }
     }
 
-    @Test("creates prune the index sets of expired ids, which new ids would otherwise keep alive")
+    @Test("each create drops the ids of expired tokens from its index sets, which new ids would otherwise keep alive")
     func indexSetsArePruned() async throws {
-        try await TokenFixture.with { fixture in
-            // One id that keeps the sets alive, twenty that expire at once, then a hundred that live
-            // on, all on one tag and one object.
-            _ = try await fixture.created(lifetime: 600_000, tags: ["busy"])
-            for _ in 0..<20 { _ = try await fixture.created(lifetime: 200, tags: ["busy"]) }
-            try await Task.sleep(for: .milliseconds(400))
-            for _ in 0..<100 { _ = try await fixture.created(lifetime: 600_000, tags: ["busy"]) }
-            let objectSet = try fixture.store.keyspace.object(bucket: "photos", key: "users/1/avatar.png")
-            // Each create samples three members: nearly all of the twenty dead ids are gone (without
-            // pruning all 121 stay). The 101 live ones are all kept.
-            for set in ["test:g:{busy}", objectSet] {
-                let members = try fixture.server.cli("SCARD", set)
-                #expect(Int(members)! < 111, "\(set): \(members) members")
-                #expect(Int(members)! >= 101)
+        try await TokenFixture.with(library: .pinnedClock(key: TokenFixture.clockKey)) { fixture in
+            let now = try fixture.redisNow()
+            try fixture.pinClock(at: now)
+            func create(lifetime: Int64) async throws -> String {
+                let token = TokenFixture.token(now: now, lifetime: lifetime, tags: ["busy"])
+                try await fixture.store.create(token)
+                return token.id
             }
+            // One id that keeps the sets alive, twenty that expire at now + 1 s, all on one tag and one object.
+            var live = [try await create(lifetime: 600_000)]
+            for _ in 0..<20 { _ = try await create(lifetime: 1_000) }
+            let objectSet = try fixture.store.keyspace.object(bucket: "photos", key: "users/1/avatar.png")
+            func members(_ set: String) throws -> Set<String> {
+                Set(try fixture.server.cli("ZRANGE", set, "0", "-1").split(separator: "\n").map(String.init))
+            }
+            // At their last valid millisecond they stay; one millisecond later the next create drops
+            // all twenty, and none of the live ids.
+            try fixture.pinClock(at: now + 1_000)
+            live.append(try await create(lifetime: 600_000))
+            #expect(try members("test:gz:{busy}").count == 22)
+            try fixture.pinClock(at: now + 1_001)
+            for _ in 0..<30 { live.append(try await create(lifetime: 600_000)) }
+            for set in ["test:gz:{busy}", objectSet] { #expect(try members(set) == Set(live), "\(set)") }
         }
     }
 
@@ -102,11 +111,16 @@ struct TokenStoreTests {
         let keyspace = try TokenKeyspace(prefix: "p:")
         #expect(
             try keyspace.object(bucket: "b", key: "abc")
+                == "p:oz:{b/ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad}")
+        #expect(
+            try keyspace.legacyObject(bucket: "b", key: "abc")
                 == "p:o:{b/ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad}")
+        #expect(try keyspace.tag("red") == "p:gz:{red}")
+        #expect(try keyspace.legacyTag("red") == "p:g:{red}")
         let long = String(repeating: "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq", count: 1)
         #expect(
             try keyspace.object(bucket: "b", key: long)
-                == "p:o:{b/248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1}")
+                == "p:oz:{b/248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1}")
         #expect(throws: TokenError.self) { try TokenKeyspace(prefix: "a{b}") }
     }
 
@@ -185,7 +199,7 @@ struct TokenStoreTests {
             let token = try await fixture.created(uses: 2)
             try fixture.server.cli("FUNCTION", "FLUSH")
             #expect(try await fixture.store.consume(id: token.id, method: nil).usesLeft == 1)
-            #expect(try fixture.server.cli("FUNCTION", "LIST").contains("presignd_v4"))
+            #expect(try fixture.server.cli("FUNCTION", "LIST").contains(FunctionLibrary.standard.name))
         }
     }
 }

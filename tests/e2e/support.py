@@ -53,6 +53,12 @@ def presignd_binary() -> str:
     return built_binary("presignd", "PRESIGND_BIN")
 
 
+def function_library_name() -> str:
+    """The name of the Function library the presignd binary loads (presignd_v<N>)."""
+    return subprocess.run([presignd_binary(), "function-library", "--name"], capture_output=True, check=True,
+                          text=True).stdout.strip()
+
+
 def presignctl_binary() -> str:
     """The presignctl executable (PRESIGNCTL_BIN or the debug build)."""
     return built_binary("presignctl", "PRESIGNCTL_BIN")

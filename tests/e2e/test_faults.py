@@ -208,8 +208,8 @@ def test_redis_out_of_memory_answers_unavailable_naming_it_and_writes_nothing_ha
         for key in keys:
             assert int(server.cli("PEXPIRETIME", key)) > 0 or key == "oom:events", key
         for key in keys:
-            if key.startswith(("oom:o:", "oom:g:")):
-                for member in server.cli("SMEMBERS", key).split():
+            if key.startswith(("oom:oz:", "oom:gz:")):
+                for member in server.cli("ZRANGE", key, "0", "-1").split():
                     assert server.cli("EXISTS", f"oom:t:{{{member}}}") == "1", (key, member)
 
         server.cli("CONFIG", "SET", "maxmemory", "0")

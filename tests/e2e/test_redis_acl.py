@@ -5,7 +5,7 @@ and the daemon, as the restricted presignd user, serves issue, consume, revoke, 
 import subprocess
 import urllib.request
 
-from support import ROOT, Presignd, RedisProc, find, presignd_binary
+from support import ROOT, Presignd, RedisProc, find, function_library_name, presignd_binary
 
 PROFILE = {
     "name": "main", "region": "us-east-1", "endpoint": "http://127.0.0.1:9000",
@@ -33,7 +33,7 @@ def test_daemon_as_the_restricted_user():
         loaded = subprocess.run([find("redis-cli"), "-p", str(redis.port), "--user", "deployer", "--pass",
                                  "deployer-pw-0123456789", "--no-auth-warning", "-x", "FUNCTION", "LOAD", "REPLACE"],
                                 input=source, capture_output=True, timeout=30)
-        assert loaded.stdout.decode().strip() == "presignd_v4", loaded.stdout + loaded.stderr
+        assert loaded.stdout.decode().strip() == function_library_name(), loaded.stdout + loaded.stderr
         daemon = Presignd(redis, CLIENTS, PROFILE, http=True,
                           redis_config={"prefix": "presign:", "username": "presignd",
                                         "password": "presignd-pw-0123456789"})

@@ -1,7 +1,8 @@
-#!lua name=presignd_v3
+#!lua name=presignd_v4
 
 -- Token state for presignd. Every state change is one call of one function here, so it is atomic.
--- Scripts have no rollback: each function reads and validates everything before its first write.
+-- Scripts have no rollback: each function reads and validates everything before its first write,
+-- its permission to make every write included (may_write).
 -- Hash fields (short names keep a token near 200 bytes): s state (a|s|r), u uses left (not yet
 -- spent; leases are counted separately), n uses max, m method, b bucket, k key, p profile,
 -- i issued at (ms), e expires at (ms), w issuer, g tags (comma-joined), L<nonce> a lease's end (ms).
@@ -10,6 +11,22 @@
 -- plain error reply by `guarded` (a raised error would get a script/line suffix).
 local function fail(reply)
     error({denial = reply})
+end
+
+-- A write the Redis user may not run fails where it stands, after the writes before it. So a
+-- function making more than one write first asks whether the user may run each, with the keys
+-- and channel it will use (redis.acl_check_cmd), and a refusal changes nothing.
+local function may_write(commands)
+    for _, command in ipairs(commands) do
+        if not redis.acl_check_cmd(unpack(command)) then
+            fail('NOPERM this Redis user may not run ' .. command[1] .. ', which the function needs')
+        end
+    end
+end
+
+-- An event's two writes, for may_write.
+local function event_writes(stream, channel)
+    return {{'XADD', stream, '*', 'event', '{}'}, {'PUBLISH', channel, '{}'}}
 end
 
 local function guarded(fn)
@@ -205,6 +222,13 @@ local function create(keys, args)
     if profile ~= '' then table.insert(fields, 'p') table.insert(fields, profile) end
     if issuer ~= '' then table.insert(fields, 'w') table.insert(fields, issuer) end
     if tags ~= '' then table.insert(fields, 'g') table.insert(fields, tags) end
+    local writes = {{'HSET', keys[1], 's', 'a'}, {'PEXPIREAT', keys[1], '0'}}
+    for i = 2, #keys do
+        for _, command in ipairs({'SADD', 'PEXPIREAT', 'SREM'}) do
+            writes[#writes + 1] = {command, keys[i], '0'}
+        end
+    end
+    may_write(writes)
     redis.call('HSET', keys[1], unpack(fields))
     redis.call('PEXPIREAT', keys[1], expires)
     local id = string.match(keys[1], '{(.*)}$')
@@ -225,6 +249,7 @@ local function index_add(keys, args)
     local expires = int_arg(args[2], 'expires_at', 0, 1e15)
     -- A past expiry would delete the whole set, other tokens' ids included.
     if now_ms() > expires then fail('EXPIRED expires_at is in the past') end
+    may_write({{'SADD', keys[1], id}, {'PEXPIREAT', keys[1], '0'}})
     index(keys[1], id, expires)
     return redis.status_reply('OK')
 end
@@ -314,6 +339,9 @@ local function revoke(keys, args)
     local r = revocation(keys, args)
     local t = load(keys[1])
     if not t or t.s ~= 'a' or r.now > t.e then return 0 end
+    local writes = event_writes(r.stream, r.channel)
+    writes[#writes + 1] = {'HSET', keys[1], 's', 'r'}
+    may_write(writes)
     revoke_one(keys[1], id, t, r)
     return 1
 end
@@ -354,6 +382,12 @@ local function revoke_set(keys, args)
             targets[#targets + 1] = {key = key, id = id, t = t}
         end
         if not belongs or t.s ~= 'a' or r.now > t.e then drop[#drop + 1] = id end
+    end
+    if #drop > 0 or #targets > 0 then
+        local writes = event_writes(r.stream, r.channel)
+        writes[#writes + 1] = {'SREM', keys[1], '-'}
+        if #targets > 0 then writes[#writes + 1] = {'HSET', targets[1].key, 's', 'r'} end
+        may_write(writes)
     end
     for _, target in ipairs(targets) do
         revoke_one(target.key, target.id, target.t, r)
@@ -399,19 +433,21 @@ end
 -- KEYS: event stream.  ARGV: stream max length, channel, event payload.
 local function emit_event(keys, args)
     count_args(keys, args, 1, 3)
-    emit(keys[1], int_arg(args[1], 'stream length', 1, 1e12), text_arg(args[2], 'channel'),
-        text_arg(args[3], 'event'))
+    local maxlen, channel = int_arg(args[1], 'stream length', 1, 1e12), text_arg(args[2], 'channel')
+    local event = text_arg(args[3], 'event')
+    may_write(event_writes(keys[1], channel))
+    emit(keys[1], maxlen, channel, event)
     return redis.status_reply('OK')
 end
 
-redis.register_function('presignd_v3_create', guarded(create))
-redis.register_function('presignd_v3_consume', guarded(consume))
-redis.register_function('presignd_v3_reserve', guarded(reserve))
-redis.register_function('presignd_v3_commit', guarded(commit))
-redis.register_function('presignd_v3_release', guarded(release))
-redis.register_function{function_name = 'presignd_v3_check', callback = guarded(check), flags = {'no-writes'}}
-redis.register_function('presignd_v3_revoke', guarded(revoke))
-redis.register_function('presignd_v3_revoke_set', guarded(revoke_set))
-redis.register_function('presignd_v3_index_add', guarded(index_add))
-redis.register_function('presignd_v3_revoke_state', guarded(revoke_state))
-redis.register_function('presignd_v3_emit_event', guarded(emit_event))
+redis.register_function('presignd_v4_create', guarded(create))
+redis.register_function('presignd_v4_consume', guarded(consume))
+redis.register_function('presignd_v4_reserve', guarded(reserve))
+redis.register_function('presignd_v4_commit', guarded(commit))
+redis.register_function('presignd_v4_release', guarded(release))
+redis.register_function{function_name = 'presignd_v4_check', callback = guarded(check), flags = {'no-writes'}}
+redis.register_function('presignd_v4_revoke', guarded(revoke))
+redis.register_function('presignd_v4_revoke_set', guarded(revoke_set))
+redis.register_function('presignd_v4_index_add', guarded(index_add))
+redis.register_function('presignd_v4_revoke_state', guarded(revoke_state))
+redis.register_function('presignd_v4_emit_event', guarded(emit_event))
