@@ -298,10 +298,10 @@ def main():
         f"{shown(number(r, 'daemon.requests_per_run'))} requests per run (a quarter of that at one client); "
         "CONSUME spends uses of one token with a million uses, so each call is a full consume.",
         "- Redis Functions directly (the anchor for Redis' own cost): the same `redis-benchmark` calling "
-        "`FCALL presignd_v4_consume` / `presignd_v4_create` on the same `redis-server` as presignd uses, "
+        "the library's consume and create Functions (`FCALL presignd_v<N>_consume`, `_create`) on the same `redis-server` as presignd uses, "
         "with the keys an ISSUE writes.",
         "- Pass-through proxy (the anchor for what any middleman costs): the same `redis-benchmark` calling "
-        "`FCALL presignd_v4_consume` through haproxy in TCP mode (one thread, `nbthread 1`; it copies bytes "
+        "the consume Function through haproxy in TCP mode (one thread, `nbthread 1`; it copies bytes "
         "and parses nothing) in front of the same `redis-server`, at `-c 50`, `-P 1` and `-P 16`.",
         "- Hand-written issue: the recipe itself in Python (`bench/recipe.py issue`): boto3 "
         "`generate_presigned_url`, then `SET status:<uuid> unused EX 600` with redis-py, from one process per "
