@@ -14,7 +14,7 @@ import Redis
 /// (`redis.acl_check_cmd`), so that an ACL refusal changes nothing (v3's revoke, refused its XADD,
 /// had already marked the token revoked and sent no event). v5 is the first to change the data
 /// kept: its index sets are sorted sets under new names (`TokenKeyspace`), scored by each token's
-/// expiry, from which every create drops the ids of expired tokens (v4's plain sets could only be
+/// expiry, from which every create drops a few ids of expired tokens (v4's plain sets could only be
 /// pruned by looking the tokens up, which Redis Cluster does not allow, so there they grew with
 /// every URL issued); its revoke_set also reads v4's sets, for the URLs v4 daemons issued. So
 /// daemons of two versions can serve the same Redis during a rolling upgrade, each through its own
@@ -60,8 +60,19 @@ package struct FunctionLibrary: Sendable {
         name + "_" + operation
     }
 
+    /// Ids of expired tokens that one create drops from each index set, at most: more than the one
+    /// it adds, and little work however many expired at once.
+    package static let pruneBatch = 8
+
+    /// How long after its token's expiry an id stays in an index set. On Redis Cluster the set's node
+    /// prunes by its own clock, while the token lives by its node's: this much skew cannot hide a live
+    /// token from revocation.
+    package static let pruneGraceMillis = 60_000
+
     private static func lua(name: String, clockKey: String?) -> String {
         let maxLeasesHeld = Self.maxLeasesHeld
+        let pruneBatch = Self.pruneBatch
+        let pruneGraceMillis = Self.pruneGraceMillis
         var pinnedClock = ""
         if let clockKey {
             precondition(clockKey.allSatisfy { $0.isLetter || $0.isNumber || ":_-".contains($0) })
@@ -240,14 +251,18 @@ package struct FunctionLibrary: Sendable {
                 emit(r.stream, r.maxlen, r.channel, revoked_event(id, t, r.by, r.reason, r.now))
             end
 
-            -- Adds an id to an index set, a sorted set scored by its token's expiry (ms), and drops the ids of
-            -- tokens that have expired, so that a set holds only ids of live tokens (or of tokens whose create
-            -- is still on its way) without reading a token key: on Redis Cluster too, where those keys are in
-            -- other slots. The set's TTL covers its last token.
+            -- Adds an id to an index set, a sorted set scored by its token's expiry (ms), and drops up to
+            -- \#(pruneBatch) ids of tokens that expired over \#(pruneGraceMillis / 1000) s ago: more than the one it adds, so a
+            -- set holds little more than the ids of live tokens (or of tokens whose create is still on its
+            -- way), without reading a token key (on Redis Cluster they are in other slots), and no call does
+            -- more than that however many ids expired at once. The grace keeps the id of a token that still
+            -- lives by its own node's clock should the set's node's clock run ahead (Cluster). The set's
+            -- TTL covers its last token.
             local function index(set, id, expires, now)
                 redis.call('ZADD', set, expires, id)
-                -- A token lives while now <= expires: only scores below now are gone.
-                redis.call('ZREMRANGEBYSCORE', set, '-inf', '(' .. string.format('%.0f', now))
+                local expired = redis.call('ZRANGE', set, '-inf', '(' .. string.format('%.0f', now - \#(pruneGraceMillis)),
+                    'BYSCORE', 'LIMIT', 0, \#(pruneBatch))
+                if #expired > 0 then redis.call('ZREM', set, unpack(expired)) end
                 -- GT alone does nothing on a key without a TTL (it counts as infinite), and a set just
                 -- created by ZADD has none: give it one plainly first.
                 if redis.call('PEXPIRETIME', set) < 0 then
@@ -257,10 +272,11 @@ package struct FunctionLibrary: Sendable {
                 end
             end
 
-            -- An index set's writes, for may_write.
-            local function index_writes(writes, set)
-                for _, command in ipairs({{'ZADD', set, '0', '-'}, {'ZREMRANGEBYSCORE', set, '0', '0'},
-                        {'PEXPIREAT', set, '0'}}) do
+            -- What index() runs on a set, for may_write (its reads too: one refused after the ZADD would
+            -- leave the call half done).
+            local function index_commands(writes, set)
+                for _, command in ipairs({{'ZADD', set, '0', '-'}, {'ZRANGE', set, '0', '0'}, {'ZREM', set, '-'},
+                        {'PEXPIRETIME', set}, {'PEXPIREAT', set, '0'}}) do
                     writes[#writes + 1] = command
                 end
                 return writes
@@ -294,7 +310,7 @@ package struct FunctionLibrary: Sendable {
                 if issuer ~= '' then table.insert(fields, 'w') table.insert(fields, issuer) end
                 if tags ~= '' then table.insert(fields, 'g') table.insert(fields, tags) end
                 local writes = {{'HSET', keys[1], 's', 'a'}, {'PEXPIREAT', keys[1], '0'}}
-                for i = 2, #keys do index_writes(writes, keys[i]) end
+                for i = 2, #keys do index_commands(writes, keys[i]) end
                 may_write(writes)
                 redis.call('HSET', keys[1], unpack(fields))
                 redis.call('PEXPIREAT', keys[1], expires)
@@ -313,7 +329,7 @@ package struct FunctionLibrary: Sendable {
                 -- A past expiry would delete the whole set, other tokens' ids included.
                 local now = now_ms()
                 if now > expires then fail('EXPIRED expires_at is in the past') end
-                may_write(index_writes({}, keys[1]))
+                may_write(index_commands({}, keys[1]))
                 index(keys[1], id, expires, now)
                 return redis.status_reply('OK')
             end
@@ -518,6 +534,27 @@ package struct FunctionLibrary: Sendable {
                 return redis.status_reply('OK')
             end
 
+            -- Read only, no keys.  ARGV: key prefix, channel.  The commands this library runs that the calling
+            -- Redis user may not run on presignd's keys and channel (each name once): empty when every
+            -- function can do all it needs. A daemon asks before it reports ready, so that a user whose ACL
+            -- lacks a command (say, one a new version needs) stops a rolling upgrade instead of failing calls.
+            local function permissions(keys, args)
+                count_args(keys, args, 0, 2)
+                local prefix = text_arg(args[1], 'prefix')
+                local channel = text_arg(args[2], 'channel')
+                local token, sorted, plain = prefix .. 't:{-}', prefix .. 'gz:{-}', prefix .. 'g:{-}'
+                local needed = {{'TIME'}, {'HGETALL', token}, {'EXISTS', token}, {'HSET', token, 'f', 'v'},
+                    {'HINCRBY', token, 'f', '1'}, {'HDEL', token, 'f'}, {'PEXPIREAT', token, '0'},
+                    {'PEXPIRETIME', sorted}, {'ZADD', sorted, '0', '-'}, {'ZRANGE', sorted, '0', '0'},
+                    {'ZSCAN', sorted, '0'}, {'ZREM', sorted, '-'}, {'SSCAN', plain, '0'}, {'SREM', plain, '-'}}
+                for _, command in ipairs(event_writes(prefix .. 'events', channel)) do needed[#needed + 1] = command end
+                local missing = {}
+                for _, command in ipairs(needed) do
+                    if not redis.acl_check_cmd(unpack(command)) then missing[#missing + 1] = command[1] end
+                end
+                return missing
+            end
+
             redis.register_function('\#(name)_create', guarded(create))
             redis.register_function('\#(name)_consume', guarded(consume))
             redis.register_function('\#(name)_reserve', guarded(reserve))
@@ -529,6 +566,8 @@ package struct FunctionLibrary: Sendable {
             redis.register_function('\#(name)_index_add', guarded(index_add))
             redis.register_function('\#(name)_revoke_state', guarded(revoke_state))
             redis.register_function('\#(name)_emit_event', guarded(emit_event))
+            redis.register_function{function_name = '\#(name)_permissions', callback = guarded(permissions),
+                flags = {'no-writes'}}
             """#
     }
 }

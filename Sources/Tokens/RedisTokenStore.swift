@@ -35,6 +35,8 @@ package final class RedisTokenStore: TokenStore {
     private let missingLibraryLog = LogRateLimit(interval: .seconds(10))
     /// Redis refusing token calls (OOM, READONLY, an ACL without a command): every call meets it.
     private let refusedLog = LogRateLimit(interval: .seconds(10))
+    /// The Redis user lacking commands the library needs: every readiness probe finds it again.
+    private let permissionsLog = LogRateLimit(interval: .seconds(10))
     private let notLoadableLogs = Dictionary(
         uniqueKeysWithValues: NotLoadable.allCases.map { ($0, LogRateLimit(interval: .seconds(10))) })
 
@@ -66,10 +68,13 @@ package final class RedisTokenStore: TokenStore {
     /// A Redis user restricted to what presignd needs may not run `FUNCTION LOAD` (NOPERM): then
     /// the library must already be loaded, by a deploy user, with exactly this source (`FUNCTION
     /// LIST … WITHCODE`). Anything else fails closed with a message saying how to load it.
+    ///
+    /// Then checks that the Redis user may run what the library's functions run (`checkPermissions`).
     package func prepare() async throws(TokenError) {
         let refusals = try await sendToEveryNode(["FUNCTION", "LOAD", "REPLACE", library.source]).compactMap(\.errorMessage)
         if refusals.isEmpty {
             logger.info("token function library loaded", metadata: ["redis.library": "\(library.name)"])
+            try await checkPermissions()
             return
         }
         if let message = refusals.first(where: { !$0.hasPrefix("NOPERM") }) {
@@ -85,6 +90,7 @@ package final class RedisTokenStore: TokenStore {
         logger.info(
             "token function library already loaded by someone else; this Redis user may not load it",
             metadata: ["redis.library": "\(library.name)"])
+        try await checkPermissions()
     }
 
     /// The source of this store's library as each server (each primary of a cluster) holds it, nil
@@ -141,6 +147,9 @@ package final class RedisTokenStore: TokenStore {
     /// A library found missing is loaded, as a token call would load it: a Redis restarted empty
     /// (or `FUNCTION FLUSH`) must not keep every instance unready, hence out of traffic, until a
     /// token request arrives that no balancer will send them.
+    ///
+    /// Then asks whether the Redis user may run every command the library's functions run
+    /// (`checkPermissions`): a user without one would see those calls refused.
     package func ready() async throws(TokenError) {
         do throws(TokenError) {
             for reply in try await sendToEveryNode(["FUNCTION", "LIST", "LIBRARYNAME", library.name]) {
@@ -149,6 +158,32 @@ package final class RedisTokenStore: TokenStore {
         } catch let error where error.message == Self.libraryNotLoaded {
             log(.warning, "token function library missing, loading it", limitedBy: missingLibraryLog)
             try await prepare()
+            return
+        }
+        try await checkPermissions()
+    }
+
+    /// Throws, naming them, when the Redis user may not run some of the commands the library's
+    /// functions run on presignd's keys and channel (the library's `permissions`, on every primary
+    /// of a cluster). Without this, a user whose ACL lacks one (say, one a new version needs) would
+    /// report ready and fail calls; logged at error level, at most once per 10 s.
+    private func checkPermissions() async throws(TokenError) {
+        let command = fcall("permissions", readOnly: true, keys: [], arguments: [keyspace.prefix, keyspace.invalidations])
+        var missing: [String] = []
+        for reply in try await sendToEveryNode(command) {
+            if let message = reply.errorMessage { throw refusal(message) }
+            guard let names = reply.array?.compactMap(\.string), names.count == reply.array?.count else {
+                throw Self.unexpected(reply)
+            }
+            for name in names where !missing.contains(name) { missing.append(name) }
+        }
+        guard missing.isEmpty else {
+            let error = TokenError(
+                .unavailable,
+                "the Redis user may not run \(missing.joined(separator: ", ")) on presignd's keys, which the token "
+                    + "functions need: grant it every command redis.conf.example gives its presignd user")
+            log(.error, "\(error.message)", limitedBy: permissionsLog)
+            throw error
         }
     }
 

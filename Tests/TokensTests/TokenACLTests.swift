@@ -175,6 +175,31 @@ struct TokenACLTests {
         }
     }
 
+    @Test("a Redis user without a command the functions run is not ready, and the error names each missing one")
+    func notReadyWithoutACommand() async throws {
+        let acl = try ACLServer.start()
+        let logs = LogRecorder()
+        let (admin, presignd, store) = try await acl.presigndStore(revoking: ["zadd", "zrange", "xadd"], logger: logs.logger)
+        try await acl.closing([presignd, admin]) {
+            for attempt in 0..<3 {
+                let refused = try #require(await failure { () async throws(TokenError) in
+                    if attempt == 0 { try await store.prepare() } else { try await store.ready() }
+                })
+                #expect(refused.code == .unavailable)
+                #expect(refused.message.contains("may not run ZADD, ZRANGE, XADD on presignd's keys"), "\(refused.message)")
+            }
+            // Logged as an error once, however many probes meet it.
+            #expect(logs.all.filter { $0.hasPrefix("error the Redis user may not run ZADD") }.count == 1, "\(logs.all)")
+            #expect(try await admin.send(["ACL", "SETUSER", acl.presignd.name, "+zadd", "+zrange", "+xadd"]).string == "OK")
+            try await store.ready()
+            try await store.prepare()
+            // Nor may a key pattern leave out the event stream.
+            #expect(try await admin.send(["ACL", "SETUSER", acl.presignd.name, "resetkeys", "~presign:t:*", "~presign:*z:*", "~presign:g:*"]).string == "OK")
+            let keys = try #require(await failure { () async throws(TokenError) in try await store.ready() })
+            #expect(keys.message.contains("may not run XADD on presignd's keys"), "\(keys.message)")
+        }
+    }
+
     @Test("a write the ACL refuses changes nothing: revoke, revoke by tag and create check before writing")
     func refusedWritesChangeNothing() async throws {
         let acl = try ACLServer.start()
@@ -211,8 +236,8 @@ struct TokenACLTests {
             }
             #expect(try await admin.send(["XLEN", "presign:events"]).integer == 0)
             // Without ZADD the token would be created but not found by a revocation by tag: neither is.
-            // Nor without ZREMRANGEBYSCORE, which keeps the index sets to live tokens.
-            for command in ["zadd", "zremrangebyscore"] {
+            // Nor without ZRANGE, which finds the ids of expired tokens to drop from them.
+            for command in ["zadd", "zrange"] {
                 #expect(try await admin.send(["ACL", "SETUSER", acl.presignd.name, "-\(command)"]).string == "OK")
                 let second = token()
                 let created = await refusal { () async throws(TokenError) in try await store.create(second) }

@@ -3,6 +3,7 @@ with the documented pipeline (`presignd function-library | redis-cli … -x FUNC
 and the daemon, as the restricted presignd user, serves issue, consume, revoke, events and /readyz."""
 
 import subprocess
+import urllib.error
 import urllib.request
 
 from support import ROOT, Presignd, RedisProc, find, function_library_name, presignd_binary
@@ -52,6 +53,40 @@ def test_daemon_as_the_restricted_user():
         denied = redis.cli("ACL", "LOG")
         assert "function|load" in denied
         assert all(word not in denied for word in ("xread", "xrange", "xinfo", "fcall", "client|setname"))
+    finally:
+        if daemon:
+            daemon.stop()
+        redis.stop()
+
+
+def test_not_ready_while_the_user_lacks_a_command_the_functions_run():
+    """An ACL from before a version that needs more commands (a rolling upgrade): /readyz answers
+    503 naming them, so the orchestrator keeps the new daemon out of traffic, until they are granted."""
+    redis = RedisProc(*example_users("presignd-pw-0123456789", "deployer-pw-0123456789"))
+    daemon = None
+    try:
+        assert redis.cli("ACL", "SETUSER", "presignd", "-zadd", "-zrange") == "OK"
+        source = subprocess.run([presignd_binary(), "function-library"], capture_output=True, check=True).stdout
+        subprocess.run([find("redis-cli"), "-p", str(redis.port), "--user", "deployer", "--pass",
+                        "deployer-pw-0123456789", "--no-auth-warning", "-x", "FUNCTION", "LOAD", "REPLACE"],
+                       input=source, capture_output=True, timeout=30, check=True)
+        daemon = Presignd(redis, CLIENTS, PROFILE, http=True,
+                          redis_config={"prefix": "presign:", "username": "presignd",
+                                        "password": "presignd-pw-0123456789"})
+        readyz = f"http://127.0.0.1:{daemon.http_port}/readyz"
+        try:
+            urllib.request.urlopen(readyz, timeout=5)
+            raise AssertionError("/readyz answered 200")
+        except urllib.error.HTTPError as refused:
+            assert refused.code == 503
+            body = refused.read().decode()
+            assert "may not run ZADD, ZRANGE" in body, body
+        assert daemon.cli("all", "ISSUE", "GET", "bucket-a", "k.txt").startswith("UNAVAILABLE")
+        assert "the Redis user may not run ZADD, ZRANGE" in daemon.log_text()
+        assert redis.cli("ACL", "SETUSER", "presignd", "+zadd", "+zrange") == "OK"
+        with urllib.request.urlopen(readyz, timeout=5) as answer:
+            assert answer.status == 200
+        assert "id" in daemon.cli("all", "ISSUE", "GET", "bucket-a", "k.txt").splitlines()
     finally:
         if daemon:
             daemon.stop()
