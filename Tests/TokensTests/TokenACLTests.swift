@@ -200,6 +200,35 @@ struct TokenACLTests {
         }
     }
 
+    @Test("readiness names each command the library's Lua runs when the user may not run it")
+    func readinessCoversEveryCommandTheLibraryRuns() async throws {
+        // The names the Lua passes to redis.call / redis.pcall / call_sliced, and the scan and remove
+        // commands it picks for a kind of set: what the library's permissions function must ask about.
+        let source = FunctionLibrary.standard.source
+        var names: Set<String> = []
+        for pattern in [#"redis\.p?call\('([A-Z]+)'"#, #"call_sliced\('([A-Z]+)'"#, #"scan_command, remove = '([A-Z]+)', '([A-Z]+)'"#] {
+            for match in source.matches(of: try Regex(pattern)) {
+                for index in 1..<match.output.count {
+                    if let name = match.output[index].substring { names.insert(String(name)) }
+                }
+            }
+        }
+        #expect(names.isSuperset(of: ["HSET", "ZADD", "ZRANGE", "ZSCAN", "SSCAN", "ZREM", "SREM", "HDEL", "XADD"]), "\(names)")
+        let acl = try ACLServer.start()
+        let (admin, presignd, store) = try await acl.presigndStore()
+        try await acl.closing([presignd, admin]) {
+            try await store.ready()
+            for name in names.sorted() {
+                let lower = name.lowercased()
+                #expect(try await admin.send(["ACL", "SETUSER", acl.presignd.name, "-\(lower)"]).string == "OK")
+                let refused = await failure { () async throws(TokenError) in try await store.ready() }
+                #expect(refused?.message.contains("may not run \(name) on") == true, "\(name): \(String(describing: refused))")
+                #expect(try await admin.send(["ACL", "SETUSER", acl.presignd.name, "+\(lower)"]).string == "OK")
+            }
+            try await store.ready()
+        }
+    }
+
     @Test("a write the ACL refuses changes nothing: revoke, revoke by tag and create check before writing")
     func refusedWritesChangeNothing() async throws {
         let acl = try ACLServer.start()
