@@ -10,7 +10,7 @@ extension Broker {
     static let maxTags = 16
     static let maxTagBytes = 128
     /// How many identical ISSUEs one second can serve (each costs one Redis round trip).
-    static let maxIdenticalIssuesPerSecond = 64
+    package static let maxIdenticalIssuesPerSecond = 64
 
     func issue(
         _ arguments: inout CommandArguments, client: ClientPolicy, settings: BrokerSettings, on eventLoop: any EventLoop

@@ -118,6 +118,27 @@ struct BrokerTests {
         await fixture.stop()
     }
 
+    @Test("one second serves 64 identical ISSUEs, then ERR saying so; another TTL gets 64 more")
+    func identicalIssuesPerSecond() async throws {
+        let fixture = try await BrokerFixture()
+        var session = Session(client: .open(id: "dev"))
+        var ids: Set<String> = []
+        for _ in 0..<Broker.maxIdenticalIssuesPerSecond {
+            let reply = try await fixture.run("ISSUE", "GET", "bucket", "popular", "TTL", "600", session: &session)
+            ids.insert("\(try #require(Self.field(reply, "id")))")
+        }
+        #expect(ids.count == Broker.maxIdenticalIssuesPerSecond)
+        let refused = try await fixture.run("ISSUE", "GET", "bucket", "popular", "TTL", "600", session: &session)
+        #expect(refused == .error(code: "ERR", message: "too many identical ISSUEs in one second; try again"))
+        let other = try await fixture.run("ISSUE", "GET", "bucket", "popular", "TTL", "601", session: &session)
+        #expect(Self.field(other, "id") != nil)
+        // The next second serves the first TTL again.
+        fixture.clock.advance(by: 1000)
+        let next = try await fixture.run("ISSUE", "GET", "bucket", "popular", "TTL", "600", session: &session)
+        #expect(Self.field(next, "id") != nil)
+        await fixture.stop()
+    }
+
     @Test("an ISSUE whose URL ends before it is stored gets ERR saying so, not the EXPIRED denial")
     func issueTooShort() async throws {
         let fixture = try await BrokerFixture()
