@@ -542,15 +542,23 @@ package struct FunctionLibrary: Sendable {
                 count_args(keys, args, 0, 2)
                 local prefix = text_arg(args[1], 'prefix')
                 local channel = text_arg(args[2], 'channel')
-                local token, sorted, plain = prefix .. 't:{-}', prefix .. 'gz:{-}', prefix .. 'g:{-}'
+                local token = prefix .. 't:{-}'
                 local needed = {{'TIME'}, {'HGETALL', token}, {'EXISTS', token}, {'HSET', token, 'f', 'v'},
-                    {'HINCRBY', token, 'f', '1'}, {'HDEL', token, 'f'}, {'PEXPIREAT', token, '0'},
-                    {'PEXPIRETIME', sorted}, {'ZADD', sorted, '0', '-'}, {'ZRANGE', sorted, '0', '0'},
-                    {'ZSCAN', sorted, '0'}, {'ZREM', sorted, '-'}, {'SSCAN', plain, '0'}, {'SREM', plain, '-'}}
+                    {'HINCRBY', token, 'f', '1'}, {'HDEL', token, 'f'}, {'PEXPIREAT', token, '0'}}
+                for _, kind in ipairs({'o', 'g'}) do
+                    local sorted, plain = prefix .. kind .. 'z:{-}', prefix .. kind .. ':{-}'
+                    index_commands(needed, sorted)
+                    needed[#needed + 1] = {'ZSCAN', sorted, '0'}
+                    needed[#needed + 1] = {'SSCAN', plain, '0'}
+                    needed[#needed + 1] = {'SREM', plain, '-'}
+                end
                 for _, command in ipairs(event_writes(prefix .. 'events', channel)) do needed[#needed + 1] = command end
-                local missing = {}
+                local missing, named = {}, {}
                 for _, command in ipairs(needed) do
-                    if not redis.acl_check_cmd(unpack(command)) then missing[#missing + 1] = command[1] end
+                    if not named[command[1]] and not redis.acl_check_cmd(unpack(command)) then
+                        missing[#missing + 1] = command[1]
+                        named[command[1]] = true
+                    end
                 end
                 return missing
             end

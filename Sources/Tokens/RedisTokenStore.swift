@@ -74,7 +74,7 @@ package final class RedisTokenStore: TokenStore {
         let refusals = try await sendToEveryNode(["FUNCTION", "LOAD", "REPLACE", library.source]).compactMap(\.errorMessage)
         if refusals.isEmpty {
             logger.info("token function library loaded", metadata: ["redis.library": "\(library.name)"])
-            try await checkPermissions()
+            try await checkPermissions(reloading: false)
             return
         }
         if let message = refusals.first(where: { !$0.hasPrefix("NOPERM") }) {
@@ -90,7 +90,7 @@ package final class RedisTokenStore: TokenStore {
         logger.info(
             "token function library already loaded by someone else; this Redis user may not load it",
             metadata: ["redis.library": "\(library.name)"])
-        try await checkPermissions()
+        try await checkPermissions(reloading: false)
     }
 
     /// The source of this store's library as each server (each primary of a cluster) holds it, nil
@@ -160,17 +160,26 @@ package final class RedisTokenStore: TokenStore {
             try await prepare()
             return
         }
-        try await checkPermissions()
+        try await checkPermissions(reloading: true)
     }
 
     /// Throws, naming them, when the Redis user may not run some of the commands the library's
     /// functions run on presignd's keys and channel (the library's `permissions`, on every primary
     /// of a cluster). Without this, a user whose ACL lacks one (say, one a new version needs) would
     /// report ready and fail calls; logged at error level, at most once per 10 s.
-    private func checkPermissions() async throws(TokenError) {
+    ///
+    /// A library of this name without that function is another build's code: when `reloading`, it
+    /// is loaded again (`prepare`, which checks once more without reloading), as a token call
+    /// would load a missing one.
+    private func checkPermissions(reloading: Bool) async throws(TokenError) {
         let command = fcall("permissions", readOnly: true, keys: [], arguments: [keyspace.prefix, keyspace.invalidations])
         var missing: [String] = []
         for reply in try await sendToEveryNode(command) {
+            if reloading && Self.isLibraryMissing(reply) {
+                log(.warning, "token function library missing, loading it", limitedBy: missingLibraryLog)
+                try await prepare()
+                return
+            }
             if let message = reply.errorMessage { throw refusal(message) }
             guard let names = reply.array?.compactMap(\.string), names.count == reply.array?.count else {
                 throw Self.unexpected(reply)
@@ -180,8 +189,9 @@ package final class RedisTokenStore: TokenStore {
         guard missing.isEmpty else {
             let error = TokenError(
                 .unavailable,
-                "the Redis user may not run \(missing.joined(separator: ", ")) on presignd's keys, which the token "
-                    + "functions need: grant it every command redis.conf.example gives its presignd user")
+                "the Redis user may not run \(missing.joined(separator: ", ")) on presignd's keys and channel, which "
+                    + "the token functions need: grant it the commands, key pattern and channel pattern "
+                    + "redis.conf.example gives its presignd user")
             log(.error, "\(error.message)", limitedBy: permissionsLog)
             throw error
         }

@@ -196,6 +196,20 @@ struct TokenStoreTests {
         }
     }
 
+    @Test("readiness loads the library again when the one under its name is another build's, without its permissions function")
+    func readinessReloadsAnotherBuild() async throws {
+        try await TokenFixture.with { fixture in
+            let library = FunctionLibrary.standard
+            let registration = "redis.register_function{function_name = '\(library.name)_permissions'"
+            let cut = try #require(library.source.range(of: registration))
+            let other = String(library.source[..<cut.lowerBound])
+            #expect(try await fixture.client.send(["FUNCTION", "LOAD", "REPLACE", other]).string == library.name)
+            try await fixture.store.ready()
+            let listed = try fixture.server.cli("FUNCTION", "LIST", "LIBRARYNAME", library.name)
+            #expect(listed.contains("\(library.name)_permissions"))
+        }
+    }
+
     @Test("a server that lost the library gets it again on the first call, which then runs once")
     func reloadsLibrary() async throws {
         try await TokenFixture.with { fixture in
