@@ -9,8 +9,9 @@ extension Broker {
     /// At most this many tags per URL, each at most `maxTagBytes` long.
     static let maxTags = 16
     static let maxTagBytes = 128
-    /// How many identical ISSUEs one second can serve (each costs one Redis round trip).
-    package static let maxIdenticalIssuesPerSecond = 64
+    /// Store calls one ISSUE may make, each refused because its URL was taken (by an identical
+    /// ISSUE on another instance) before the next offset is tried.
+    package static let maxIssueAttempts = 64
 
     func issue(
         _ arguments: inout CommandArguments, client: ClientPolicy, settings: BrokerSettings, on eventLoop: any EventLoop
@@ -20,31 +21,52 @@ extension Broker {
             throw BrokerError(.err, "unknown profile '\(Self.printable(request.profile, limit: 64))'")
         }
         let now = clock()
+        let second = now / 1000
+        let first: PresignedURL
+        do throws(SigV4Error) {
+            first = try profile.signer.presign(request.presign, at: second)
+        } catch {
+            throw BrokerError(.err, error.message)
+        }
         return issue(
-            request, presign: request.presign, signedAt: now / 1000, attempt: 1, profile: profile, client: client,
-            now: now, on: eventLoop)
+            request, firstID: first.tokenId, first: first, previousOffset: -1, attempt: 1, profile: profile,
+            client: client, now: now, on: eventLoop)
     }
 
-    /// Signs `presign` as of `signedAt` (X-Amz-Date, Unix seconds) and stores its token, answered
-    /// on `eventLoop` without a task where the store allows. Identical ISSUEs in the same second
-    /// sign the same URL, and the URL is the token: each later one (the next attempt) is signed a
-    /// second earlier and valid a second longer, so that it ends at the same moment, and every
-    /// caller holds its own token. (At the longest lifetime SigV4 allows it ends a second earlier
-    /// instead.)
+    /// Signs the ISSUE's URL at its next offset (`IdenticalIssues`; `first` is the URL at offset 0,
+    /// whose token id names the request) and stores its token, answered on `eventLoop` without a
+    /// task where the store allows. An offset's URL is signed that many seconds before this second
+    /// and valid as much longer, so that it ends at the same moment. (At the longest lifetime SigV4
+    /// allows it cannot be longer, and ends that much earlier.) If the store answers that the token
+    /// exists (an identical ISSUE on another instance took the offset), the next offset is tried.
     private func issue(
-        _ request: IssueRequest, presign: PresignRequest, signedAt: Int64, attempt: Int, profile: Profile,
-        client: ClientPolicy, now: Int64, on eventLoop: any EventLoop
+        _ request: IssueRequest, firstID: String, first: PresignedURL, previousOffset: Int, attempt: Int,
+        profile: Profile, client: ClientPolicy, now: Int64, on eventLoop: any EventLoop
     ) -> EventLoopFuture<Reply> {
-        guard attempt <= Self.maxIdenticalIssuesPerSecond else {
+        let second = now / 1000
+        let offset: Int
+        switch identicalIssues.pick(for: firstID, second: second, refused: previousOffset >= 0 ? previousOffset : nil) {
+        case .offset(let picked): offset = picked
+        case .unfollowed: offset = previousOffset + 1
+        case .exhausted: offset = IdenticalIssues.maxOffset + 1
+        }
+        guard offset <= IdenticalIssues.maxOffset, attempt <= Self.maxIssueAttempts else {
             return eventLoop.makeFailedFuture(BrokerError(.err, "too many identical ISSUEs in one second; try again"))
         }
+        let presign = request.presign
         let signed: PresignedURL
-        do throws(SigV4Error) {
-            signed = try profile.signer.presign(presign, at: signedAt)
-        } catch {
-            return eventLoop.makeFailedFuture(BrokerError(.err, error.message))
+        if offset == 0 {
+            signed = first
+        } else {
+            var earlier = presign
+            earlier.expires = min(presign.expires + Int64(offset), PresignRequest.maxExpires)
+            do throws(SigV4Error) {
+                signed = try profile.signer.presign(earlier, at: second - Int64(offset))
+            } catch {
+                return eventLoop.makeFailedFuture(BrokerError(.err, error.message))
+            }
         }
-        let id = signed.tokenId
+        let id = offset == 0 ? firstID : signed.tokenId
         let token = NewToken(
             id: id, method: presign.method.rawValue, bucket: presign.bucket, key: presign.key,
             profile: profile.name, uses: request.uses, issuedAt: now, expiresAt: signed.expiresAt * 1000,
@@ -71,18 +93,10 @@ extension Broker {
                         "headers": .array(presign.headersToSend.flatMap { [Reply.bulk($0.name), .bulk($0.value)] }),
                     ]))
             case .failure(let error as TokenError) where error.code == .exists:
-                var next = presign
-                var nextSignedAt = signedAt
-                if next.expires < PresignRequest.maxExpires {
-                    nextSignedAt -= 1
-                    next.expires += 1
-                } else {
-                    next.expires -= 1
-                }
                 promise.completeWith(
                     issue(
-                        request, presign: next, signedAt: nextSignedAt, attempt: attempt + 1, profile: profile,
-                        client: client, now: now, on: eventLoop))
+                        request, firstID: firstID, first: first, previousOffset: offset, attempt: attempt + 1,
+                        profile: profile, client: client, now: now, on: eventLoop))
             case .failure(let error):
                 var converted = BrokerError(tokenError: TokenError(storeFailure: error))
                 if converted.code == .expired {

@@ -37,6 +37,8 @@ package final class Broker: Sendable {
     let version: String
     let startedAt: Int64
     let counters = BrokerCounters()
+    /// Offsets for identical ISSUEs in one second (`IdenticalIssues`).
+    let identicalIssues = IdenticalIssues()
     /// Open line-protocol connections, counted by the listeners that accept them.
     package let lineConnections = ConnectionCounter()
     /// This instance's fan-out of invalidation events; nil turns SUBSCRIBE off.
