@@ -23,7 +23,10 @@ final class SigningKeyCache: Sendable {
     func key(secret: String, date: AmzDate, region: String) -> SigningKey {
         let day = date.day
         let cached = entries.withLock { entries in
-            entries.first { $0.day == day && $0.region == region && $0.secret == secret }?.key
+            // By bytes: String's == is Unicode canonical equivalence (a Kelvin sign equals a K).
+            entries.first {
+                $0.day == day && $0.region.utf8.elementsEqual(region.utf8) && $0.secret.utf8.elementsEqual(secret.utf8)
+            }?.key
         }
         if let cached { return cached }
         let derived = Self.derive(secret: secret, date: date, region: region)

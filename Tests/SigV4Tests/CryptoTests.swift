@@ -160,6 +160,38 @@ import Testing
         #expect(
             cache.key(secret: "s1", date: day, region: "us-east-1").digest
                 == SigningKeyCache.derive(secret: "s1", date: day, region: "us-east-1"))
+        // Secrets are matched by their bytes, not by Swift's String equality, under which a
+        // Kelvin sign (U+212A) equals a K: a verifier may hold both.
+        #expect(cache.key(secret: "s\u{212A}", date: day, region: "us-east-1").digest
+            == SigningKeyCache.derive(secret: "s\u{212A}", date: day, region: "us-east-1"))
+        #expect(cache.key(secret: "sK", date: day, region: "us-east-1").digest
+            == SigningKeyCache.derive(secret: "sK", date: day, region: "us-east-1"))
+    }
+
+    /// `Hex.write` (which the compiler vectorises) writes what formatting each byte alone writes:
+    /// every byte value at each of four places, and every length up to 40.
+    @Test func hexOfEveryByteAtEveryPlaceAndLength() {
+        func hex(_ bytes: [UInt8]) -> String {
+            String(unsafeUninitializedCapacity: 2 * bytes.count) { out in
+                bytes.withUnsafeBytes { Hex.write($0, to: out.baseAddress!) }
+                return 2 * bytes.count
+            }
+        }
+        func expected(_ bytes: [UInt8]) -> String {
+            bytes.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+        }
+        for value in 0...255 {
+            for place in 0..<4 {
+                var bytes: [UInt8] = [0x5A, 0xA5, 0x0F, 0xF0]
+                bytes[place] = UInt8(value)
+                #expect(hex(bytes) == expected(bytes), "byte \(value) at \(place)")
+            }
+        }
+        var rng = SystemRandomNumberGenerator()
+        for count in 0...40 {
+            let bytes = (0..<count).map { _ in UInt8.random(in: 0...255, using: &rng) }
+            #expect(hex(bytes) == expected(bytes), "\(bytes)")
+        }
     }
 
     /// PROTOCOL.md token id of the AWS documentation signature (computed independently with Python's
