@@ -6,7 +6,9 @@ import Synchronization
 /// Everything that depends only on the credentials and the endpoint is encoded once, here, and
 /// everything that depends only on the second of signing once per second (`SigningStamp`); a
 /// presign then writes the URL straight into the String's storage and the canonical request into a
-/// stack buffer. The signing key is cached per (secret, day, region).
+/// stack buffer. The signing key is cached per (secret, day, region). A request without operation
+/// parameters whose method, bucket, expiry and headers match a recent one's is written from that
+/// one's `URLShape`: only its key and signature are new.
 package final class PresignSigner: Sendable {
     /// The credentials every URL of this signer is signed with.
     package let credentials: Credentials
@@ -14,8 +16,12 @@ package final class PresignSigner: Sendable {
     package let endpoint: S3Endpoint
 
     private let keys = SigningKeyCache(capacity: 4)
-    /// The stamp of the second most recently signed in.
-    private let lastStamp = Mutex<SigningStamp?>(nil)
+    /// The stamp of the second most recently signed in, and the shapes of recent requests.
+    private let recent = Mutex(Recent())
+    private struct Recent {
+        var stamp: SigningStamp?
+        var shapes = URLShapes()
+    }
     private let schemePrefix: [UInt8]
     /// The host, port and base path: what follows the scheme, or `bucket.`, in every URL.
     private let authorityAndBase: [UInt8]
@@ -70,9 +76,9 @@ package final class PresignSigner: Sendable {
     {
         var canonicalRequest = ""
         var stringToSign = ""
-        let url = try sign(request, at: time) { request, toSign in
-            canonicalRequest = String(decoding: request, as: UTF8.self)
-            stringToSign = String(decoding: toSign, as: UTF8.self)
+        let url = try sign(request, at: time) { view in
+            canonicalRequest = String(decoding: view.canonical, as: UTF8.self)
+            stringToSign = String(decoding: view.stamp.toSignPrefix + Array(view.requestHash.hex.utf8), as: UTF8.self)
         }
         let key = stamp(for: url.amzDate).key
         return (
@@ -83,15 +89,23 @@ package final class PresignSigner: Sendable {
     /// The stamp of `date`'s second: the last one made, or a new one (once per second; the signing
     /// key comes from the cache, derived once per day).
     private func stamp(for date: AmzDate) -> SigningStamp {
-        if let last = lastStamp.withLock({ $0 }), last.date == date { return last }
+        if let last = recent.withLock({ $0.stamp }), last.date == date { return last }
+        return newStamp(for: date)
+    }
+
+    private func newStamp(for date: AmzDate) -> SigningStamp {
         let stamp = SigningStamp(
             date: date, key: keys.key(secret: credentials.secretAccessKey, date: date, region: endpoint.region),
             credentialPrefix: credentialPrefix, credentialSuffix: credentialSuffix, scopeSuffix: scopeSuffix)
-        lastStamp.withLock { $0 = stamp }
+        recent.withLock { $0.stamp = stamp }
         return stamp
     }
 
-    /// Refuses what S3 would refuse, or what would produce a URL that cannot work.
+    /// How many shapes the signer keeps now (for tests).
+    package var shapeCount: Int { recent.withLock { $0.shapes.count } }
+
+    /// Refuses what S3 would refuse, or what would produce a URL that cannot work: the checks of
+    /// what a URL's shape does not fix, then `validateShape`.
     private func validate(_ request: borrowing PresignRequest, at time: Int64) throws(SigV4Error) -> AmzDate {
         guard let date = AmzDate(unixSeconds: time) else {
             throw SigV4Error(.invalidTime, "signing time must be between 1970-01-01 and 9999-12-31")
@@ -109,6 +123,12 @@ package final class PresignSigner: Sendable {
         guard (1...1024).contains(request.key.utf8.count) else {
             throw SigV4Error(.invalidKey, "object key must be 1..1024 bytes of UTF-8")
         }
+        return date
+    }
+
+    /// The checks of the bucket and the operation parameters (the headers' are the `HeaderPlan`'s),
+    /// passed by every request that matches a kept shape.
+    private func validateShape(_ request: borrowing PresignRequest) throws(SigV4Error) {
         try BucketName.validate(request.bucket)
         for (name, _) in request.query {
             guard !name.isEmpty else { throw SigV4Error(.invalidQueryParameter, "query parameter name is empty") }
@@ -116,7 +136,6 @@ package final class PresignSigner: Sendable {
                 throw SigV4Error(.invalidQueryParameter, "query parameter \(name) is reserved for SigV4")
             }
         }
-        return date
     }
 
     private static let authParameterNames: Set<String> = [
@@ -132,23 +151,98 @@ package final class PresignSigner: Sendable {
         let value: Range<Int>
     }
 
-    private func sign(
-        _ request: borrowing PresignRequest, at time: Int64,
-        observe: ((UnsafeBufferPointer<UInt8>, UnsafeBufferPointer<UInt8>) -> Void)?
-    ) throws(SigV4Error) -> PresignedURL {
-        let date = try validate(request, at: time)
-        if request.headers.isEmpty { return sign(request, date: date, plan: nil, observe: observe) }
-        let capacity = HeaderPlan.capacity(for: request.headers)
-        return try withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity.total) {
-            (scratch) throws(SigV4Error) -> PresignedURL in
-            let plan = try HeaderPlan.make(request.headers, linesCapacity: capacity.lines, into: scratch)
-            return sign(request, date: date, plan: plan, observe: observe)
-        }
+    /// What the full signing path shows of a URL as it finishes it, while its buffers live.
+    private struct SigningView {
+        /// The URL up to its signature parameter.
+        let url: UnsafeBufferPointer<UInt8>
+        /// The encoded key in `url`, the end of its path.
+        let key: Range<Int>
+        let canonical: UnsafeBufferPointer<UInt8>
+        /// Where the encoded key starts in `canonical`.
+        let canonicalKeyStart: Int
+        let requestHash: Digest
+        let stamp: SigningStamp
     }
 
     private func sign(
-        _ request: borrowing PresignRequest, date: AmzDate, plan: HeaderPlan?,
-        observe: ((UnsafeBufferPointer<UInt8>, UnsafeBufferPointer<UInt8>) -> Void)?
+        _ request: borrowing PresignRequest, at time: Int64, observe: ((SigningView) -> Void)?
+    ) throws(SigV4Error) -> PresignedURL {
+        let date = try validate(request, at: time)
+        let shapeable = request.query.isEmpty && observe == nil
+        if shapeable {
+            let (shape, stamp) = recent.withLock { recent in
+                (recent.shapes.first(matching: request), recent.stamp.flatMap { $0.date == date ? $0 : nil })
+            }
+            if let shape { return sign(key: request.key, shape: shape, stamp: stamp ?? newStamp(for: date)) }
+        }
+        try validateShape(request)
+        var shape: URLShape?
+        let url = try withPlan(request) { (plan) throws(SigV4Error) -> PresignedURL in
+            sign(request, date: date, plan: plan) { view in
+                observe?(view)
+                if shapeable {
+                    shape = URLShape(
+                        request, url: view.url, key: view.key, canonical: view.canonical,
+                        canonicalKeyStart: view.canonicalKeyStart, authQuery: view.stamp.authQuery)
+                }
+            }
+        }
+        if let shape { recent.withLock { $0.shapes.insert(shape) } }
+        return url
+    }
+
+    /// Runs `body` with the canonical form of the request's headers, or nil when it has none.
+    private func withPlan(
+        _ request: borrowing PresignRequest, _ body: (HeaderPlan?) throws(SigV4Error) -> PresignedURL
+    ) throws(SigV4Error) -> PresignedURL {
+        if request.headers.isEmpty { return try body(nil) }
+        let capacity = HeaderPlan.capacity(for: request.headers)
+        return try withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity.total) {
+            (scratch) throws(SigV4Error) -> PresignedURL in
+            try body(try HeaderPlan.make(request.headers, linesCapacity: capacity.lines, into: scratch))
+        }
+    }
+
+    /// Signs a request of `shape`'s: its bytes around the key, the stamp's auth query in both.
+    private func sign(key: String, shape: URLShape, stamp: SigningStamp) -> PresignedURL {
+        var signature = Digest()
+        let url = key.utf8.withContiguousBytes { key in
+            shape.withParts { parts in
+                let auth = stamp.authQuery.count
+                let urlBound = parts.urlHead.count + 3 * key.count + 1 + auth + parts.urlTail.count + 81
+                return String(unsafeUninitializedCapacity: urlBound) { buffer in
+                    var url = ByteWriter(buffer)
+                    url.append(parts.urlHead)
+                    let keyStart = url.count
+                    url.appendEncoded(key, keepSlash: true)
+                    let encodedKey = url.bytes(keyStart..<url.count)
+                    url.append(UInt8(ascii: "?"))
+                    url.append(stamp.authQuery)
+                    url.append(parts.urlTail)
+                    let crBound =
+                        parts.canonicalHead.count + encodedKey.count + 1 + auth + parts.canonicalTail.count
+                        + Crypto.paddingCapacity
+                    withUnsafeTemporaryAllocation(of: UInt8.self, capacity: crBound) { buffer in
+                        var canonical = ByteWriter(buffer)
+                        canonical.append(parts.canonicalHead)
+                        canonical.append(encodedKey)
+                        canonical.append(UInt8(ascii: "\n"))
+                        canonical.append(stamp.authQuery)
+                        canonical.append(parts.canonicalTail)
+                        signature = stamp.signature(ofHash: canonical.hashPaddingInPlace())
+                    }
+                    url.append("&X-Amz-Signature=")
+                    url.appendHex(signature)
+                    return url.count
+                }
+            }
+        }
+        return PresignedURL(
+            url: url, signatureDigest: signature, amzDate: stamp.date, expiresAt: stamp.date.unixSeconds + shape.expires)
+    }
+
+    private func sign(
+        _ request: borrowing PresignRequest, date: AmzDate, plan: HeaderPlan?, observe: (SigningView) -> Void
     ) -> PresignedURL {
         let time = date.unixSeconds
         let virtual = endpoint.usesVirtualHosting(bucket: request.bucket)
@@ -181,6 +275,7 @@ package final class PresignSigner: Sendable {
                         url.append(bucket)
                     }
                     url.append(UInt8(ascii: "/"))
+                    let keyStart = url.count
                     url.appendEncoded(key, keepSlash: true)
                     let path = pathStart..<url.count
                     url.append(UInt8(ascii: "?"))
@@ -231,6 +326,7 @@ package final class PresignSigner: Sendable {
                     withUnsafeTemporaryAllocation(of: UInt8.self, capacity: crBound) { buffer in
                         var canonical = ByteWriter(buffer)
                         canonical.append(request.method.canonicalLine)
+                        let canonicalKeyStart = canonical.count + (keyStart - pathStart)
                         canonical.append(url.bytes(path))
                         canonical.append(UInt8(ascii: "\n"))
                         // SPEC §2.6: sorted by encoded name, then value. Without operation
@@ -289,16 +385,11 @@ package final class PresignSigner: Sendable {
                             canonical.append(hostOnlyTail)
                         }
                         let requestHash = canonical.hashPaddingInPlace()
-
-                        // SPEC §2.8: the string to sign is the stamp's prefix and this hash in hex;
-                        // the stamp's MAC state has absorbed the prefix already.
-                        signature = stamp.mac.authenticate { out in
-                            requestHash.withUnsafeBytes { Hex.write($0, to: out) }
-                        }
-                        if let observe {
-                            let toSign = stamp.toSignPrefix + Array(requestHash.hex.utf8)
-                            toSign.withUnsafeBufferPointer { observe(canonical.written, $0) }
-                        }
+                        signature = stamp.signature(ofHash: requestHash)
+                        observe(
+                            SigningView(
+                                url: url.written, key: keyStart..<path.upperBound, canonical: canonical.written,
+                                canonicalKeyStart: canonicalKeyStart, requestHash: requestHash, stamp: stamp))
                     }
                     url.append("&X-Amz-Signature=")
                     url.appendHex(signature)

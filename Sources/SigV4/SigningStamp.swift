@@ -57,4 +57,11 @@ final class SigningStamp: Sendable {
         }
         mac = toSignPrefix.withUnsafeBytes { key.mac.absorbing($0) }.fixedLength(64)
     }
+
+    /// The signature of a canonical request with this SHA-256 (SPEC §2.8): the MAC of the string
+    /// to sign, this stamp's prefix (absorbed already) and the hash in hex.
+    @inline(__always)
+    func signature(ofHash requestHash: Digest) -> Digest {
+        mac.authenticate { out in requestHash.withUnsafeBytes { Hex.write($0, to: out) } }
+    }
 }

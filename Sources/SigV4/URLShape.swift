@@ -1,0 +1,132 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// What a presigned URL and its canonical request are besides the object key, the auth query of the
+/// second it was signed in (`SigningStamp.authQuery`) and the signature: cut from a URL the signer
+/// made in full, for requests without operation parameters.
+///
+/// Such a URL is `urlHead key ? authQuery urlTail &X-Amz-Signature=…` and its canonical request
+/// `canonicalHead key \n authQuery canonicalTail`: the key (encoded) is the end of the path, the auth
+/// parameters open the query in both, and everything else depends only on the signer and on the
+/// request's method, bucket, expiry and signed headers, which the shape keeps to be matched. So the
+/// next request of the same shape, in any second, is signed by writing these bytes around its key,
+/// with no bucket rules, header canonicalisation or query assembly to redo.
+final class URLShape: Sendable {
+    let method: S3Method
+    let bucket: String
+    let expires: Int64
+    let headers: [(name: String, value: String)]
+    /// urlHead, urlTail, canonicalHead and canonicalTail, one after the other.
+    private let bytes: [UInt8]
+    private let urlHeadEnd: Int
+    private let urlTailEnd: Int
+    private let canonicalHeadEnd: Int
+
+    /// Shapes larger than this are not kept: the bytes of a few hundred headers' worth have no
+    /// business staying in memory for the next request.
+    static let maxBytes = 4096
+
+    /// Cuts the shape of `request` out of the URL (up to its signature parameter) and canonical
+    /// request the signer made for it; nil when they are not laid out as the shape expects (they
+    /// always are for a request without operation parameters) or are too large to keep.
+    init?(
+        _ request: borrowing PresignRequest, url: UnsafeBufferPointer<UInt8>, key: Range<Int>,
+        canonical: UnsafeBufferPointer<UInt8>, canonicalKeyStart: Int, authQuery: [UInt8]
+    ) {
+        let canonicalKeyEnd = canonicalKeyStart + key.count
+        let urlAuth = key.upperBound + 1..<key.upperBound + 1 + authQuery.count
+        let canonicalAuth = canonicalKeyEnd + 1..<canonicalKeyEnd + 1 + authQuery.count
+        guard request.query.isEmpty, urlAuth.upperBound <= url.count, canonicalAuth.upperBound <= canonical.count,
+            url[key.upperBound] == UInt8(ascii: "?"), canonical[canonicalKeyEnd] == UInt8(ascii: "\n"),
+            url[key].elementsEqual(canonical[canonicalKeyStart..<canonicalKeyEnd]),
+            url[urlAuth].elementsEqual(authQuery), canonical[canonicalAuth].elementsEqual(authQuery),
+            url.count + canonical.count - 2 * (key.count + 1 + authQuery.count) <= Self.maxBytes
+        else { return nil }
+        method = request.method
+        bucket = request.bucket
+        expires = request.expires
+        headers = request.headers
+        urlHeadEnd = key.lowerBound
+        urlTailEnd = urlHeadEnd + (url.count - urlAuth.upperBound)
+        canonicalHeadEnd = urlTailEnd + canonicalKeyStart
+        bytes = Array(url[..<key.lowerBound]) + url[urlAuth.upperBound...] + canonical[..<canonicalKeyStart]
+            + canonical[canonicalAuth.upperBound...]
+    }
+
+    /// Whether `request` has this shape: the same method, expiry, and bucket and headers of the
+    /// same bytes (not merely equal Strings: Swift's equality is Unicode's canonical equivalence, under
+    /// which a Kelvin sign equals a K).
+    func matches(_ request: borrowing PresignRequest) -> Bool {
+        guard request.method == method, request.expires == expires, request.query.isEmpty,
+            request.headers.count == headers.count, Self.sameBytes(request.bucket, bucket)
+        else { return false }
+        for (given, kept) in zip(request.headers, headers) {
+            guard Self.sameBytes(given.name, kept.name), Self.sameBytes(given.value, kept.value) else { return false }
+        }
+        return true
+    }
+
+    private static func sameBytes(_ a: String, _ b: String) -> Bool {
+        // The same representation is the same bytes: a String of up to 15 bytes holds them in its
+        // 16 bytes, a longer one points at its storage. So the caller's constants and short names
+        // and values (most buckets and headers) match without reading their bytes.
+        if unsafeBitCast(a, to: (UInt64, UInt64).self) == unsafeBitCast(b, to: (UInt64, UInt64).self) { return true }
+        return a.utf8.withContiguousBytes { a in
+            b.utf8.withContiguousBytes { b in
+                a.count == b.count && (a.count == 0 || memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0)
+            }
+        }
+    }
+
+    /// The four parts, valid in `body`.
+    func withParts<R>(_ body: (_ parts: Parts) -> R) -> R {
+        bytes.withUnsafeBufferPointer { all in
+            body(
+                Parts(
+                    urlHead: UnsafeBufferPointer(rebasing: all[..<urlHeadEnd]),
+                    urlTail: UnsafeBufferPointer(rebasing: all[urlHeadEnd..<urlTailEnd]),
+                    canonicalHead: UnsafeBufferPointer(rebasing: all[urlTailEnd..<canonicalHeadEnd]),
+                    canonicalTail: UnsafeBufferPointer(rebasing: all[canonicalHeadEnd...])))
+        }
+    }
+
+    struct Parts {
+        /// `scheme://authority/…/` up to the key.
+        let urlHead: UnsafeBufferPointer<UInt8>
+        /// After the auth query: the expiry's digits, `&X-Amz-SignedHeaders=…`, the security token.
+        let urlTail: UnsafeBufferPointer<UInt8>
+        /// The method line and the path up to the key.
+        let canonicalHead: UnsafeBufferPointer<UInt8>
+        /// After the auth query: the rest of the query, the headers, the signed names, the payload.
+        let canonicalTail: UnsafeBufferPointer<UInt8>
+    }
+}
+
+/// The shapes a signer made most recently, a few: a service presigns a handful of kinds of URL
+/// (uploads of one type to one bucket, downloads with one lifetime) again and again.
+struct URLShapes {
+    private var shapes: [URLShape] = []
+    private var next = 0
+
+    static let capacity = 8
+
+    func first(matching request: borrowing PresignRequest) -> URLShape? {
+        for shape in shapes where shape.matches(request) { return shape }
+        return nil
+    }
+
+    /// Keeps `shape`, in place of the one kept longest ago when full.
+    mutating func insert(_ shape: URLShape) {
+        if shapes.count < Self.capacity {
+            shapes.append(shape)
+        } else {
+            shapes[next] = shape
+            next = (next + 1) % Self.capacity
+        }
+    }
+
+    var count: Int { shapes.count }
+}
