@@ -210,7 +210,7 @@ package final class PresignSigner: Sendable {
             shape.withParts { parts in
                 let auth = stamp.authQuery.count
                 let urlBound = parts.urlHead.count + 3 * key.count + 1 + auth + parts.urlTail.count + 81
-                return String(unsafeUninitializedCapacity: urlBound) { buffer in
+                return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: urlBound) { buffer in
                     var url = ByteWriter(buffer)
                     url.append(parts.urlHead)
                     let keyStart = url.count
@@ -233,7 +233,7 @@ package final class PresignSigner: Sendable {
                     }
                     url.append("&X-Amz-Signature=")
                     url.appendHex(signature)
-                    return url.count
+                    return String(ascii: url.written)
                 }
             }
         }

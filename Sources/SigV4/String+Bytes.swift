@@ -14,6 +14,16 @@ extension String.UTF8View {
     }
 }
 
+extension String {
+    /// A String of `bytes`, which the caller has made of ASCII alone (a URL from the signer's own
+    /// encoders and checked parts): copied without the UTF-8 validation the other initialisers run
+    /// over every byte. Checked in debug builds (every test).
+    init(ascii bytes: UnsafeBufferPointer<UInt8>) {
+        assert(bytes.allSatisfy { $0 < 0x80 }, "String(ascii:) given a byte that is not ASCII")
+        self = unsafe String(copying: UTF8Span(unchecked: Span(_unsafeElements: bytes), isKnownASCII: true))
+    }
+}
+
 extension UnsafeBufferPointer<UInt8> {
     /// Whether these are exactly `text`'s bytes: one `memcmp`, where `elementsEqual` with a
     /// String's UTF-8 view walks it a byte at a time.
