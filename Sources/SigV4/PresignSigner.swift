@@ -8,7 +8,8 @@ import Synchronization
 /// presign then writes the URL straight into the String's storage and the canonical request into a
 /// stack buffer. The signing key is cached per (secret, day, region). A request without operation
 /// parameters whose method, bucket, expiry and headers match a recent one's is written from that
-/// one's `URLShape`: only its key and signature are new.
+/// one's `URLShape`: only its key and signature are new. Stamps and shapes are kept per thread
+/// (`SignerThreadState`), so that such a presign takes no lock and counts no references.
 package final class PresignSigner: Sendable {
     /// The credentials every URL of this signer is signed with.
     package let credentials: Credentials
@@ -16,12 +17,9 @@ package final class PresignSigner: Sendable {
     package let endpoint: S3Endpoint
 
     private let keys = SigningKeyCache(capacity: 4)
-    /// The stamp of the second most recently signed in, and the shapes of recent requests.
-    private let recent = Mutex(Recent())
-    private struct Recent {
-        var stamp: SigningStamp?
-        var shapes = URLShapes()
-    }
+    /// Names this signer's state in each thread's `ThreadSignerStates`; never reused.
+    private let id = PresignSigner.nextID.add(1, ordering: .relaxed).newValue
+    private static let nextID = Atomic<UInt64>(0)
     private let schemePrefix: [UInt8]
     /// The host, port and base path: what follows the scheme, or `bucket.`, in every URL.
     private let authorityAndBase: [UInt8]
@@ -86,23 +84,26 @@ package final class PresignSigner: Sendable {
         )
     }
 
-    /// The stamp of `date`'s second: the last one made, or a new one (once per second; the signing
-    /// key comes from the cache, derived once per day).
+    /// The stamp of `date`'s second: this thread's last one, or a new one (once per second; the
+    /// signing key comes from the cache, derived once per day).
     private func stamp(for date: AmzDate) -> SigningStamp {
-        if let last = recent.withLock({ $0.stamp }), last.date == date { return last }
-        return newStamp(for: date)
+        withThreadState { $0.stamp(for: date, making: { makeStamp(for: $0) }).takeUnretainedValue() }
     }
 
-    private func newStamp(for date: AmzDate) -> SigningStamp {
-        let stamp = SigningStamp(
+    private func makeStamp(for date: AmzDate) -> SigningStamp {
+        SigningStamp(
             date: date, key: keys.key(secret: credentials.secretAccessKey, date: date, region: endpoint.region),
             credentialPrefix: credentialPrefix, credentialSuffix: credentialSuffix, scopeSuffix: scopeSuffix)
-        recent.withLock { $0.stamp = stamp }
-        return stamp
     }
 
-    /// How many shapes the signer keeps now (for tests).
-    package var shapeCount: Int { recent.withLock { $0.shapes.count } }
+    /// This thread's state for this signer, valid in `body` (which must not sign with another
+    /// signer: the state could be dropped to make room for that one's).
+    private func withThreadState<R>(_ body: (SignerThreadState) -> R) -> R {
+        ThreadSignerStates.current()._withUnsafeGuaranteedRef { $0.state(for: id)._withUnsafeGuaranteedRef(body) }
+    }
+
+    /// How many shapes this thread keeps for the signer now (for tests).
+    package var shapeCount: Int { withThreadState { $0.shapeCount } }
 
     /// Refuses what S3 would refuse, or what would produce a URL that cannot work: the checks of
     /// what a URL's shape does not fix, then `validateShape`.
@@ -170,10 +171,14 @@ package final class PresignSigner: Sendable {
         let date = try validate(request, at: time)
         let shapeable = request.query.isEmpty && observe == nil
         if shapeable {
-            let (shape, stamp) = recent.withLock { recent in
-                (recent.shapes.first(matching: request), recent.stamp.flatMap { $0.date == date ? $0 : nil })
+            let shaped = withThreadState { state in
+                state.shape(matching: request).map { shape in
+                    state.stamp(for: date, making: { makeStamp(for: $0) })._withUnsafeGuaranteedRef { stamp in
+                        shape._withUnsafeGuaranteedRef { sign(key: request.key, shape: $0, stamp: stamp) }
+                    }
+                }
             }
-            if let shape { return sign(key: request.key, shape: shape, stamp: stamp ?? newStamp(for: date)) }
+            if let shaped { return shaped }
         }
         try validateShape(request)
         var shape: URLShape?
@@ -187,7 +192,7 @@ package final class PresignSigner: Sendable {
                 }
             }
         }
-        if let shape { recent.withLock { $0.shapes.insert(shape) } }
+        if let shape { withThreadState { $0.insert(shape) } }
         return url
     }
 

@@ -104,29 +104,3 @@ final class URLShape: Sendable {
         let canonicalTail: UnsafeBufferPointer<UInt8>
     }
 }
-
-/// The shapes a signer made most recently, a few: a service presigns a handful of kinds of URL
-/// (uploads of one type to one bucket, downloads with one lifetime) again and again.
-struct URLShapes {
-    private var shapes: [URLShape] = []
-    private var next = 0
-
-    static let capacity = 8
-
-    func first(matching request: borrowing PresignRequest) -> URLShape? {
-        for shape in shapes where shape.matches(request) { return shape }
-        return nil
-    }
-
-    /// Keeps `shape`, in place of the one kept longest ago when full.
-    mutating func insert(_ shape: URLShape) {
-        if shapes.count < Self.capacity {
-            shapes.append(shape)
-        } else {
-            shapes[next] = shape
-            next = (next + 1) % Self.capacity
-        }
-    }
-
-    var count: Int { shapes.count }
-}

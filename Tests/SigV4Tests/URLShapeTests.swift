@@ -2,6 +2,10 @@ import Testing
 
 @testable import SigV4
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// A request whose method, bucket, expiry and headers match a recent one's is written from that
 /// one's shape (`URLShape`): the URL must be the one the full path makes, byte for byte, whatever
 /// the key, the second or the day, and anything that differs must not match.
@@ -64,7 +68,7 @@ import Testing
                     let time = Int64.random(in: 1_700_000_000...1_700_000_000 + 5 * 86_400, using: &rng)
                     let fresh = try PresignSigner(credentials: credentials, endpoint: endpoint)
                     #expect(try signer.presign(request, at: time).url == fresh.presign(request, at: time).url)
-                    #expect(signer.shapeCount <= URLShapes.capacity)
+                    #expect(signer.shapeCount <= SignerThreadState.shapeCapacity)
                 }
             }
         }
@@ -116,14 +120,14 @@ import Testing
         #expect(throws: SigV4Error.self) { try signer.presign(request, at: -1) }
     }
 
-    /// At most `URLShapes.capacity` shapes, the oldest replaced; none for headers too large to keep.
+    /// At most `SignerThreadState.shapeCapacity` shapes, the oldest replaced; none for headers too large to keep.
     @Test func shapesAreBounded() throws {
         let signer = try PresignSigner(
             credentials: Credentials(accessKeyId: "AKID", secretAccessKey: "secret"), endpoint: .aws(region: "us-east-1"))
         for expires in Int64(1)...20 {
             _ = try signer.presign(PresignRequest(method: .get, bucket: "b12", key: "k", expires: expires), at: 1_700_000_000)
         }
-        #expect(signer.shapeCount == URLShapes.capacity)
+        #expect(signer.shapeCount == SignerThreadState.shapeCapacity)
         let large = PresignRequest(
             method: .put, bucket: "b12", key: "k", headers: [("x-amz-meta-big", String(repeating: "v", count: 5000))])
         let other = try PresignSigner(
@@ -131,6 +135,53 @@ import Testing
         let url = try other.presign(large, at: 1_700_000_000)
         #expect(other.shapeCount == 0)
         #expect(try other.presign(large, at: 1_700_000_000).url == url.url)
+    }
+
+    /// A thread keeps state for `ThreadSignerStates.capacity` signers; using one more drops the
+    /// state used longest ago, and that signer starts again from nothing, signing the same URLs.
+    @Test func threadStatesAreBoundedPerThread() throws {
+        let credentials = Credentials(accessKeyId: "AKID", secretAccessKey: "secret")
+        let signers = try (0...ThreadSignerStates.capacity).map { _ in
+            try PresignSigner(credentials: credentials, endpoint: .aws(region: "us-east-1"))
+        }
+        let request = PresignRequest(method: .get, bucket: "examplebucket", key: "k")
+        let expected = try signers[0].presign(request, at: 1_700_000_000).url
+        #expect(signers[0].shapeCount == 1)
+        for signer in signers.dropFirst() {
+            #expect(try signer.presign(request, at: 1_700_000_000).url == expected)
+        }
+        #expect(signers[0].shapeCount == 0)
+        #expect(try signers[0].presign(request, at: 1_700_000_000).url == expected)
+        #expect(signers[0].shapeCount == 1)
+    }
+
+    /// A thread's states (and the stamps and shapes in them) are released when the thread exits.
+    @Test func threadStatesAreReleasedWhenTheThreadExits() throws {
+        final class Probe: @unchecked Sendable {
+            let signer: PresignSigner
+            weak var states: ThreadSignerStates?
+            var url = ""
+            init(_ signer: PresignSigner) { self.signer = signer }
+        }
+        let probe = Probe(
+            try PresignSigner(
+                credentials: Credentials(accessKeyId: "AKID", secretAccessKey: "secret"),
+                endpoint: .aws(region: "us-east-1")))
+        var thread = pthread_t()
+        let context = Unmanaged.passRetained(probe).toOpaque()
+        let created = pthread_create(
+            &thread, nil,
+            { context in
+                let probe = Unmanaged<Probe>.fromOpaque(context!).takeRetainedValue()
+                let request = PresignRequest(method: .get, bucket: "examplebucket", key: "k")
+                probe.url = (try? probe.signer.presign(request, at: 1_700_000_000).url) ?? ""
+                probe.states = ThreadSignerStates.current().takeUnretainedValue()
+                return nil
+            }, context)
+        #expect(created == 0)
+        #expect(pthread_join(thread, nil) == 0)
+        #expect(probe.url.hasPrefix("https://examplebucket.s3.amazonaws.com/k?"))
+        #expect(probe.states == nil)
     }
 
     /// Threads signing requests of several shapes with one signer, while the shapes are replaced,
