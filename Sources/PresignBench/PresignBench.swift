@@ -6,7 +6,7 @@
 
 /// Benchmarks for presignd, one mode per file. Speed lives here, never in the test suite.
 ///
-///     PresignBench sign [--seconds S] [--only get_path|put_content_type|get_path_token_id|verify_get_path] [--serve]
+///     PresignBench sign [--seconds S] [--only get_path|put_content_type|put_varied_type|get_path_token_id|verify_get_path] [--serve]
 ///     PresignBench consume preload|run [--port P] [--tokens N] [--calls N] [--callers N] [--cluster 1]
 ///     PresignBench recipe preload|run [--port P] [--urls N] [--clients N]
 @main
@@ -24,7 +24,7 @@ struct PresignBench {
     }
 
     static func usage() -> Never {
-        print("usage: PresignBench sign [--seconds S] [--only get_path|put_content_type|get_path_token_id|verify_get_path] [--serve]")
+        print("usage: PresignBench sign [--seconds S] [--only get_path|put_content_type|put_varied_type|get_path_token_id|verify_get_path] [--serve]")
         print("       PresignBench consume preload|run [--port P] [--tokens N] [--calls N] [--callers N] [--cluster 1]")
         print("       PresignBench recipe preload|run [--port P] [--urls N] [--clients N]")
         exit(2)

@@ -9,7 +9,8 @@ import SigV4
 /// Presigned URLs per second on one thread, with the inputs `bench/botocore_presign.py` uses:
 /// a GET, path style, a 30-byte key, no extra parameters; and a PUT with a signed Content-Type.
 /// These make the URL alone, as botocore's `generate_presigned_url` does; `get_path_token_id` also
-/// derives each URL's token id, as the broker's ISSUE does (one more SHA-256).
+/// derives each URL's token id, as the broker's ISSUE does (one more SHA-256); `put_varied_type`
+/// gives each PUT another Content-Type, so that no URL is made from a kept shape.
 ///
 /// With `--serve` it reads `<case> <seconds>` lines and answers each with that case's result line,
 /// so that `bench/sign` can alternate it with botocore in short, adjacent turns.
@@ -37,7 +38,7 @@ struct SignBenchmark {
         }
     }
 
-    static let cases = ["get_path", "put_content_type", "get_path_token_id", "verify_get_path"]
+    static let cases = ["get_path", "put_content_type", "put_varied_type", "get_path_token_id", "verify_get_path"]
 
     /// 1,024 distinct 30-byte keys, so that no result can be reused between iterations.
     static let keys: [String] = (0..<1024).map { index in
@@ -75,6 +76,13 @@ struct SignBenchmark {
             PresignRequest(
                 method: .put, bucket: "examplebucket", key: key, expires: 3600,
                 headers: [("Content-Type", "image/jpeg")])
+        }
+        // A different Content-Type for each of the 1,024 keys: more shapes than a thread keeps, so
+        // every URL takes the full path (and cuts a shape that is never used).
+        try measure("put_varied_type", signer: signer, at: at) { key in
+            PresignRequest(
+                method: .put, bucket: "examplebucket", key: key, expires: 3600,
+                headers: [("Content-Type", "image/x-" + key.dropFirst(23).prefix(3))])
         }
         try measure("get_path_token_id", signer: signer, at: at, tokenId: true) { key in
             PresignRequest(method: .get, bucket: "examplebucket", key: key, expires: 3600)

@@ -169,9 +169,11 @@ package final class PresignSigner: Sendable {
         _ request: borrowing PresignRequest, at time: Int64, observe: ((SigningView) -> Void)?
     ) throws(SigV4Error) -> PresignedURL {
         let date = try validate(request, at: time)
+        // A request without operation parameters is signed from a kept shape when it has one; the
+        // full path cuts its shape when it was missed recently too (seen twice).
         let shapeable = request.query.isEmpty && observe == nil
         if shapeable {
-            let shaped = withThreadState { state in
+            let shaped: PresignedURL? = withThreadState { state in
                 state.shape(matching: request).map { shape in
                     state.stamp(for: date, making: { makeStamp(for: $0) })._withUnsafeGuaranteedRef { stamp in
                         shape._withUnsafeGuaranteedRef { sign(key: request.key, shape: $0, stamp: stamp) }
@@ -181,31 +183,20 @@ package final class PresignSigner: Sendable {
             if let shaped { return shaped }
         }
         try validateShape(request)
-        var shape: URLShape?
-        let url = try withPlan(request) { (plan) throws(SigV4Error) -> PresignedURL in
-            sign(request, date: date, plan: plan) { view in
-                observe?(view)
-                if shapeable {
-                    shape = URLShape(
-                        request, url: view.url, key: view.key, canonical: view.canonical,
-                        canonicalKeyStart: view.canonicalKeyStart, authQuery: view.stamp.authQuery)
-                }
+        let (url, shape): (PresignedURL, URLShape?)
+        if request.headers.isEmpty {
+            (url, shape) = sign(request, date: date, plan: nil, shapeable: shapeable, observe: observe)
+        } else {
+            // The headers' canonical form, in scratch memory on the stack.
+            let capacity = HeaderPlan.capacity(for: request.headers)
+            (url, shape) = try withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity.total) {
+                (scratch) throws(SigV4Error) in
+                let plan = try HeaderPlan.make(request.headers, linesCapacity: capacity.lines, into: scratch)
+                return sign(request, date: date, plan: plan, shapeable: shapeable, observe: observe)
             }
         }
         if let shape { withThreadState { $0.insert(shape) } }
         return url
-    }
-
-    /// Runs `body` with the canonical form of the request's headers, or nil when it has none.
-    private func withPlan(
-        _ request: borrowing PresignRequest, _ body: (HeaderPlan?) throws(SigV4Error) -> PresignedURL
-    ) throws(SigV4Error) -> PresignedURL {
-        if request.headers.isEmpty { return try body(nil) }
-        let capacity = HeaderPlan.capacity(for: request.headers)
-        return try withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity.total) {
-            (scratch) throws(SigV4Error) -> PresignedURL in
-            try body(try HeaderPlan.make(request.headers, linesCapacity: capacity.lines, into: scratch))
-        }
     }
 
     /// Signs a request of `shape`'s: its bytes around the key, the stamp's auth query in both.
@@ -246,9 +237,12 @@ package final class PresignSigner: Sendable {
             url: url, signatureDigest: signature, amzDate: stamp.date, expiresAt: stamp.date.unixSeconds + shape.expires)
     }
 
+    /// The full path: every part of the URL and the canonical request written for this request;
+    /// and, when `shapeable` and this thread missed the same shape recently, its shape cut from them.
     private func sign(
-        _ request: borrowing PresignRequest, date: AmzDate, plan: HeaderPlan?, observe: (SigningView) -> Void
-    ) -> PresignedURL {
+        _ request: borrowing PresignRequest, date: AmzDate, plan: HeaderPlan?, shapeable: Bool,
+        observe: ((SigningView) -> Void)?
+    ) -> (PresignedURL, URLShape?) {
         let time = date.unixSeconds
         let virtual = endpoint.usesVirtualHosting(bucket: request.bucket)
         let stamp = stamp(for: date)
@@ -256,6 +250,7 @@ package final class PresignSigner: Sendable {
             plan?.signedHeaders ?? UnsafeBufferPointer(start: Self.hostOnly.utf8Start, count: Self.hostOnly.utf8CodeUnitCount)
 
         var signature = Digest()
+        var shape: URLShape?
         let url = request.bucket.utf8.withContiguousBytes { bucket in
             request.key.utf8.withContiguousBytes { key in
                 // Upper bounds: every encoded byte takes at most 3, and the fixed text is < 200.
@@ -391,10 +386,23 @@ package final class PresignSigner: Sendable {
                         }
                         let requestHash = canonical.hashPaddingInPlace()
                         signature = stamp.signature(ofHash: requestHash)
-                        observe(
+                        observe?(
                             SigningView(
                                 url: url.written, key: keyStart..<path.upperBound, canonical: canonical.written,
                                 canonicalKeyStart: canonicalKeyStart, requestHash: requestHash, stamp: stamp))
+                        if shapeable,
+                            withThreadState({
+                                $0.missedBefore(
+                                    URLShape.fingerprint(
+                                        expires: request.expires, bucket: bucket,
+                                        canonicalHead: canonical.bytes(0..<canonicalKeyStart), headerLines: plan?.lines))
+                            })
+                        {
+                            shape = URLShape(
+                                request, url: url.written, key: keyStart..<path.upperBound,
+                                canonical: canonical.written, canonicalKeyStart: canonicalKeyStart,
+                                authQuery: stamp.authQuery)
+                        }
                     }
                     url.append("&X-Amz-Signature=")
                     url.appendHex(signature)
@@ -402,7 +410,9 @@ package final class PresignSigner: Sendable {
                 }
             }
         }
-        return PresignedURL(url: url, signatureDigest: signature, amzDate: date, expiresAt: time + request.expires)
+        return (
+            PresignedURL(url: url, signatureDigest: signature, amzDate: date, expiresAt: time + request.expires), shape
+        )
     }
 }
 

@@ -19,15 +19,42 @@ final class SignerThreadState {
     private let shapes = UnsafeMutablePointer<Unmanaged<URLShape>>.allocate(capacity: shapeCapacity)
     @exclusivity(unchecked) private(set) var shapeCount = 0
     @exclusivity(unchecked) private var next = 0
+    /// Fingerprints of the shapes of the last `missCapacity` requests that found no kept shape.
+    private let missed = UnsafeMutablePointer<UInt64>.allocate(capacity: missCapacity)
+    @exclusivity(unchecked) private var missedCount = 0
+    @exclusivity(unchecked) private var nextMissed = 0
 
     /// A service presigns a handful of kinds of URL (uploads of one type to one bucket, downloads
     /// with one lifetime) again and again.
     static let shapeCapacity = 8
+    static let missCapacity = 8
 
     deinit {
         stamp?.release()
         for index in 0..<shapeCount { shapes[index].release() }
         shapes.deallocate()
+        missed.deallocate()
+    }
+
+    /// Whether a request that found no kept shape has a shape missed recently (then it is
+    /// forgotten here, as its shape is about to be kept); else it is remembered in place of the
+    /// oldest. Shapes are kept from their second sighting on: cutting one costs about half a
+    /// presign again, which requests whose shape never comes back (a signed Content-Length that
+    /// changes with every upload) should not pay.
+    func missedBefore(_ fingerprint: UInt64) -> Bool {
+        for index in 0..<missedCount where missed[index] == fingerprint {
+            missed[index] = missed[missedCount - 1]
+            missedCount -= 1
+            return true
+        }
+        if missedCount < Self.missCapacity {
+            missed[missedCount] = fingerprint
+            missedCount += 1
+        } else {
+            missed[nextMissed] = fingerprint
+            nextMissed = (nextMissed + 1) % Self.missCapacity
+        }
+        return false
     }
 
     /// The stamp of `date`'s second: the one kept, or one `make` makes, kept in its place.

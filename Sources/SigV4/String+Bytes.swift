@@ -31,6 +31,12 @@ extension UnsafeBufferPointer<UInt8> {
         count == text.utf8CodeUnitCount && (count == 0 || memcmp(baseAddress!, text.utf8Start, count) == 0)
     }
 
+    /// Whether `self[range]` and `other[otherRange]` are the same bytes (one `memcmp`).
+    func same(_ range: Range<Int>, as other: UnsafeBufferPointer<UInt8>, _ otherRange: Range<Int>) -> Bool {
+        range.count == otherRange.count
+            && (range.isEmpty || memcmp(baseAddress! + range.lowerBound, other.baseAddress! + otherRange.lowerBound, range.count) == 0)
+    }
+
     /// The index of the first `byte` in `self[start..<end]` (`end` defaults to the end), by
     /// `memchr`: the URL parsers look for separators this way.
     func index(of byte: UInt8, from start: Int, to end: Int? = nil) -> Int? {

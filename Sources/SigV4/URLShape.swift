@@ -39,11 +39,12 @@ final class URLShape: Sendable {
         let canonicalKeyEnd = canonicalKeyStart + key.count
         let urlAuth = key.upperBound + 1..<key.upperBound + 1 + authQuery.count
         let canonicalAuth = canonicalKeyEnd + 1..<canonicalKeyEnd + 1 + authQuery.count
+        let size = url.count + canonical.count - 2 * (key.count + 1 + authQuery.count)
         guard request.query.isEmpty, urlAuth.upperBound <= url.count, canonicalAuth.upperBound <= canonical.count,
-            url[key.upperBound] == UInt8(ascii: "?"), canonical[canonicalKeyEnd] == UInt8(ascii: "\n"),
-            url[key].elementsEqual(canonical[canonicalKeyStart..<canonicalKeyEnd]),
-            url[urlAuth].elementsEqual(authQuery), canonical[canonicalAuth].elementsEqual(authQuery),
-            url.count + canonical.count - 2 * (key.count + 1 + authQuery.count) <= Self.maxBytes
+            size <= Self.maxBytes, url[key.upperBound] == UInt8(ascii: "?"),
+            canonical[canonicalKeyEnd] == UInt8(ascii: "\n"),
+            url.same(key, as: canonical, canonicalKeyStart..<canonicalKeyEnd),
+            authQuery.withUnsafeBufferPointer({ url.same(urlAuth, as: $0, 0..<$0.count) && canonical.same(canonicalAuth, as: $0, 0..<$0.count) })
         else { return nil }
         method = request.method
         bucket = request.bucket
@@ -52,8 +53,14 @@ final class URLShape: Sendable {
         urlHeadEnd = key.lowerBound
         urlTailEnd = urlHeadEnd + (url.count - urlAuth.upperBound)
         canonicalHeadEnd = urlTailEnd + canonicalKeyStart
-        bytes = Array(url[..<key.lowerBound]) + url[urlAuth.upperBound...] + canonical[..<canonicalKeyStart]
-            + canonical[canonicalAuth.upperBound...]
+        bytes = [UInt8](unsafeUninitializedCapacity: size) { bytes, count in
+            var writer = ByteWriter(bytes)
+            writer.append(UnsafeBufferPointer(rebasing: url[..<key.lowerBound]))
+            writer.append(UnsafeBufferPointer(rebasing: url[urlAuth.upperBound...]))
+            writer.append(UnsafeBufferPointer(rebasing: canonical[..<canonicalKeyStart]))
+            writer.append(UnsafeBufferPointer(rebasing: canonical[canonicalAuth.upperBound...]))
+            count = writer.count
+        }
     }
 
     /// Whether `request` has this shape: the same method, expiry, and bucket and headers of the
@@ -67,6 +74,43 @@ final class URLShape: Sendable {
             guard Self.sameBytes(given.name, kept.name), Self.sameBytes(given.value, kept.value) else { return false }
         }
         return true
+    }
+
+    /// A hash of a request's shape from what the full path has at hand: the bucket, the expiry, the
+    /// method line and the path up to the key, and the canonical header lines; so
+    /// that a thread can tell a shape it missed before (`SignerThreadState.missedBefore`) without
+    /// keeping the request or reading its strings again. Requests of one shape have one
+    /// fingerprint; a collision, or requests whose headers differ only in case or spacing, only make
+    /// a shape be cut early.
+    static func fingerprint(
+        expires: Int64, bucket: UnsafeBufferPointer<UInt8>, canonicalHead: UnsafeBufferPointer<UInt8>,
+        headerLines: UnsafeBufferPointer<UInt8>?
+    ) -> UInt64 {
+        let hash = mixed(mixed(UInt64(truncatingIfNeeded: expires), bucket), canonicalHead)
+        guard let headerLines else { return hash }
+        return mixed(hash, headerLines)
+    }
+
+    /// `hash` with `bytes` mixed in: their count first (so that moving bytes from a name to its
+    /// value changes it), then eight bytes at a time, then the rest.
+    private static func mixed(_ hash: UInt64, _ bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
+        @inline(__always)
+        func step(_ hash: UInt64, _ word: UInt64) -> UInt64 {
+            let product = (hash ^ word) &* 0x9E37_79B9_7F4A_7C15
+            return product ^ product &>> 29
+        }
+        var hash = step(hash, UInt64(bytes.count))
+        var index = 0
+        while index &+ 8 <= bytes.count {
+            hash = step(hash, UnsafeRawPointer(bytes.baseAddress! + index).loadUnaligned(as: UInt64.self))
+            index &+= 8
+        }
+        var tail: UInt64 = 0
+        while index < bytes.count {
+            tail = tail &<< 8 | UInt64(bytes[index])
+            index &+= 1
+        }
+        return step(hash, tail)
     }
 
     private static func sameBytes(_ a: String, _ b: String) -> Bool {

@@ -7,8 +7,9 @@ import Testing
 #endif
 
 /// A request whose method, bucket, expiry and headers match a recent one's is written from that
-/// one's shape (`URLShape`): the URL must be the one the full path makes, byte for byte, whatever
-/// the key, the second or the day, and anything that differs must not match.
+/// one's shape (`URLShape`, cut on the shape's second sighting): the URL must be the one the full
+/// path makes, byte for byte, whatever the key, the second or the day, and anything that differs
+/// must not match.
 @Suite struct URLShapeTests {
     static let vectors = Vector.all.filter { !$0.isQuirk }
 
@@ -18,6 +19,8 @@ import Testing
     func shapedURLsAreTheFullPathsURLs(_ vector: Vector) throws {
         let endpoint = try vector.endpoint()
         let signer = try PresignSigner(credentials: vector.credentials, endpoint: endpoint)
+        #expect(try signer.presign(vector.request, at: vector.time).url == vector.expected.url)
+        #expect(signer.shapeCount == 0)
         #expect(try signer.presign(vector.request, at: vector.time).url == vector.expected.url)
         let shaped = vector.request.query.isEmpty
         #expect(signer.shapeCount == (shaped ? 1 : 0))
@@ -83,7 +86,7 @@ import Testing
             credentials: Credentials(accessKeyId: "AKID", secretAccessKey: "secret"), endpoint: .aws(region: "us-east-1"))
         let request = PresignRequest(
             method: .put, bucket: "examplebucket", key: "k", headers: [("X-Amz-Meta-K", "K")])
-        _ = try signer.presign(request, at: 1_700_000_000)
+        for _ in 0..<2 { _ = try signer.presign(request, at: 1_700_000_000) }
         #expect(signer.shapeCount == 1)
         for headers in [[("X-Amz-Meta-\u{212A}", "K")], [("X-Amz-Meta-K", "\u{212A}")]] {
             var equivalent = request
@@ -97,7 +100,7 @@ import Testing
         let signer = try PresignSigner(
             credentials: Credentials(accessKeyId: "AKID", secretAccessKey: "secret"), endpoint: .aws(region: "us-east-1"))
         let long = "a-bucket-name-longer-than-fifteen-bytes"
-        _ = try signer.presign(PresignRequest(method: .get, bucket: long, key: "k1"), at: 1_700_000_000)
+        for _ in 0..<2 { _ = try signer.presign(PresignRequest(method: .get, bucket: long, key: "k1"), at: 1_700_000_000) }
         let copy = String(decoding: Array(long.utf8), as: UTF8.self)
         let url = try signer.presign(PresignRequest(method: .get, bucket: copy, key: "k2"), at: 1_700_000_000)
         #expect(signer.shapeCount == 1)
@@ -110,7 +113,7 @@ import Testing
             credentials: Credentials(accessKeyId: "AKID", secretAccessKey: "secret", expiresAt: 1_700_003_600),
             endpoint: .aws(region: "us-east-1"))
         let request = PresignRequest(method: .get, bucket: "examplebucket", key: "k", expires: 60)
-        _ = try signer.presign(request, at: 1_700_000_000)
+        for _ in 0..<2 { _ = try signer.presign(request, at: 1_700_000_000) }
         #expect(signer.shapeCount == 1)
         var empty = request
         empty.key = ""
@@ -125,7 +128,9 @@ import Testing
         let signer = try PresignSigner(
             credentials: Credentials(accessKeyId: "AKID", secretAccessKey: "secret"), endpoint: .aws(region: "us-east-1"))
         for expires in Int64(1)...20 {
-            _ = try signer.presign(PresignRequest(method: .get, bucket: "b12", key: "k", expires: expires), at: 1_700_000_000)
+            for key in ["k1", "k2"] {
+                _ = try signer.presign(PresignRequest(method: .get, bucket: "b12", key: key, expires: expires), at: 1_700_000_000)
+            }
         }
         #expect(signer.shapeCount == SignerThreadState.shapeCapacity)
         let large = PresignRequest(
@@ -133,8 +138,30 @@ import Testing
         let other = try PresignSigner(
             credentials: Credentials(accessKeyId: "AKID", secretAccessKey: "secret"), endpoint: .aws(region: "us-east-1"))
         let url = try other.presign(large, at: 1_700_000_000)
+        #expect(try other.presign(large, at: 1_700_000_000).url == url.url)
         #expect(other.shapeCount == 0)
         #expect(try other.presign(large, at: 1_700_000_000).url == url.url)
+    }
+
+    /// A shape is kept from its second sighting among the thread's last `missCapacity` misses:
+    /// shapes that alternate are kept, and shapes seen once each (a signed Content-Length that
+    /// changes with every upload) never are.
+    @Test func shapesAreKeptFromTheirSecondSighting() throws {
+        let signer = try PresignSigner(
+            credentials: Credentials(accessKeyId: "AKID", secretAccessKey: "secret"), endpoint: .aws(region: "us-east-1"))
+        for length in 0..<50 {
+            let request = PresignRequest(
+                method: .put, bucket: "examplebucket", key: "upload/\(length)", headers: [("Content-Length", "\(length)")])
+            _ = try signer.presign(request, at: 1_700_000_000)
+        }
+        #expect(signer.shapeCount == 0)
+        let types = (0..<SignerThreadState.missCapacity).map { "type/\($0)" }
+        for type in types + types {
+            let request = PresignRequest(
+                method: .put, bucket: "examplebucket", key: "k", headers: [("Content-Type", type)])
+            _ = try signer.presign(request, at: 1_700_000_000)
+        }
+        #expect(signer.shapeCount == SignerThreadState.shapeCapacity)
     }
 
     /// A thread keeps state for `ThreadSignerStates.capacity` signers; using one more drops the
@@ -146,12 +173,13 @@ import Testing
         }
         let request = PresignRequest(method: .get, bucket: "examplebucket", key: "k")
         let expected = try signers[0].presign(request, at: 1_700_000_000).url
+        #expect(try signers[0].presign(request, at: 1_700_000_000).url == expected)
         #expect(signers[0].shapeCount == 1)
         for signer in signers.dropFirst() {
             #expect(try signer.presign(request, at: 1_700_000_000).url == expected)
         }
         #expect(signers[0].shapeCount == 0)
-        #expect(try signers[0].presign(request, at: 1_700_000_000).url == expected)
+        for _ in 0..<3 { #expect(try signers[0].presign(request, at: 1_700_000_000).url == expected) }
         #expect(signers[0].shapeCount == 1)
     }
 
