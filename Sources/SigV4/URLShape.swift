@@ -13,7 +13,8 @@
 /// parameters open the query in both, and everything else depends only on the signer and on the
 /// request's method, bucket, expiry and signed headers, which the shape keeps to be matched. So the
 /// next request of the same shape, in any second, is signed by writing these bytes around its key,
-/// with no bucket rules, header canonicalisation or query assembly to redo.
+/// with no bucket rules, header canonicalisation or query assembly to redo. A thread cuts a shape
+/// the second time it meets it (`SignerThreadState`) and keeps it for itself.
 final class URLShape: Sendable {
     let method: S3Method
     let bucket: String
@@ -76,12 +77,11 @@ final class URLShape: Sendable {
         return true
     }
 
-    /// A hash of a request's shape from what the full path has at hand: the bucket, the expiry, the
-    /// method line and the path up to the key, and the canonical header lines; so
-    /// that a thread can tell a shape it missed before (`SignerThreadState.missedBefore`) without
-    /// keeping the request or reading its strings again. Requests of one shape have one
-    /// fingerprint; a collision, or requests whose headers differ only in case or spacing, only make
-    /// a shape be cut early.
+    /// A hash of a request's shape from what the full path has at hand (the bucket, the expiry, the
+    /// method line and the path up to the key, the canonical header lines), so that a thread can
+    /// tell a shape it missed before (`SignerThreadState.missedBefore`) without keeping the request
+    /// or reading its strings again. Requests of one shape have one fingerprint; a collision, or
+    /// headers that differ only in case or spacing, only make a shape be cut early.
     static func fingerprint(
         expires: Int64, bucket: UnsafeBufferPointer<UInt8>, canonicalHead: UnsafeBufferPointer<UInt8>,
         headerLines: UnsafeBufferPointer<UInt8>?
