@@ -23,10 +23,7 @@ final class SigningKeyCache: Sendable {
     func key(secret: String, date: AmzDate, region: String) -> SigningKey {
         let day = date.day
         let cached = entries.withLock { entries in
-            // By bytes: String's == is Unicode canonical equivalence (a Kelvin sign equals a K).
-            entries.first {
-                $0.day == day && $0.region.utf8.elementsEqual(region.utf8) && $0.secret.utf8.elementsEqual(secret.utf8)
-            }?.key
+            entries.first { $0.day == day && $0.region.hasSameBytes(as: region) && $0.secret.hasSameBytes(as: secret) }?.key
         }
         if let cached { return cached }
         let derived = Self.derive(secret: secret, date: date, region: region)

@@ -15,6 +15,18 @@ extension String.UTF8View {
 }
 
 extension String {
+    /// Whether the two Strings are the same UTF-8 bytes. Not `==`, which is Unicode canonical
+    /// equivalence (a Kelvin sign equals a K): secrets, buckets and header values are bytes.
+    func hasSameBytes(as other: String) -> Bool {
+        // The same representation is the same bytes: a String of up to 15 bytes holds them in its
+        // 16 bytes, a longer one points at its storage. So constants and short names and values
+        // (most buckets and headers) match without reading their bytes.
+        if unsafeBitCast(self, to: (UInt64, UInt64).self) == unsafeBitCast(other, to: (UInt64, UInt64).self) {
+            return true
+        }
+        return utf8.withContiguousBytes { a in other.utf8.withContiguousBytes { a.same(0..<a.count, as: $0, 0..<$0.count) } }
+    }
+
     /// A String of `bytes`, which the caller has made of ASCII alone (a URL from the signer's own
     /// encoders and checked parts): copied without the UTF-8 validation the other initialisers run
     /// over every byte. Checked in debug builds (every test).

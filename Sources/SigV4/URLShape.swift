@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
-
 /// What a presigned URL and its canonical request are besides the object key, the auth query of the
 /// second it was signed in (`SigningStamp.authQuery`) and the signature: cut from a URL the signer
 /// made in full, for requests without operation parameters.
@@ -69,10 +63,10 @@ final class URLShape: Sendable {
     /// which a Kelvin sign equals a K).
     func matches(_ request: borrowing PresignRequest) -> Bool {
         guard request.method == method, request.expires == expires, request.query.isEmpty,
-            request.headers.count == headers.count, Self.sameBytes(request.bucket, bucket)
+            request.headers.count == headers.count, request.bucket.hasSameBytes(as: bucket)
         else { return false }
         for (given, kept) in zip(request.headers, headers) {
-            guard Self.sameBytes(given.name, kept.name), Self.sameBytes(given.value, kept.value) else { return false }
+            guard given.name.hasSameBytes(as: kept.name), given.value.hasSameBytes(as: kept.value) else { return false }
         }
         return true
     }
@@ -111,18 +105,6 @@ final class URLShape: Sendable {
             index &+= 1
         }
         return step(hash, tail)
-    }
-
-    private static func sameBytes(_ a: String, _ b: String) -> Bool {
-        // The same representation is the same bytes: a String of up to 15 bytes holds them in its
-        // 16 bytes, a longer one points at its storage. So the caller's constants and short names
-        // and values (most buckets and headers) match without reading their bytes.
-        if unsafeBitCast(a, to: (UInt64, UInt64).self) == unsafeBitCast(b, to: (UInt64, UInt64).self) { return true }
-        return a.utf8.withContiguousBytes { a in
-            b.utf8.withContiguousBytes { b in
-                a.count == b.count && (a.count == 0 || memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0)
-            }
-        }
     }
 
     /// The four parts, valid in `body`.
