@@ -152,15 +152,9 @@ package final class PresignSigner: Sendable {
         let value: Range<Int>
     }
 
-    /// What the full signing path shows of a URL as it finishes it, while its buffers live.
+    /// What the full signing path shows `presignDetailed` of a signature, while its buffers live.
     private struct SigningView {
-        /// The URL up to its signature parameter.
-        let url: UnsafeBufferPointer<UInt8>
-        /// The encoded key in `url`, the end of its path.
-        let key: Range<Int>
         let canonical: UnsafeBufferPointer<UInt8>
-        /// Where the encoded key starts in `canonical`.
-        let canonicalKeyStart: Int
         let requestHash: Digest
         let stamp: SigningStamp
     }
@@ -386,10 +380,7 @@ package final class PresignSigner: Sendable {
                         }
                         let requestHash = canonical.hashPaddingInPlace()
                         signature = stamp.signature(ofHash: requestHash)
-                        observe?(
-                            SigningView(
-                                url: url.written, key: keyStart..<path.upperBound, canonical: canonical.written,
-                                canonicalKeyStart: canonicalKeyStart, requestHash: requestHash, stamp: stamp))
+                        observe?(SigningView(canonical: canonical.written, requestHash: requestHash, stamp: stamp))
                         if shapeable,
                             withThreadState({
                                 $0.missedBefore(
