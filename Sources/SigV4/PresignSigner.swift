@@ -87,7 +87,7 @@ package final class PresignSigner: Sendable {
     /// The stamp of `date`'s second: this thread's last one, or a new one (once per second; the
     /// signing key comes from the cache, derived once per day).
     private func stamp(for date: AmzDate) -> SigningStamp {
-        withThreadState { $0.stamp(for: date, making: { makeStamp(for: $0) }).takeUnretainedValue() }
+        threadState()._withUnsafeGuaranteedRef { $0.stamp(for: date, making: { makeStamp(for: $0) }).takeUnretainedValue() }
     }
 
     private func makeStamp(for date: AmzDate) -> SigningStamp {
@@ -96,14 +96,14 @@ package final class PresignSigner: Sendable {
             credentialPrefix: credentialPrefix, credentialSuffix: credentialSuffix, scopeSuffix: scopeSuffix)
     }
 
-    /// This thread's state for this signer, valid in `body` (which must not sign with another
-    /// signer: the state could be dropped to make room for that one's).
-    private func withThreadState<R>(_ body: (SignerThreadState) -> R) -> R {
-        ThreadSignerStates.current()._withUnsafeGuaranteedRef { $0.state(for: id)._withUnsafeGuaranteedRef(body) }
+    /// This thread's state for this signer, unretained: valid until this thread signs with another
+    /// signer (its state could then push this one out).
+    private func threadState() -> Unmanaged<SignerThreadState> {
+        ThreadSignerStates.current()._withUnsafeGuaranteedRef { $0.state(for: id) }
     }
 
     /// How many shapes this thread keeps for the signer now (for tests).
-    package var shapeCount: Int { withThreadState { $0.shapeCount } }
+    package var shapeCount: Int { threadState()._withUnsafeGuaranteedRef { $0.shapeCount } }
 
     /// Refuses what S3 would refuse, or what would produce a URL that cannot work: the checks of
     /// what a URL's shape does not fix, then `validateShape`.
@@ -163,33 +163,33 @@ package final class PresignSigner: Sendable {
         _ request: borrowing PresignRequest, at time: Int64, observe: ((SigningView) -> Void)?
     ) throws(SigV4Error) -> PresignedURL {
         let date = try validate(request, at: time)
+        // This thread's state, looked up once (its stamp, its shapes, its recent misses) and used
+        // unretained: the thread's states hold it, and nothing here signs with another signer.
+        let state = threadState()
+        let stamp = state._withUnsafeGuaranteedRef { $0.stamp(for: date, making: { makeStamp(for: $0) }) }
         // A request without operation parameters is signed from a kept shape when it has one; the
         // full path cuts its shape when it was missed recently too (seen twice).
         let shapeable = request.query.isEmpty && observe == nil
-        if shapeable {
-            let shaped: PresignedURL? = withThreadState { state in
-                state.shape(matching: request).map { shape in
-                    state.stamp(for: date, making: { makeStamp(for: $0) })._withUnsafeGuaranteedRef { stamp in
-                        shape._withUnsafeGuaranteedRef { sign(key: request.key, shape: $0, stamp: stamp) }
-                    }
-                }
+        if shapeable, let shape = state._withUnsafeGuaranteedRef({ $0.shape(matching: request) }) {
+            return stamp._withUnsafeGuaranteedRef { stamp in
+                shape._withUnsafeGuaranteedRef { sign(key: request.key, shape: $0, stamp: stamp) }
             }
-            if let shaped { return shaped }
         }
         try validateShape(request)
+        let stamped = stamp.takeUnretainedValue()
         let (url, shape): (PresignedURL, URLShape?)
         if request.headers.isEmpty {
-            (url, shape) = sign(request, date: date, plan: nil, shapeable: shapeable, observe: observe)
+            (url, shape) = sign(request, plan: nil, stamp: stamped, cutting: shapeable ? state : nil, observe: observe)
         } else {
             // The headers' canonical form, in scratch memory on the stack.
             let capacity = HeaderPlan.capacity(for: request.headers)
             (url, shape) = try withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity.total) {
                 (scratch) throws(SigV4Error) in
                 let plan = try HeaderPlan.make(request.headers, linesCapacity: capacity.lines, into: scratch)
-                return sign(request, date: date, plan: plan, shapeable: shapeable, observe: observe)
+                return sign(request, plan: plan, stamp: stamped, cutting: shapeable ? state : nil, observe: observe)
             }
         }
-        if let shape { withThreadState { $0.insert(shape) } }
+        if let shape { state._withUnsafeGuaranteedRef { $0.insert(shape) } }
         return url
     }
 
@@ -231,15 +231,17 @@ package final class PresignSigner: Sendable {
             url: url, signatureDigest: signature, amzDate: stamp.date, expiresAt: stamp.date.unixSeconds + shape.expires)
     }
 
-    /// The full path: every part of the URL and the canonical request written for this request;
-    /// and, when `shapeable` and this thread missed the same shape recently, its shape cut from them.
+    /// The full path: every part of the URL and the canonical request written for this request, as
+    /// of `stamp`'s second; and, given the thread's state (`cutting`) and when that thread missed
+    /// the same shape recently, its shape cut from them.
     private func sign(
-        _ request: borrowing PresignRequest, date: AmzDate, plan: HeaderPlan?, shapeable: Bool,
+        _ request: borrowing PresignRequest, plan: HeaderPlan?, stamp: SigningStamp,
+        cutting state: Unmanaged<SignerThreadState>?,
         observe: ((SigningView) -> Void)?
     ) -> (PresignedURL, URLShape?) {
+        let date = stamp.date
         let time = date.unixSeconds
         let virtual = endpoint.usesVirtualHosting(bucket: request.bucket)
-        let stamp = stamp(for: date)
         let signedHeaders =
             plan?.signedHeaders ?? UnsafeBufferPointer(start: Self.hostOnly.utf8Start, count: Self.hostOnly.utf8CodeUnitCount)
 
@@ -381,8 +383,8 @@ package final class PresignSigner: Sendable {
                         let requestHash = canonical.hashPaddingInPlace()
                         signature = stamp.signature(ofHash: requestHash)
                         observe?(SigningView(canonical: canonical.written, requestHash: requestHash, stamp: stamp))
-                        if shapeable,
-                            withThreadState({
+                        if let state,
+                            state._withUnsafeGuaranteedRef({
                                 $0.missedBefore(
                                     URLShape.fingerprint(
                                         expires: request.expires, bucket: bucket,
